@@ -1,0 +1,110 @@
+/**
+ * The server's options model. Keys mirror nats-server's configuration file
+ * (snake_case) so that a config file, the command line and the embedding API
+ * all speak the same language. Durations are milliseconds, sizes are bytes.
+ */
+
+/** A block of the configuration that belongs to a subsystem not built yet. */
+export type RawBlock = Record<string, unknown>;
+
+export interface ServerOptions {
+  /** Interface to listen on for clients. */
+  host: string;
+  /** Client port; 0 picks a random free port (nats-server's -1). */
+  port: number;
+  server_name?: string;
+  /** Advertised client URL host:port in INFO/connect_urls. */
+  client_advertise?: string;
+
+  max_payload: number;
+  max_control_line: number;
+  max_connections: number;
+  max_subscriptions: number;
+  /** Outbound bytes pending per connection before it is a slow consumer. */
+  max_pending: number;
+  /** Milliseconds between server PINGs. */
+  ping_interval: number;
+  /** Outstanding PINGs before 'Stale Connection'. */
+  ping_max: number;
+  /** Milliseconds a write may be blocked before the connection is a slow consumer. */
+  write_deadline: number;
+  /** Milliseconds a new client has to send CONNECT (authorization timeout). */
+  auth_timeout: number;
+  /** Turn off message headers support (nats-server no_header_support). */
+  no_header_support: boolean;
+
+  debug: boolean;
+  trace: boolean;
+  /** Verbose trace: also trace payloads (-VV / trace_verbose). */
+  trace_verbose: boolean;
+  logtime: boolean;
+  logtime_utc: boolean;
+  log_file?: string;
+  log_size_limit?: number;
+  syslog?: boolean;
+  pid_file?: string;
+  ports_file_dir?: string;
+
+  /** Monitoring HTTP port (0 = off, -1 on the command line = random, which we store as -1). */
+  http_port: number;
+  http_host: string;
+  https_port: number;
+  http_base_path: string;
+
+  lame_duck_duration: number;
+  lame_duck_grace_period: number;
+
+  /** Whether `connect_error_reports` etc. are relevant later; kept for reload diffs. */
+  connect_error_reports?: number;
+  reconnect_error_reports?: number;
+
+  /** Blocks for subsystems that later issues build; parsed, validated, kept. */
+  authorization?: RawBlock;
+  accounts?: RawBlock;
+  system_account?: string;
+  no_auth_user?: string;
+  jetstream?: RawBlock | boolean;
+  cluster?: RawBlock;
+  gateway?: RawBlock;
+  leafnodes?: RawBlock;
+  websocket?: RawBlock;
+  mqtt?: RawBlock;
+  tls?: RawBlock;
+  operator?: unknown;
+  resolver?: unknown;
+}
+
+export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
+  host: '0.0.0.0',
+  port: 4222,
+  max_payload: 1024 * 1024,
+  max_control_line: 4096,
+  max_connections: 64 * 1024,
+  max_subscriptions: 0,
+  max_pending: 64 * 1024 * 1024,
+  ping_interval: 2 * 60 * 1000,
+  ping_max: 2,
+  write_deadline: 10 * 1000,
+  auth_timeout: 2 * 1000,
+  no_header_support: false,
+  debug: false,
+  trace: false,
+  trace_verbose: false,
+  logtime: true,
+  logtime_utc: false,
+  http_port: 0,
+  http_host: '0.0.0.0',
+  https_port: 0,
+  http_base_path: '/',
+  lame_duck_duration: 2 * 60 * 1000,
+  lame_duck_grace_period: 10 * 1000,
+});
+
+/** Defaults overlaid with what the caller set. */
+export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOptions {
+  const out: ServerOptions = { ...DEFAULT_OPTIONS };
+  for (const [k, v] of Object.entries(partial)) {
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

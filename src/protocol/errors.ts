@@ -1,0 +1,21 @@
+/** nats-server's client-facing error strings, sent as `-ERR '<text>'`. */
+export const ERR = {
+  unknownOp: 'Unknown Protocol Operation',
+  maxPayload: 'Maximum Payload Violation',
+  maxControlLine: 'Maximum Control Line Exceeded',
+  invalidSubject: 'Invalid Subject',
+  invalidPublishSubject: 'Invalid Publish Subject',
+  authViolation: 'Authorization Violation',
+  authTimeout: 'Authentication Timeout',
+  staleConnection: 'Stale Connection',
+  slowConsumer: 'Slow Consumer',
+  maxConnections: 'maximum connections exceeded',
+  maxSubscriptions: 'maximum subscriptions exceeded',
+  noRespondersNeedsHeaders: 'no responders requires headers support',
+  tlsRequired: 'Secure Connection - TLS Required',
+} as const;
+
+/** Builds the wire form of an error. */
+export function errLine(text: string): string {
+  return `-ERR '${text}'\r\n`;
+}

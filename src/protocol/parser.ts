@@ -1,0 +1,363 @@
+/**
+ * The client protocol parser: a resumable state machine over the Buffers a
+ * socket hands us. Control lines are found with a native newline search;
+ * payloads are passed on as views of the chunk they arrived in and copied
+ * only when a frame spans chunks.
+ */
+
+import './buffer-internals.js';
+
+/** What a client connection does with each operation. */
+export interface ClientOpHandler {
+  /** PUB/HPUB. hdrLen is -1 for PUB. `msg` is headers+payload, no trailing CRLF. */
+  processMsg(subject: string, reply: string | null, hdrLen: number, msg: Buffer): void;
+  processSub(subject: string, queue: string | null, sid: string): void;
+  processUnsub(sid: string, max: number): void;
+  processPing(): void;
+  processPong(): void;
+  processConnect(json: string): void;
+  /** A client sent -ERR: nats-server treats this as the end of the conversation. */
+  processErr(text: string): void;
+  /** Close the connection; `errText` (if any) goes to the peer as -ERR first. */
+  protocolViolation(errText: string | null, detail: string): void;
+}
+
+export interface ParserLimits {
+  maxControlLine: number;
+  maxPayload: number;
+}
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const TAB = 9;
+
+const enum Op {
+  None,
+  Pub,
+  Hpub,
+  Sub,
+  Unsub,
+  Ping,
+  Pong,
+  Connect,
+  Info,
+  Ok,
+  Err,
+}
+
+/** Keywords in upper case; the parser compares case-insensitively. */
+const KEYWORDS: ReadonlyArray<readonly [string, Op, boolean]> = [
+  // keyword, op, takes arguments
+  ['PUB', Op.Pub, true],
+  ['HPUB', Op.Hpub, true],
+  ['SUB', Op.Sub, true],
+  ['UNSUB', Op.Unsub, true],
+  ['PING', Op.Ping, false],
+  ['PONG', Op.Pong, false],
+  ['CONNECT', Op.Connect, true],
+  ['INFO', Op.Info, true],
+  ['+OK', Op.Ok, false],
+  ['-ERR', Op.Err, true],
+];
+
+function upper(c: number): number {
+  return c >= 97 && c <= 122 ? c - 32 : c;
+}
+
+/** Max bytes of arguments we split per op (PUB/HPUB need at most 4). */
+const MAX_ARGS = 4;
+
+export class ClientParser {
+  private readonly h: ClientOpHandler;
+  private readonly limits: ParserLimits;
+  /** Bytes of an unterminated control line carried over from the last chunk. */
+  private lineBuf: Buffer | null = null;
+  /** A PUB/HPUB whose payload is still arriving. */
+  private pendSubject = '';
+  private pendReply: string | null = null;
+  private pendHdr = -1;
+  private pendMsg: Buffer | null = null;
+  private pendFill = 0;
+  /** Argument token boundaries of the current line, reused to avoid allocation. */
+  private readonly argStart = new Int32Array(MAX_ARGS + 1);
+  private readonly argEnd = new Int32Array(MAX_ARGS + 1);
+  /** Set once the handler closed the connection; the parser then ignores input. */
+  stopped = false;
+
+  constructor(handler: ClientOpHandler, limits: ParserLimits) {
+    this.h = handler;
+    this.limits = limits;
+  }
+
+  /** Parses one chunk. The chunk must not be modified afterwards (Node's read buffers are not). */
+  parse(chunk: Buffer): void {
+    let pos = 0;
+    const len = chunk.length;
+    if (this.pendMsg !== null) {
+      pos = this.fillPayload(chunk);
+      if (pos < 0) return;
+    } else if (this.lineBuf !== null) {
+      const nl = chunk.indexOf(LF);
+      if (nl < 0) {
+        this.lineBuf = Buffer.concat([this.lineBuf, chunk]);
+        this.checkPartialLine(this.lineBuf, 0, this.lineBuf.length);
+        return;
+      }
+      const line = Buffer.concat([this.lineBuf, chunk.subarray(0, nl + 1)]);
+      this.lineBuf = null;
+      pos = nl + 1;
+      const need = this.processLine(line, 0, line.length - 1);
+      if (this.stopped) return;
+      if (need >= 0) {
+        pos = this.payloadFrom(chunk, pos, need);
+        if (pos < 0) return;
+      }
+    }
+    while (pos < len && !this.stopped) {
+      const nl = chunk.indexOf(LF, pos);
+      if (nl < 0) {
+        // Keep a private copy: the tail is small and we must not pin the whole chunk.
+        this.lineBuf = Buffer.from(chunk.subarray(pos));
+        this.checkPartialLine(this.lineBuf, 0, this.lineBuf.length);
+        return;
+      }
+      const need = this.processLine(chunk, pos, nl);
+      pos = nl + 1;
+      if (this.stopped) return;
+      if (need >= 0) {
+        pos = this.payloadFrom(chunk, pos, need);
+        if (pos < 0) return;
+      }
+    }
+  }
+
+  /**
+   * A PUB/HPUB line was parsed and `size` payload bytes (+CRLF) follow at `pos`.
+   * Returns the position after the frame, or -1 when the frame continues in a later chunk.
+   */
+  private payloadFrom(chunk: Buffer, pos: number, size: number): number {
+    const end = pos + size;
+    if (end + 2 <= chunk.length) {
+      if (chunk[end] !== CR || chunk[end + 1] !== LF) {
+        this.fail();
+        return -1;
+      }
+      const subject = this.pendSubject;
+      const reply = this.pendReply;
+      this.pendReply = null;
+      this.h.processMsg(subject, reply, this.pendHdr, chunk.subarray(pos, end));
+      return end + 2;
+    }
+    // Spans chunks: copy into a private buffer sized for payload + CRLF.
+    const msg = Buffer.allocUnsafe(size + 2);
+    const have = chunk.length - pos;
+    chunk.copy(msg, 0, pos, chunk.length);
+    this.pendMsg = msg;
+    this.pendFill = have;
+    return -1;
+  }
+
+  /** Continues a spanning payload. Returns the position after it, or -1 when more is needed. */
+  private fillPayload(chunk: Buffer): number {
+    const msg = this.pendMsg as Buffer;
+    const want = msg.length - this.pendFill;
+    const take = Math.min(want, chunk.length);
+    chunk.copy(msg, this.pendFill, 0, take);
+    this.pendFill += take;
+    if (this.pendFill < msg.length) return -1;
+    this.pendMsg = null;
+    const size = msg.length - 2;
+    if (msg[size] !== CR || msg[size + 1] !== LF) {
+      this.fail();
+      return -1;
+    }
+    const reply = this.pendReply;
+    this.pendReply = null;
+    this.h.processMsg(this.pendSubject, reply, this.pendHdr, msg.subarray(0, size));
+    return this.stopped ? -1 : take;
+  }
+
+  private fail(): void {
+    this.stopped = true;
+    this.h.protocolViolation('Unknown Protocol Operation', 'parser error');
+  }
+
+  /** Identifies the op at buf[start..]; returns [op, index after keyword] or null. */
+  private matchKeyword(buf: Buffer, start: number, end: number, complete: boolean): [Op, number] | null | 'partial' {
+    outer: for (const [kw, op, takesArgs] of KEYWORDS) {
+      let i = 0;
+      for (; i < kw.length; i++) {
+        const p = start + i;
+        if (p >= end) {
+          if (complete) continue outer;
+          // Prefix of this keyword so far.
+          return 'partial';
+        }
+        if (upper(buf[p]) !== kw.charCodeAt(i)) continue outer;
+      }
+      const after = start + i;
+      if (after >= end) {
+        if (!complete) return 'partial';
+        return takesArgs && op !== Op.Info && op !== Op.Err ? null : [op, after];
+      }
+      const c = buf[after];
+      if (takesArgs) {
+        if (c === SP || c === TAB) return [op, after];
+        // "PUBX" is not "PUB"; but "PUB" may still be a prefix of another keyword.
+        continue;
+      }
+      // Argument-less ops ignore the rest of their line.
+      return [op, after];
+    }
+    return null;
+  }
+
+  /** On an incomplete line: reject unknown ops early and enforce the control line limit. */
+  private checkPartialLine(buf: Buffer, start: number, end: number): void {
+    const m = this.matchKeyword(buf, start, end, false);
+    if (m === null) {
+      this.fail();
+      return;
+    }
+    if (end - start > this.limits.maxControlLine) {
+      const isArgOp = m !== 'partial' && m[0] !== Op.Ping && m[0] !== Op.Pong && m[0] !== Op.Ok;
+      if (isArgOp || m === 'partial') {
+        this.stopped = true;
+        this.h.protocolViolation('Maximum Control Line Exceeded', 'control line too long');
+      }
+    }
+  }
+
+  /**
+   * Handles one control line buf[start..nl) (nl is the LF). Returns the number of
+   * payload bytes that follow for PUB/HPUB, else -1.
+   */
+  private processLine(buf: Buffer, start: number, nl: number): number {
+    let end = nl;
+    if (end > start && buf[end - 1] === CR) end--;
+    const m = this.matchKeyword(buf, start, end, true);
+    if (m === null || m === 'partial') {
+      this.fail();
+      return -1;
+    }
+    const [op, argPos] = m;
+    switch (op) {
+      case Op.Ping:
+        this.h.processPing();
+        return -1;
+      case Op.Pong:
+        this.h.processPong();
+        return -1;
+      case Op.Ok:
+      case Op.Info:
+        return -1;
+      case Op.Err:
+        this.h.processErr(buf.latin1Slice(argPos, end).trim());
+        return -1;
+      default:
+        break;
+    }
+    if (end - argPos > this.limits.maxControlLine) {
+      this.stopped = true;
+      this.h.protocolViolation('Maximum Control Line Exceeded', 'control line too long');
+      return -1;
+    }
+    if (op === Op.Connect) {
+      this.h.processConnect(buf.toString('utf8', argPos, end));
+      return -1;
+    }
+    const n = this.splitArgs(buf, argPos, end);
+    const as = this.argStart;
+    const ae = this.argEnd;
+    switch (op) {
+      case Op.Pub: {
+        if (n !== 2 && n !== 3) return this.argError(buf, argPos, end, 'processPub Parse Error');
+        const size = parseSize(buf, as[n - 1], ae[n - 1]);
+        if (size < 0) return this.argError(buf, argPos, end, 'processPub Bad or Missing Size');
+        if (size > this.limits.maxPayload) return this.payloadTooBig();
+        this.pendSubject = buf.latin1Slice(as[0], ae[0]);
+        this.pendReply = n === 3 ? buf.latin1Slice(as[1], ae[1]) : null;
+        this.pendHdr = -1;
+        return size;
+      }
+      case Op.Hpub: {
+        if (n !== 3 && n !== 4) return this.argError(buf, argPos, end, 'processHeaderPub Parse Error');
+        const hdr = parseSize(buf, as[n - 2], ae[n - 2]);
+        const size = parseSize(buf, as[n - 1], ae[n - 1]);
+        if (hdr < 0) return this.argError(buf, argPos, end, 'processHeaderPub Bad or Missing Header Size');
+        if (size < 0 || hdr > size) return this.argError(buf, argPos, end, 'processHeaderPub Bad or Missing Total Size');
+        if (size > this.limits.maxPayload) return this.payloadTooBig();
+        this.pendSubject = buf.latin1Slice(as[0], ae[0]);
+        this.pendReply = n === 4 ? buf.latin1Slice(as[1], ae[1]) : null;
+        this.pendHdr = hdr;
+        return size;
+      }
+      case Op.Sub: {
+        if (n !== 2 && n !== 3) return this.argError(buf, argPos, end, 'processSub Parse Error');
+        const subject = buf.latin1Slice(as[0], ae[0]);
+        const queue = n === 3 ? buf.latin1Slice(as[1], ae[1]) : null;
+        this.h.processSub(subject, queue, buf.latin1Slice(as[n - 1], ae[n - 1]));
+        return -1;
+      }
+      case Op.Unsub: {
+        if (n !== 1 && n !== 2) return this.argError(buf, argPos, end, 'processUnsub Parse Error');
+        const max = n === 2 ? parseSize(buf, as[1], ae[1]) : -1;
+        this.h.processUnsub(buf.latin1Slice(as[0], ae[0]), max);
+        return -1;
+      }
+      default:
+        this.fail();
+        return -1;
+    }
+  }
+
+  private argError(buf: Buffer, start: number, end: number, what: string): number {
+    this.stopped = true;
+    this.h.protocolViolation(null, `${what}: '${buf.latin1Slice(start, end)}'`);
+    return -1;
+  }
+
+  private payloadTooBig(): number {
+    this.stopped = true;
+    this.h.protocolViolation('Maximum Payload Violation', 'maximum payload exceeded');
+    return -1;
+  }
+
+  /** Splits on spaces/tabs into argStart/argEnd. Returns the count (MAX_ARGS+1 means too many). */
+  private splitArgs(buf: Buffer, start: number, end: number): number {
+    let n = 0;
+    let tokStart = -1;
+    for (let i = start; i < end; i++) {
+      const c = buf[i];
+      if (c === SP || c === TAB || c === CR) {
+        if (tokStart >= 0) {
+          if (n === MAX_ARGS) return MAX_ARGS + 1;
+          this.argStart[n] = tokStart;
+          this.argEnd[n++] = i;
+          tokStart = -1;
+        }
+      } else if (tokStart < 0) {
+        tokStart = i;
+      }
+    }
+    if (tokStart >= 0) {
+      if (n === MAX_ARGS) return MAX_ARGS + 1;
+      this.argStart[n] = tokStart;
+      this.argEnd[n++] = end;
+    }
+    return n;
+  }
+}
+
+/** Decimal size as nats-server parses it: digits only, -1 otherwise. */
+function parseSize(buf: Buffer, start: number, end: number): number {
+  if (start >= end || end - start > 15) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}

@@ -1,0 +1,416 @@
+import type { Socket } from 'node:net';
+import '../protocol/buffer-internals.js';
+import { ClientParser, type ClientOpHandler } from '../protocol/parser.js';
+import { ERR, errLine } from '../protocol/errors.js';
+import { isValidLiteralSubject } from '../subjects/validate.js';
+import { OutboundQueue } from './outbound.js';
+import { Subscription } from './subscription.js';
+import type { Account } from '../accounts/account.js';
+import type { Server } from './server.js';
+
+/** Why a connection ended, in nats-server's /connz wording. */
+export const enum CloseReason {
+  ClientClosed = 'Client Closed',
+  ServerShutdown = 'Server Shutdown',
+  ProtocolViolation = 'Protocol Violation',
+  ParseError = 'Parse Error',
+  AuthViolation = 'Authentication Failure',
+  AuthTimeout = 'Authentication Timeout',
+  StaleConnection = 'Stale Connection',
+  SlowConsumerPendingBytes = 'Slow Consumer (Pending Bytes)',
+  SlowConsumerWriteDeadline = 'Slow Consumer (Write Deadline)',
+  MaxPayload = 'Maximum Message Payload Exceeded',
+  MaxControlLine = 'Maximum Control Line Exceeded',
+  MaxConnections = 'Maximum Connections Exceeded',
+  MaxSubscriptions = 'Maximum Subscriptions Exceeded',
+  LameDuck = 'Lame Duck Mode',
+  WriteError = 'Write Error',
+  ReadError = 'Read Error',
+}
+
+const NO_RESPONDERS_HDR = 'NATS/1.0 503\r\n\r\n';
+const STATUS_LEN = NO_RESPONDERS_HDR.length;
+const PING = 'PING\r\n';
+const PONG = 'PONG\r\n';
+const OK = '+OK\r\n';
+
+/** A client connection: protocol state, subscriptions and the outbound queue. */
+export class Client implements ClientOpHandler {
+  readonly cid: number;
+  readonly server: Server;
+  readonly socket: Socket;
+  readonly parser: ClientParser;
+  readonly out = new OutboundQueue();
+  readonly subs = new Map<string, Subscription>();
+  account: Account;
+  readonly host: string;
+  readonly port: number;
+  readonly start = new Date();
+  /** Date.now() of the last read; lets the PING timer skip busy clients. */
+  lastActivity = Date.now();
+
+  // CONNECT options. nats-server's defaults before CONNECT are verbose and pedantic.
+  verbose = true;
+  pedantic = true;
+  echo = true;
+  headers = false;
+  noResponders = false;
+  name = '';
+  lang = '';
+  version = '';
+  protocol = 0;
+  connectReceived = false;
+  /** False until CONNECT passes authentication when the server requires it. */
+  authorized: boolean;
+  authUser = '';
+
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  pingsOut = 0;
+  rttStart = 0;
+  rtt = 0;
+
+  /** On the server's flush list for this turn. */
+  flushQueued = false;
+  closed = false;
+  closeReason: CloseReason | null = null;
+  stop: Date | null = null;
+  /** Kernel-bound bytes are backed up past the stall mark. */
+  stalled = false;
+  /** Producers paused because they fed this connection while it was stalled. */
+  stalledProducers: Client[] | null = null;
+  /** This producer fed a stalled consumer during the current read; pause after it. */
+  pauseRequested = false;
+  paused = false;
+  /** When a write first found the socket still busy; 0 when not blocked. */
+  blockedSince = 0;
+  private authTimer: NodeJS.Timeout | null = null;
+
+  constructor(server: Server, socket: Socket, cid: number, account: Account, authRequired: boolean) {
+    this.server = server;
+    this.socket = socket;
+    this.cid = cid;
+    this.account = account;
+    this.authorized = !authRequired;
+    this.host = socket.remoteAddress ?? '';
+    this.port = socket.remotePort ?? 0;
+    this.parser = new ClientParser(this, {
+      maxControlLine: server.options.max_control_line,
+      maxPayload: server.options.max_payload,
+    });
+    if (authRequired) {
+      this.authTimer = setTimeout(() => this.authTimeout(), server.options.auth_timeout);
+    }
+  }
+
+  // ---- inbound -------------------------------------------------------------
+
+  /** Socket 'data' handler body. */
+  onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    this.parser.parse(chunk);
+    if (this.pauseRequested && !this.closed) {
+      this.pauseRequested = false;
+      this.paused = true;
+      this.socket.pause();
+      this.server.watchPausedProducer(this);
+    }
+  }
+
+  processConnect(json: string): void {
+    let o: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(json);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      o = parsed as Record<string, unknown>;
+    } catch {
+      this.protocolViolation(null, `connect parse error: ${json.slice(0, 64)}`);
+      return;
+    }
+    if (typeof o.verbose === 'boolean') this.verbose = o.verbose;
+    if (typeof o.pedantic === 'boolean') this.pedantic = o.pedantic;
+    if (typeof o.echo === 'boolean') this.echo = o.echo;
+    if (typeof o.headers === 'boolean') this.headers = o.headers && !this.server.options.no_header_support;
+    if (typeof o.no_responders === 'boolean') this.noResponders = o.no_responders;
+    if (typeof o.name === 'string') this.name = o.name;
+    if (typeof o.lang === 'string') this.lang = o.lang;
+    if (typeof o.version === 'string') this.version = o.version;
+    if (typeof o.protocol === 'number') this.protocol = o.protocol;
+    this.connectReceived = true;
+    if (this.protocol < 0 || this.protocol > 1) {
+      this.sendErrAndClose('invalid client protocol', CloseReason.ProtocolViolation);
+      return;
+    }
+    if (this.noResponders && !this.headers) {
+      this.sendErrAndClose(ERR.noRespondersNeedsHeaders, CloseReason.ProtocolViolation);
+      return;
+    }
+    if (!this.authorized) {
+      if (!this.server.authenticate(this, o)) {
+        this.authFailed();
+        return;
+      }
+      this.authorized = true;
+      if (this.authTimer) {
+        clearTimeout(this.authTimer);
+        this.authTimer = null;
+      }
+    }
+    if (this.verbose) this.send(OK);
+  }
+
+  processPing(): void {
+    this.send(PONG);
+  }
+
+  processPong(): void {
+    this.pingsOut = 0;
+    if (this.rttStart !== 0) {
+      this.rtt = performance.now() - this.rttStart;
+      this.rttStart = 0;
+    }
+  }
+
+  processErr(text: string): void {
+    this.server.logger.error(`${this.label()} - Client Error ${text}`);
+    this.close(CloseReason.ClientClosed);
+  }
+
+  processSub(subject: string, queue: string | null, sid: string): void {
+    if (!this.authorized) return this.authFailed();
+    if (this.subs.has(sid)) {
+      // nats-server keeps the first subscription for a reused sid.
+      if (this.verbose) this.send(OK);
+      return;
+    }
+    const max = this.server.options.max_subscriptions;
+    if (max > 0 && this.subs.size >= max) {
+      this.server.logger.error(`${this.label()} - Maximum Subscriptions Exceeded: ${this.subs.size}`);
+      this.sendErr(ERR.maxSubscriptions);
+      return;
+    }
+    const sub = new Subscription(this, subject, queue, sid);
+    if (!this.account.sublist.insert(sub)) {
+      this.sendErr(ERR.invalidSubject);
+      return;
+    }
+    this.subs.set(sid, sub);
+    if (this.verbose) this.send(OK);
+  }
+
+  processUnsub(sid: string, max: number): void {
+    if (!this.authorized) return this.authFailed();
+    const sub = this.subs.get(sid);
+    if (this.verbose) this.send(OK);
+    if (sub === undefined) return;
+    if (max > 0) {
+      sub.max = max;
+    } else {
+      this.removeSub(sub);
+    }
+  }
+
+  processMsg(subject: string, reply: string | null, hdrLen: number, msg: Buffer): void {
+    if (!this.authorized) return this.authFailed();
+    if (hdrLen >= 0 && !this.headers) {
+      this.protocolViolation(null, 'message headers not supported by this connection');
+      return;
+    }
+    this.inMsgs++;
+    this.inBytes += msg.length;
+    if (this.pedantic && !isValidLiteralSubject(subject)) {
+      // nats-server reports this but still routes the message.
+      this.sendErr(ERR.invalidPublishSubject);
+    }
+    const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, msg);
+    if (delivered === 0 && reply !== null && this.noResponders) {
+      this.sendNoResponders(reply);
+    }
+    if (this.verbose) this.send(OK);
+  }
+
+  /** The 503 status a requester gets when nobody is subscribed to the subject. */
+  private sendNoResponders(reply: string): void {
+    const r = this.account.sublist.match(reply);
+    for (const sub of r.psubs) {
+      if (sub.client === this) {
+        this.send(`HMSG ${reply} ${sub.sidSp}${STATUS_LEN} ${STATUS_LEN}\r\n${NO_RESPONDERS_HDR}\r\n`);
+        return;
+      }
+    }
+  }
+
+  // ---- delivery --------------------------------------------------------------
+
+  /**
+   * Frames one message for `sub` into this connection's outbound queue.
+   * `head` is "MSG <subject> " or "HMSG <subject> "; `tail` is "[reply ]<sizes>\r\n".
+   */
+  enqueueMsg(sub: Subscription, head: string, tail: string, msg: Buffer): void {
+    const out = this.out;
+    const n = head.length + sub.sidSp.length + tail.length + msg.length + 2;
+    const seg = out.reserve(n);
+    let off = out.offset;
+    off += seg.latin1Write(head, off, head.length);
+    off += seg.latin1Write(sub.sidSp, off, sub.sidSp.length);
+    off += seg.latin1Write(tail, off, tail.length);
+    off += msg.copy(seg, off);
+    seg[off] = 13;
+    seg[off + 1] = 10;
+    out.commit(n);
+    this.outMsgs++;
+    this.outBytes += msg.length;
+    if (!this.flushQueued) this.server.queueFlush(this);
+  }
+
+  /** Appends a protocol line and schedules a flush. */
+  send(line: string): void {
+    if (this.closed) return;
+    this.out.appendString(line);
+    if (!this.flushQueued) this.server.queueFlush(this);
+  }
+
+  sendErr(text: string): void {
+    this.send(errLine(text));
+  }
+
+  sendPing(): void {
+    this.pingsOut++;
+    this.rttStart = performance.now();
+    this.send(PING);
+  }
+
+  /** Hands pending bytes to the socket; called once per connection per turn. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.closed) return;
+    const socket = this.socket;
+    if (socket.writableLength > 0 && this.blockedSince === 0) {
+      this.blockedSince = Date.now();
+    }
+    this.out.flush(socket);
+    const backlog = socket.writableLength;
+    if (backlog > this.server.options.max_pending) {
+      this.slowConsumer(CloseReason.SlowConsumerPendingBytes);
+    } else if (backlog > this.server.stallThreshold) {
+      this.stalled = true;
+    }
+  }
+
+  /** Socket 'drain': the kernel took everything we queued. */
+  onDrain(): void {
+    this.blockedSince = 0;
+    if (this.stalled) {
+      this.stalled = false;
+      this.releaseProducers();
+    }
+  }
+
+  /** A producer that fed this stalled connection waits for it to drain. */
+  addStalledProducer(producer: Client): void {
+    if (producer === this || producer.pauseRequested || producer.paused) return;
+    producer.pauseRequested = true;
+    (this.stalledProducers ??= []).push(producer);
+  }
+
+  private releaseProducers(): void {
+    const list = this.stalledProducers;
+    if (list === null) return;
+    this.stalledProducers = null;
+    for (const p of list) p.resume();
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    if (this.paused && !this.closed) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  // ---- subscriptions ---------------------------------------------------------
+
+  removeSub(sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.subs.delete(sub.sid);
+    this.account.sublist.remove(sub);
+  }
+
+  // ---- errors and closing ----------------------------------------------------
+
+  protocolViolation(errText: string | null, detail: string): void {
+    this.parser.stopped = true;
+    if (errText === ERR.maxPayload) {
+      this.server.logger.error(`${this.label()} - ${detail}`);
+      this.sendErrAndClose(errText, CloseReason.MaxPayload);
+      return;
+    }
+    if (errText === ERR.maxControlLine) {
+      this.server.logger.error(`${this.label()} - ${detail}`);
+      this.sendErrAndClose(errText, CloseReason.MaxControlLine);
+      return;
+    }
+    this.server.logger.error(`${this.label()} - Client parser ERROR: ${detail}`);
+    if (errText !== null) this.sendErrAndClose(errText, CloseReason.ParseError);
+    else this.close(CloseReason.ParseError);
+  }
+
+  sendErrAndClose(text: string, reason: CloseReason): void {
+    this.sendErr(text);
+    this.close(reason);
+  }
+
+  private authFailed(): void {
+    this.server.logger.error(`${this.label()} - authentication error`);
+    this.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
+  }
+
+  private authTimeout(): void {
+    this.authTimer = null;
+    if (this.closed || this.authorized) return;
+    this.server.logger.error(`${this.label()} - Authentication Timeout`);
+    this.sendErrAndClose(ERR.authTimeout, CloseReason.AuthTimeout);
+  }
+
+  slowConsumer(reason: CloseReason): void {
+    this.server.countSlowConsumer();
+    this.server.logger.info(`${this.label()} - Slow Consumer Detected: ${reason === CloseReason.SlowConsumerWriteDeadline ? 'WriteDeadline exceeded' : 'MaxPending exceeded'}`);
+    // A slow consumer cannot take an -ERR either: drop what is queued and cut it.
+    this.out.clear();
+    this.close(reason, true);
+  }
+
+  /**
+   * Ends the connection: queued bytes are flushed first unless `abort`,
+   * then subscriptions leave the sublist and the server forgets the client.
+   */
+  close(reason: CloseReason, abort = false): void {
+    if (this.closed) return;
+    this.parser.stopped = true;
+    this.closeReason = reason;
+    this.stop = new Date();
+    if (!abort) this.out.flush(this.socket);
+    this.closed = true;
+    this.out.clear();
+    if (this.authTimer) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    for (const sub of this.subs.values()) {
+      sub.closed = true;
+      this.account.sublist.remove(sub);
+    }
+    this.releaseProducers();
+    if (abort) this.socket.destroy();
+    else this.socket.end();
+    this.server.removeClient(this);
+  }
+
+  /** nats-server's log prefix for a client: `127.0.0.1:54321 - cid:5`. */
+  label(): string {
+    return `${this.host}:${this.port} - cid:${this.cid}`;
+  }
+}

@@ -1,0 +1,26 @@
+import type { ServerOptions } from './options.js';
+
+/** Options a running server cannot change; nats-server refuses these on reload too. */
+const NOT_RELOADABLE: ReadonlyArray<keyof ServerOptions> = [
+  'host', 'port', 'server_name', 'http_port', 'http_host', 'https_port', 'http_base_path',
+  'cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'resolver',
+];
+
+/**
+ * Compares two option sets. Returns a description per reloadable change and
+ * throws, naming the option, when a change needs a restart.
+ */
+export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] {
+  const keys = new Set<string>([...Object.keys(prev), ...Object.keys(next)]);
+  const changes: string[] = [];
+  for (const key of keys) {
+    const a = (prev as unknown as Record<string, unknown>)[key];
+    const b = (next as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    if ((NOT_RELOADABLE as readonly string[]).includes(key)) {
+      throw new Error(`config reload not supported for ${key}: old=${JSON.stringify(a)}, new=${JSON.stringify(b)}`);
+    }
+    changes.push(`${key}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+  }
+  return changes;
+}

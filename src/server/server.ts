@@ -1,0 +1,438 @@
+import net from 'node:net';
+import { hostname } from 'node:os';
+import { Account, GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { ERR, errLine } from '../protocol/errors.js';
+import type { Logger } from '../log/logger.js';
+import { Client, CloseReason } from './client.js';
+import type { Subscription } from './subscription.js';
+import { type ServerOptions } from './options.js';
+import { newServerId } from './server-id.js';
+import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { ClosedConnections } from './closed-connections.js';
+import { diffOptions } from './reload.js';
+
+/** How long a paused fast producer waits for its consumer at most. */
+const MAX_PRODUCER_STALL_MS = 1000;
+
+/** The shape of what /varz, /connz and `$SYS` requests read. */
+export interface ServerStats {
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+  totalConnections: number;
+}
+
+/**
+ * One Natter server: the client listener, accounts, the connections, and the
+ * once-per-turn flush of every connection that has something to send.
+ */
+export class Server {
+  options: ServerOptions;
+  readonly logger: Logger;
+  readonly id = newServerId();
+  readonly name: string;
+  readonly started = new Date();
+  readonly accounts = new Map<string, Account>();
+  readonly globalAccount: Account;
+  readonly clients = new Map<number, Client>();
+  readonly closed: ClosedConnections;
+  readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
+  /** Kernel-bound backlog above which a consumer is stalled and its producers wait. */
+  stallThreshold: number;
+  auth: Authenticator;
+  inLameDuck = false;
+  shuttingDown = false;
+  private listener: net.Server | null = null;
+  private boundPort = 0;
+  private nextCid = 1;
+  private flushList: Client[] = [];
+  private flushScheduled = false;
+  private readonly flushAllBound = (): void => this.flushAll();
+  private pingTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private infoPrefix = '';
+  private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
+
+  constructor(options: ServerOptions, logger: Logger) {
+    this.options = options;
+    this.logger = logger;
+    this.name = options.server_name || this.id;
+    this.globalAccount = new Account(GLOBAL_ACCOUNT);
+    this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    this.stallThreshold = stallThresholdFor(options.max_pending);
+    this.auth = new Authenticator(options);
+    this.closed = new ClosedConnections(10000);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const o = this.options;
+    this.logger.info(`Starting nats-server`);
+    this.logger.info(`  Version:  ${SERVER_VERSION} (natter ${NATTER_VERSION})`);
+    this.logger.info(`  Git:      [not set]`);
+    this.logger.info(`  Name:     ${this.name}`);
+    this.logger.info(`  ID:       ${this.id}`);
+    const listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    listener.maxConnections = Number.MAX_SAFE_INTEGER;
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ host: o.host, port: o.port, backlog: 1024 }, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    listener.on('error', (e) => this.logger.error(`Client listener error: ${e.message}`));
+    this.listener = listener;
+    const addr = listener.address();
+    this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+    this.buildInfoPrefix();
+    this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
+    this.startTimers();
+    this.logger.info('Server is ready');
+  }
+
+  /** Lets a subsystem (monitoring, later routes...) take part in shutdown. */
+  onShutdown(hook: () => Promise<void> | void): void {
+    this.shutdownHooks.push(hook);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.stopTimers();
+    const listener = this.listener;
+    this.listener = null;
+    const closing = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
+    for (const c of [...this.clients.values()]) c.close(CloseReason.ServerShutdown);
+    for (const hook of this.shutdownHooks) await hook();
+    await closing;
+    this.logger.info('Server Exiting..');
+  }
+
+  /**
+   * Lame duck mode: stop accepting, tell clients (INFO ldm), then close them
+   * spread over lame_duck_duration after a grace period, then shut down.
+   */
+  async lameDuck(): Promise<void> {
+    if (this.inLameDuck || this.shuttingDown) return;
+    this.inLameDuck = true;
+    const o = this.options;
+    this.logger.info('Entering lame duck mode, stop accepting new clients');
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) listener.close();
+    this.buildInfoPrefix();
+    const ldm = this.infoFor(null);
+    for (const c of this.clients.values()) c.send(ldm);
+    await sleep(o.lame_duck_grace_period);
+    const clients = [...this.clients.values()];
+    if (clients.length > 0) {
+      const spread = Math.max(0, o.lame_duck_duration - o.lame_duck_grace_period);
+      const perClient = spread / clients.length;
+      this.logger.info(`Closing ${clients.length} existing clients`);
+      for (const c of clients) {
+        if (this.shuttingDown) break;
+        c.close(CloseReason.LameDuck);
+        if (perClient >= 1) await sleep(perClient);
+      }
+    }
+    await this.shutdown();
+  }
+
+  /**
+   * Applies a new option set (SIGHUP). Returns what changed; throws when a
+   * change needs a restart, as nats-server refuses those.
+   */
+  reload(next: ServerOptions): string[] {
+    const changes = diffOptions(this.options, next);
+    this.options = next;
+    this.stallThreshold = stallThresholdFor(next.max_pending);
+    this.auth = new Authenticator(next);
+    this.buildInfoPrefix();
+    this.stopTimers();
+    this.startTimers();
+    for (const c of [...this.clients.values()]) {
+      if (c.connectReceived && !this.auth.stillValid(c)) c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
+    }
+    for (const change of changes) this.logger.info(`Reloaded: ${change}`);
+    this.logger.info('Reloaded server configuration');
+    return changes;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Client URLs for the ports file and the embedding API. */
+  clientURLs(): string[] {
+    return [`nats://${hostPort(advertisedHost(this.options.host), this.boundPort)}`];
+  }
+
+  /** URLs for the ports file: clients and (when on) monitoring. */
+  ports(): { nats: string[]; monitoring?: string[] } {
+    const out: { nats: string[]; monitoring?: string[] } = { nats: this.clientURLs() };
+    if (this.monitorURLs.length > 0) out.monitoring = this.monitorURLs;
+    return out;
+  }
+
+  /** Set by the monitoring listener once it is bound. */
+  monitorURLs: string[] = [];
+
+  // ---- connections -----------------------------------------------------------
+
+  private accept(socket: net.Socket): void {
+    if (this.shuttingDown || this.inLameDuck) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const cid = this.nextCid++;
+    const authRequired = this.auth.required;
+    const client = new Client(this, socket, cid, this.globalAccount, authRequired);
+    this.stats.totalConnections++;
+    socket.on('data', (chunk: Buffer) => client.onData(chunk));
+    socket.on('drain', () => client.onDrain());
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (this.logger.debugEnabled) this.logger.debug(`${client.label()} - Client connection error: ${e.message}`);
+      client.close(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? CloseReason.ClientClosed : CloseReason.ReadError, true);
+    });
+    socket.on('close', () => client.close(CloseReason.ClientClosed, true));
+    // The INFO goes out directly: no queue exists yet and most clients wait for it.
+    socket.write(this.infoFor(client));
+    const max = this.options.max_connections;
+    if (max > 0 && this.clients.size >= max) {
+      this.logger.error(`${client.label()} - Maximum Connections Exceeded: ${this.clients.size}`);
+      socket.write(errLine(ERR.maxConnections));
+      socket.end();
+      return;
+    }
+    this.clients.set(cid, client);
+    this.globalAccount.clients.add(client);
+    if (this.logger.debugEnabled) this.logger.debug(`${client.label()} - Client connection created`);
+  }
+
+  removeClient(c: Client): void {
+    if (!this.clients.delete(c.cid)) return;
+    c.account.clients.delete(c);
+    this.stats.inMsgs += c.inMsgs;
+    this.stats.inBytes += c.inBytes;
+    this.stats.outMsgs += c.outMsgs;
+    this.stats.outBytes += c.outBytes;
+    this.closed.add(c);
+    if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection closed: ${c.closeReason ?? ''}`);
+    // A peer that never reads would keep a half-closed socket forever.
+    const socket = c.socket;
+    if (!socket.destroyed) setTimeout(() => socket.destroy(), this.options.write_deadline).unref();
+  }
+
+  authenticate(c: Client, connect: Record<string, unknown>): boolean {
+    return this.auth.check(c, connect);
+  }
+
+  /** The INFO line for a client (or the shared part when `c` is null). */
+  infoFor(c: Client | null): string {
+    let s = this.infoPrefix;
+    if (c !== null) {
+      s += `,"client_id":${c.cid},"client_ip":${JSON.stringify(c.host)}`;
+      const nonce = this.auth.nonceFor(c);
+      if (nonce !== null) s += `,"nonce":${JSON.stringify(nonce)}`;
+    }
+    if (this.inLameDuck) s += ',"ldm":true';
+    return `INFO ${s}} \r\n`;
+  }
+
+  private buildInfoPrefix(): void {
+    const o = this.options;
+    const info: Record<string, unknown> = {
+      server_id: this.id,
+      server_name: this.name,
+      version: SERVER_VERSION,
+      proto: PROTO_VERSION,
+      go: `node${process.versions.node}`,
+      host: o.host,
+      port: this.boundPort,
+      headers: !o.no_header_support,
+    };
+    if (this.auth.required) info.auth_required = true;
+    info.max_payload = o.max_payload;
+    info.natter_version = NATTER_VERSION;
+    const json = JSON.stringify(info);
+    this.infoPrefix = json.slice(0, -1);
+  }
+
+  // ---- message routing (hot path) ------------------------------------------
+
+  /**
+   * Delivers a published message to every matching subscription of the
+   * account: all plain subscribers, one member of each queue group.
+   * Returns how many subscriptions got it.
+   */
+  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, msg: Buffer): number {
+    const r = acc.sublist.match(subject);
+    const psubs = r.psubs;
+    const qsubs = r.qsubs;
+    if (psubs.length === 0 && qsubs.length === 0) return 0;
+    const size = msg.length;
+    let head: string;
+    let tail: string;
+    if (hdrLen < 0) {
+      head = 'MSG ' + subject + ' ';
+      tail = reply === null ? size + '\r\n' : reply + ' ' + size + '\r\n';
+    } else {
+      head = 'HMSG ' + subject + ' ';
+      tail = reply === null ? hdrLen + ' ' + size + '\r\n' : reply + ' ' + hdrLen + ' ' + size + '\r\n';
+    }
+    let delivered = 0;
+    for (let i = 0; i < psubs.length; i++) {
+      if (this.deliver(pub, psubs[i], head, tail, hdrLen, reply, msg)) delivered++;
+    }
+    for (let g = 0; g < qsubs.length; g++) {
+      const group = qsubs[g];
+      const n = group.length;
+      // Random start, then the next member that can take it (echo, max, closed).
+      const first = (Math.random() * n) | 0;
+      for (let k = 0; k < n; k++) {
+        if (this.deliver(pub, group[(first + k) % n], head, tail, hdrLen, reply, msg)) {
+          delivered++;
+          break;
+        }
+      }
+    }
+    return delivered;
+  }
+
+  private deliver(pub: Client, sub: Subscription, head: string, tail: string, hdrLen: number, reply: string | null, msg: Buffer): boolean {
+    const c = sub.client;
+    if (sub.closed || c.closed) return false;
+    if (c === pub && !pub.echo) return false;
+    sub.delivered++;
+    if (sub.max > 0 && sub.delivered >= sub.max) {
+      if (sub.delivered > sub.max) {
+        c.removeSub(sub);
+        return false;
+      }
+      c.removeSub(sub);
+    }
+    if (hdrLen >= 0 && !c.headers) {
+      // A subscriber that did not negotiate headers gets the payload alone.
+      const body = msg.subarray(hdrLen);
+      c.enqueueMsg(sub, 'MSG' + head.slice(4), (reply === null ? '' : reply + ' ') + body.length + '\r\n', body);
+    } else {
+      c.enqueueMsg(sub, head, tail, msg);
+    }
+    if (c.stalled) c.addStalledProducer(pub);
+    return true;
+  }
+
+  // ---- outbound scheduling -------------------------------------------------
+
+  /** Puts a connection on this turn's flush list. */
+  queueFlush(c: Client): void {
+    c.flushQueued = true;
+    this.flushList.push(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAllBound);
+    }
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    const list = this.flushList;
+    this.flushList = [];
+    for (let i = 0; i < list.length; i++) list[i].flush();
+  }
+
+  watchPausedProducer(c: Client): void {
+    setTimeout(() => c.resume(), MAX_PRODUCER_STALL_MS).unref();
+  }
+
+  countSlowConsumer(): void {
+    this.stats.slowConsumers++;
+  }
+
+  // ---- timers ----------------------------------------------------------------
+
+  private startTimers(): void {
+    const o = this.options;
+    if (o.ping_interval > 0) {
+      this.pingTimer = setInterval(() => this.pingSweep(), o.ping_interval);
+      this.pingTimer.unref();
+    }
+    const sweepEvery = Math.max(10, Math.min(1000, o.write_deadline / 2));
+    this.sweepTimer = setInterval(() => this.writeDeadlineSweep(), sweepEvery);
+    this.sweepTimer.unref();
+  }
+
+  private stopTimers(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.pingTimer = this.sweepTimer = null;
+  }
+
+  /** PINGs every client that was quiet for a whole interval; too many unanswered is 'Stale Connection'. */
+  private pingSweep(): void {
+    const o = this.options;
+    const now = Date.now();
+    for (const c of this.clients.values()) {
+      if (c.closed) continue;
+      if (c.pingsOut + 1 > o.ping_max) {
+        this.logger.debug(`${c.label()} - Stale Client Connection - Closing`);
+        c.sendErrAndClose(ERR.staleConnection, CloseReason.StaleConnection);
+        continue;
+      }
+      if (now - c.lastActivity < o.ping_interval && c.pingsOut === 0) continue;
+      c.sendPing();
+    }
+  }
+
+  /** Cuts connections whose socket has refused our bytes for longer than write_deadline. */
+  private writeDeadlineSweep(): void {
+    const deadline = this.options.write_deadline;
+    const now = Date.now();
+    for (const c of this.clients.values()) {
+      if (c.blockedSince !== 0 && !c.closed) {
+        if (c.socket.writableLength === 0) c.blockedSince = 0;
+        else if (now - c.blockedSince > deadline) c.slowConsumer(CloseReason.SlowConsumerWriteDeadline);
+      }
+    }
+  }
+
+  /** Totals including live connections (closed ones are folded into `stats`). */
+  totals(): ServerStats {
+    const t = { ...this.stats };
+    for (const c of this.clients.values()) {
+      t.inMsgs += c.inMsgs;
+      t.inBytes += c.inBytes;
+      t.outMsgs += c.outMsgs;
+      t.outBytes += c.outBytes;
+    }
+    return t;
+  }
+
+  hostname(): string {
+    return hostname();
+  }
+}
+
+/** Producers wait once a consumer has this much unsent in the kernel path. */
+function stallThresholdFor(maxPending: number): number {
+  return Math.max(64 * 1024, Math.min(maxPending / 4, 8 * 1024 * 1024));
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** What clients should dial when the server listens on every interface. */
+function advertisedHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

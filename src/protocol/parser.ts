@@ -9,8 +9,8 @@ import './buffer-internals.js';
 
 /** What a client connection does with each operation. */
 export interface ClientOpHandler {
-  /** PUB/HPUB. hdrLen is -1 for PUB. `msg` is headers+payload, no trailing CRLF. */
-  processMsg(subject: string, reply: string | null, hdrLen: number, msg: Buffer): void;
+  /** PUB/HPUB. hdrLen is -1 for PUB. buf[start..end) is headers+payload, no trailing CRLF; valid only during the call. */
+  processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number): void;
   processSub(subject: string, queue: string | null, sid: string): void;
   processUnsub(sid: string, max: number): void;
   processPing(): void;
@@ -46,20 +46,20 @@ const enum Op {
   Err,
 }
 
-/** Keywords in upper case; the parser compares case-insensitively. */
-const KEYWORDS: ReadonlyArray<readonly [string, Op, boolean]> = [
-  // keyword, op, takes arguments
-  ['PUB', Op.Pub, true],
-  ['HPUB', Op.Hpub, true],
-  ['SUB', Op.Sub, true],
-  ['UNSUB', Op.Unsub, true],
-  ['PING', Op.Ping, false],
-  ['PONG', Op.Pong, false],
-  ['CONNECT', Op.Connect, true],
-  ['INFO', Op.Info, true],
-  ['+OK', Op.Ok, false],
-  ['-ERR', Op.Err, true],
-];
+/** Keyword text by op, upper case; the parser compares case-insensitively. */
+const KEYWORD_TEXT: Readonly<Record<Op, string>> = {
+  [Op.None]: '',
+  [Op.Pub]: 'PUB',
+  [Op.Hpub]: 'HPUB',
+  [Op.Sub]: 'SUB',
+  [Op.Unsub]: 'UNSUB',
+  [Op.Ping]: 'PING',
+  [Op.Pong]: 'PONG',
+  [Op.Connect]: 'CONNECT',
+  [Op.Info]: 'INFO',
+  [Op.Ok]: '+OK',
+  [Op.Err]: '-ERR',
+};
 
 function upper(c: number): number {
   return c >= 97 && c <= 122 ? c - 32 : c;
@@ -146,7 +146,7 @@ export class ClientParser {
       const subject = this.pendSubject;
       const reply = this.pendReply;
       this.pendReply = null;
-      this.h.processMsg(subject, reply, this.pendHdr, chunk.subarray(pos, end));
+      this.h.processMsg(subject, reply, this.pendHdr, chunk, pos, end);
       return end + 2;
     }
     // Spans chunks: copy into a private buffer sized for payload + CRLF.
@@ -174,7 +174,7 @@ export class ClientParser {
     }
     const reply = this.pendReply;
     this.pendReply = null;
-    this.h.processMsg(this.pendSubject, reply, this.pendHdr, msg.subarray(0, size));
+    this.h.processMsg(this.pendSubject, reply, this.pendHdr, msg, 0, size);
     return this.stopped ? -1 : take;
   }
 
@@ -183,34 +183,51 @@ export class ClientParser {
     this.h.protocolViolation('Unknown Protocol Operation', 'parser error');
   }
 
-  /** Identifies the op at buf[start..]; returns [op, index after keyword] or null. */
+  /**
+   * Identifies the op at buf[start..end). Returns [op, index after keyword],
+   * null for an unknown op, or 'partial' when an incomplete line could still
+   * become a valid op. Hand-unrolled because it runs once per message.
+   */
   private matchKeyword(buf: Buffer, start: number, end: number, complete: boolean): [Op, number] | null | 'partial' {
-    outer: for (const [kw, op, takesArgs] of KEYWORDS) {
-      let i = 0;
-      for (; i < kw.length; i++) {
-        const p = start + i;
-        if (p >= end) {
-          if (complete) continue outer;
-          // Prefix of this keyword so far.
-          return 'partial';
-        }
-        if (upper(buf[p]) !== kw.charCodeAt(i)) continue outer;
-      }
-      const after = start + i;
-      if (after >= end) {
-        if (!complete) return 'partial';
-        return takesArgs && op !== Op.Info && op !== Op.Err ? null : [op, after];
-      }
-      const c = buf[after];
-      if (takesArgs) {
-        if (c === SP || c === TAB) return [op, after];
-        // "PUBX" is not "PUB"; but "PUB" may still be a prefix of another keyword.
-        continue;
-      }
-      // Argument-less ops ignore the rest of their line.
-      return [op, after];
+    if (start >= end) return complete ? null : 'partial';
+    let op: Op;
+    let kwLen: number;
+    const c0 = upper(buf[start]);
+    const c1 = start + 1 < end ? upper(buf[start + 1]) : 0;
+    switch (c0) {
+      case 80: // P
+        if (c1 === 85) { op = Op.Pub; kwLen = 3; break; } // PU
+        if (c1 === 73) { op = Op.Ping; kwLen = 4; break; } // PI
+        if (c1 === 79) { op = Op.Pong; kwLen = 4; break; } // PO
+        if (c1 === 0) return complete ? null : 'partial';
+        return null;
+      case 72: op = Op.Hpub; kwLen = 4; break; // H
+      case 83: op = Op.Sub; kwLen = 3; break; // S
+      case 85: op = Op.Unsub; kwLen = 5; break; // U
+      case 67: op = Op.Connect; kwLen = 7; break; // C
+      case 73: op = Op.Info; kwLen = 4; break; // I
+      case 43: op = Op.Ok; kwLen = 3; break; // +
+      case 45: op = Op.Err; kwLen = 4; break; // -
+      default: return null;
     }
-    return null;
+    const kw = KEYWORD_TEXT[op];
+    for (let i = 1; i < kwLen; i++) {
+      const p = start + i;
+      if (p >= end) return complete ? null : 'partial';
+      if (upper(buf[p]) !== kw.charCodeAt(i)) return null;
+    }
+    const after = start + kwLen;
+    const takesArgs = op !== Op.Ping && op !== Op.Pong && op !== Op.Ok;
+    if (after >= end) {
+      if (!complete) return 'partial';
+      return takesArgs && op !== Op.Info && op !== Op.Err ? null : [op, after];
+    }
+    if (takesArgs) {
+      const c = buf[after];
+      return c === SP || c === TAB ? [op, after] : null;
+    }
+    // Argument-less ops ignore the rest of their line.
+    return [op, after];
   }
 
   /** On an incomplete line: reject unknown ops early and enforce the control line limit. */

@@ -34,6 +34,14 @@ const PING = 'PING\r\n';
 const PONG = 'PONG\r\n';
 const OK = '+OK\r\n';
 
+/** Writes an ASCII string at `off`; returns the offset after it. */
+function writeAscii(seg: Buffer, off: number, s: string): number {
+  const n = s.length;
+  if (n > 48) return off + seg.latin1Write(s, off, n);
+  for (let i = 0; i < n; i++) seg[off + i] = s.charCodeAt(i);
+  return off + n;
+}
+
 /** A client connection: protocol state, subscriptions and the outbound queue. */
 export class Client implements ClientOpHandler {
   readonly cid: number;
@@ -212,19 +220,19 @@ export class Client implements ClientOpHandler {
     }
   }
 
-  processMsg(subject: string, reply: string | null, hdrLen: number, msg: Buffer): void {
+  processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number): void {
     if (!this.authorized) return this.authFailed();
     if (hdrLen >= 0 && !this.headers) {
       this.protocolViolation(null, 'message headers not supported by this connection');
       return;
     }
     this.inMsgs++;
-    this.inBytes += msg.length;
+    this.inBytes += end - start;
     if (this.pedantic && !isValidLiteralSubject(subject)) {
       // nats-server reports this but still routes the message.
       this.sendErr(ERR.invalidPublishSubject);
     }
-    const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, msg);
+    const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, buf, start, end);
     if (delivered === 0 && reply !== null && this.noResponders) {
       this.sendNoResponders(reply);
     }
@@ -246,22 +254,29 @@ export class Client implements ClientOpHandler {
 
   /**
    * Frames one message for `sub` into this connection's outbound queue.
-   * `head` is "MSG <subject> " or "HMSG <subject> "; `tail` is "[reply ]<sizes>\r\n".
+   * `head` is "MSG <subject> " or "HMSG <subject> "; `tail` is "[reply ]<sizes>\r\n";
+   * the body is buf[start..end).
    */
-  enqueueMsg(sub: Subscription, head: string, tail: string, msg: Buffer): void {
+  enqueueMsg(sub: Subscription, head: string, tail: string, buf: Buffer, start: number, end: number): void {
     const out = this.out;
-    const n = head.length + sub.sidSp.length + tail.length + msg.length + 2;
+    const sidSp = sub.sidSp;
+    const size = end - start;
+    const n = head.length + sidSp.length + tail.length + size + 2;
     const seg = out.reserve(n);
-    let off = out.offset;
-    off += seg.latin1Write(head, off, head.length);
-    off += seg.latin1Write(sub.sidSp, off, sub.sidSp.length);
-    off += seg.latin1Write(tail, off, tail.length);
-    off += msg.copy(seg, off);
+    let off = writeAscii(seg, out.offset, head);
+    off = writeAscii(seg, off, sidSp);
+    off = writeAscii(seg, off, tail);
+    if (size <= 32) {
+      // Native copies cost more than a short loop for the small messages that dominate.
+      for (let i = start; i < end; i++) seg[off++] = buf[i];
+    } else {
+      off += buf.copy(seg, off, start, end);
+    }
     seg[off] = 13;
     seg[off + 1] = 10;
     out.commit(n);
     this.outMsgs++;
-    this.outBytes += msg.length;
+    this.outBytes += size;
     if (!this.flushQueued) this.server.queueFlush(this);
   }
 

@@ -91,6 +91,13 @@ export class Server {
     this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : o.port;
     this.buildInfoPrefix();
     this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
+    if (o.http_port !== 0 || o.https_port !== 0) {
+      // Loaded on demand: embedded test servers rarely want HTTP and start faster without it.
+      const { startMonitoring } = await import('../monitor/monitor-server.js');
+      const monitor = await startMonitoring(this);
+      this.monitorURLs = monitor.urls;
+      this.onShutdown(() => monitor.close());
+    }
     this.startTimers();
     this.logger.info('Server is ready');
   }
@@ -271,24 +278,24 @@ export class Server {
    * account: all plain subscribers, one member of each queue group.
    * Returns how many subscriptions got it.
    */
-  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, msg: Buffer): number {
+  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number): number {
     const r = acc.sublist.match(subject);
     const psubs = r.psubs;
     const qsubs = r.qsubs;
     if (psubs.length === 0 && qsubs.length === 0) return 0;
-    const size = msg.length;
+    const size = end - start;
     let head: string;
     let tail: string;
     if (hdrLen < 0) {
-      head = 'MSG ' + subject + ' ';
-      tail = reply === null ? size + '\r\n' : reply + ' ' + size + '\r\n';
+      head = r.msgHead ??= 'MSG ' + subject + ' ';
+      tail = reply === null ? sizeTail(size) : reply + ' ' + size + '\r\n';
     } else {
-      head = 'HMSG ' + subject + ' ';
+      head = r.hmsgHead ??= 'HMSG ' + subject + ' ';
       tail = reply === null ? hdrLen + ' ' + size + '\r\n' : reply + ' ' + hdrLen + ' ' + size + '\r\n';
     }
     let delivered = 0;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.deliver(pub, psubs[i], head, tail, hdrLen, reply, msg)) delivered++;
+      if (this.deliver(pub, psubs[i], head, tail, hdrLen, reply, buf, start, end)) delivered++;
     }
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g];
@@ -296,7 +303,7 @@ export class Server {
       // Random start, then the next member that can take it (echo, max, closed).
       const first = (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliver(pub, group[(first + k) % n], head, tail, hdrLen, reply, msg)) {
+        if (this.deliver(pub, group[(first + k) % n], head, tail, hdrLen, reply, buf, start, end)) {
           delivered++;
           break;
         }
@@ -305,7 +312,7 @@ export class Server {
     return delivered;
   }
 
-  private deliver(pub: Client, sub: Subscription, head: string, tail: string, hdrLen: number, reply: string | null, msg: Buffer): boolean {
+  private deliver(pub: Client, sub: Subscription, head: string, tail: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
     const c = sub.client;
     if (sub.closed || c.closed) return false;
     if (c === pub && !pub.echo) return false;
@@ -319,10 +326,10 @@ export class Server {
     }
     if (hdrLen >= 0 && !c.headers) {
       // A subscriber that did not negotiate headers gets the payload alone.
-      const body = msg.subarray(hdrLen);
-      c.enqueueMsg(sub, 'MSG' + head.slice(4), (reply === null ? '' : reply + ' ') + body.length + '\r\n', body);
+      const bodyStart = start + hdrLen;
+      c.enqueueMsg(sub, 'MSG' + head.slice(4), (reply === null ? '' : reply + ' ') + (end - bodyStart) + '\r\n', buf, bodyStart, end);
     } else {
-      c.enqueueMsg(sub, head, tail, msg);
+      c.enqueueMsg(sub, head, tail, buf, start, end);
     }
     if (c.stalled) c.addStalledProducer(pub);
     return true;
@@ -417,6 +424,14 @@ export class Server {
   hostname(): string {
     return hostname();
   }
+}
+
+/** "<size>\r\n" strings, made once per size: most traffic repeats a few sizes. */
+const SIZE_TAIL_MAX = 16384;
+const SIZE_TAILS = new Array<string | undefined>(SIZE_TAIL_MAX + 1);
+function sizeTail(size: number): string {
+  if (size > SIZE_TAIL_MAX) return size + '\r\n';
+  return SIZE_TAILS[size] ??= size + '\r\n';
 }
 
 /** Producers wait once a consumer has this much unsent in the kernel path. */

@@ -9,10 +9,16 @@ export interface SublistEntry {
   readonly queue: string | null;
 }
 
-/** Plain subscribers, and queue subscribers grouped by queue name. */
+/**
+ * Plain subscribers, and queue subscribers grouped by queue name. Results are
+ * cached per subject, so `msgHead`/`hmsgHead` let the router keep the
+ * subject's frame prefix with them instead of rebuilding it per message.
+ */
 export interface SublistResult<T extends SublistEntry> {
   readonly psubs: T[];
   readonly qsubs: T[][];
+  msgHead: string | null;
+  hmsgHead: string | null;
 }
 
 class Level<T extends SublistEntry> {
@@ -147,7 +153,7 @@ export class Sublist<T extends SublistEntry> {
     const qsubs: T[][] = [];
     const tokens = subject.split('.');
     matchLevel(this.root, tokens, 0, psubs, qsubs);
-    const result: SublistResult<T> = { psubs, qsubs };
+    const result: SublistResult<T> = { psubs, qsubs, msgHead: null, hmsgHead: null };
     if (this.cache.size >= MAX_CACHE) {
       // Drop the oldest entry (Map iterates in insertion order).
       const first = this.cache.keys().next();

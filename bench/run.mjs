@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: server A (nats-server) vs server B (Natter).
+// See bench/README.md. Node 20 built-ins only.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SCENARIOS, runScenario } from './lib/scenarios.mjs';
+import { freePort, raiseOwnNofile, startServer, stopServer, waitReady, machineBusySeconds, selfCpuSeconds } from './lib/server.mjs';
+import { notes, summaryTable } from './lib/stats.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO_DIR = path.dirname(BENCH_DIR);
+const env = process.env;
+
+function num(name, def) {
+  const v = env[name];
+  if (v === undefined || v === '') return def;
+  const x = Number(String(v).replace(/s$/, ''));
+  if (!Number.isFinite(x)) {
+    console.error(`bad ${name}=${v}`);
+    process.exit(2);
+  }
+  return x;
+}
+
+const cfg = {
+  runs: Math.max(1, Math.floor(num('RUNS', 3))),
+  scale: num('SCALE', 1),
+  timeoutMs: num('TIMEOUT', 20) * 1000,
+  setupMs: num('SETUP_TIMEOUT', 15) * 1000,
+  quietMs: num('QUIET_MS', 2000),
+  warmup: num('WARMUP', 0.1),
+  reqPerWorker: Math.max(1, Math.floor(num('REQ_PER_WORKER', 8))),
+  dialers: Math.max(1, Math.floor(num('DIALERS', 64))),
+  dirtyCores: num('DIRTY', 0.15),
+  pubOpts: {
+    batchBytes: num('BATCH_KB', 64) * 1024,
+    pingBytes: num('PING_KB', 1024) * 1024,
+    maxPongs: Math.max(1, Math.floor(num('MAX_PONGS', 4))),
+  },
+};
+
+const CMD_A = env.SERVER_CMD_A || 'nats-server -a 127.0.0.1 -p {port}';
+const CMD_B = env.SERVER_CMD_B === undefined ? 'node dist/src/cli/natter-server.js -a 127.0.0.1 -p {port}' : env.SERVER_CMD_B;
+const hasB = CMD_B.trim() !== '' && CMD_B.trim() !== 'none';
+const labels = { A: env.LABEL_A || (env.SERVER_CMD_A ? 'A' : 'nats-server'), B: env.LABEL_B || (env.SERVER_CMD_B ? 'B' : 'natter') };
+
+if (env.LIST) {
+  for (const s of SCENARIOS) console.log(`${s.id.padEnd(12)} n=${String(s.n).padEnd(9)} ${s.what}`);
+  process.exit(0);
+}
+
+let scenarios = SCENARIOS;
+if (env.ONLY) {
+  const want = env.ONLY.split(/[\s,]+/).filter(Boolean);
+  const unknown = want.filter((w) => !SCENARIOS.some((s) => s.id === w));
+  if (unknown.length) {
+    console.error(`unknown scenario(s): ${unknown.join(' ')}; known: ${SCENARIOS.map((s) => s.id).join(' ')}`);
+    process.exit(2);
+  }
+  scenarios = SCENARIOS.filter((s) => want.includes(s.id));
+}
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+const outDir = env.OUT ? path.resolve(env.OUT) : path.join(BENCH_DIR, 'results', stamp);
+fs.mkdirSync(path.join(outDir, 'logs'), { recursive: true });
+const jsonl = path.join(outDir, 'results.jsonl');
+
+const lim = raiseOwnNofile();
+const log = (s) => process.stderr.write(s + '\n');
+
+function fmtRate(v) {
+  if (v === null || v === undefined) return '–';
+  return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : String(v);
+}
+
+function brief(r) {
+  let s;
+  if (r.scenario.startsWith('reqrep')) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
+  else if (r.scenario.startsWith('conns')) s = `${r.received ?? 0} conns in ${r.connect_s ?? '–'} s, ${r.kb_per_conn ?? '–'} KiB/conn`;
+  else s = `${fmtRate(r.msgs_per_s)} msgs/s${r.lost ? `, lost ${r.lost}` : ''}`;
+  if (r.server_cpu_us_per_msg !== undefined && r.server_cpu_us_per_msg !== null) s += `, ${r.server_cpu_us_per_msg} µs CPU/msg`;
+  return `${r.ok ? 'ok ' : 'NOT OK'} ${s}${r.ok ? '' : ` — ${(r.errors ?? []).slice(0, 2).join('; ')}`}`;
+}
+
+const versions = {};
+
+async function oneRun(sc, side, run) {
+  const cmd = side === 'A' ? CMD_A : CMD_B;
+  const label = labels[side];
+  const port = await freePort();
+  const logFile = path.join(outDir, 'logs', `${sc.id}.${side}.run${run}.log`);
+  const srv = startServer(cmd, { port, cwd: REPO_DIR, logFile });
+  const t0 = Date.now();
+  let res;
+  let info = null;
+  try {
+    info = await waitReady(srv, cfg.setupMs);
+    if (info && info.version) versions[side] = info.version;
+    res = await runScenario({ srv, cfg }, sc);
+  } catch (e) {
+    res = { scenario: sc.id, size: sc.size ?? null, ok: false, errors: [e.message] };
+  }
+  const exit = await stopServer(srv);
+  const line = {
+    ts: new Date().toISOString(),
+    label,
+    side,
+    run,
+    port,
+    server_cmd: srv.cmd,
+    server_version: info?.version ?? null,
+    ...res,
+    server_exit: exit,
+    wall_s: (Date.now() - t0) / 1000,
+  };
+  // the server died on its own during the run?
+  if (exit && exit.beforeStop && info) {
+    line.ok = false;
+    line.errors = [...(line.errors ?? []), `server exited during the run (code ${exit.code}, signal ${exit.signal})`];
+  }
+  fs.appendFileSync(jsonl, JSON.stringify(line) + '\n');
+  log(`  ${sc.id.padEnd(11)} ${side} ${label.padEnd(12)} run ${run}: ${brief(line)} (${line.wall_s.toFixed(1)} s)`);
+  return line;
+}
+
+async function main() {
+  const started = Date.now();
+  const busy0 = machineBusySeconds();
+  const self0 = selfCpuSeconds();
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleLoad = Math.max(0, machineBusySeconds() - busy0 - (selfCpuSeconds() - self0));
+  const header = [
+    `# Natter bench — ${new Date().toISOString()}`,
+    '',
+    `- machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`,
+    `- A: \`${CMD_A}\` (label ${labels.A})`,
+    hasB ? `- B: \`${CMD_B}\` (label ${labels.B}, cwd ${REPO_DIR})` : '- B: (none)',
+    `- RUNS=${cfg.runs} SCALE=${cfg.scale} TIMEOUT=${cfg.timeoutMs / 1000}s WARMUP=${cfg.warmup} fd limit ${lim ? `${lim.soft}/${lim.hard}` : '?'}`,
+    `- foreign CPU load before start: ${idleLoad.toFixed(2)} cores${idleLoad > cfg.dirtyCores ? ' (WARNING: the machine is busy)' : ''}`,
+  ];
+  log(header.join('\n'));
+  log(`results: ${outDir}`);
+
+  const results = [];
+  for (const sc of scenarios) {
+    log(`${sc.id}: ${sc.what}`);
+    for (let run = 1; run <= cfg.runs; run++) {
+      const order = !hasB ? ['A'] : run % 2 === 1 ? ['A', 'B'] : ['B', 'A'];
+      for (const side of order) results.push(await oneRun(sc, side, run));
+    }
+  }
+
+  const versionLine = `- server versions (from INFO): A ${versions.A ?? '?'}${hasB ? `, B ${versions.B ?? '?'}` : ''}; total wall time ${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const table = summaryTable(scenarios, results, labels, hasB);
+  const n = notes(results, cfg.dirtyCores);
+  const text = [
+    ...header,
+    versionLine,
+    '',
+    'Medians over the runs, with [min–max]. "better" says which direction is good for that metric;',
+    'B/A > 1 is better for ↑ rows and B/A < 1 is better for ↓ rows. On this shared 2-core machine a',
+    'B/A within about 0.8–1.25 is noise; "(B better)/(B worse)" marks ratios outside that band.',
+    '',
+    table,
+    '',
+    ...(n.length ? ['Notes:', ...n, ''] : []),
+    `Raw per-run JSON lines: ${path.relative(REPO_DIR, jsonl)}`,
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(outDir, 'summary.md'), text);
+  process.stdout.write('\n' + text);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

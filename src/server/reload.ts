@@ -7,7 +7,7 @@ const NOT_RELOADABLE: ReadonlyArray<keyof ServerOptions> = [
 ];
 
 /**
- * Compares two option sets. Returns a description per reloadable change and
+ * Compares two option sets. Returns a description per reloadable change (`name = value`, as nats-server logs it) and
  * throws, naming the option, when a change needs a restart.
  */
 export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] {
@@ -20,7 +20,7 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] 
     if ((NOT_RELOADABLE as readonly string[]).includes(key)) {
       throw new Error(`config reload not supported for ${key}: old=${JSON.stringify(a)}, new=${JSON.stringify(b)}`);
     }
-    changes.push(`${key}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+    changes.push(`${key} = ${JSON.stringify(b)}`);
   }
   return changes;
 }

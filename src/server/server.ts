@@ -110,6 +110,7 @@ export class Server {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.logger.info('Initiating Shutdown...');
     this.stopTimers();
     const listener = this.listener;
     this.listener = null;
@@ -135,7 +136,8 @@ export class Server {
     this.buildInfoPrefix();
     const ldm = this.infoFor(null);
     for (const c of this.clients.values()) c.send(ldm);
-    await sleep(o.lame_duck_grace_period);
+    // With nobody connected there is nobody to give time to.
+    if (this.clients.size > 0) await sleep(o.lame_duck_grace_period);
     const clients = [...this.clients.values()];
     if (clients.length > 0) {
       const spread = Math.max(0, o.lame_duck_duration - o.lame_duck_grace_period);
@@ -155,10 +157,12 @@ export class Server {
    * change needs a restart, as nats-server refuses those.
    */
   reload(next: ServerOptions): string[] {
+    // Everything that can fail runs before anything changes: a refused reload leaves the server as it was.
     const changes = diffOptions(this.options, next);
+    const auth = new Authenticator(next);
     this.options = next;
     this.stallThreshold = stallThresholdFor(next.max_pending);
-    this.auth = new Authenticator(next);
+    this.auth = auth;
     this.buildInfoPrefix();
     this.stopTimers();
     this.startTimers();
@@ -198,8 +202,16 @@ export class Server {
     }
     socket.setNoDelay(true);
     const cid = this.nextCid++;
-    const authRequired = this.auth.required;
-    const client = new Client(this, socket, cid, this.globalAccount, authRequired);
+    const max = this.options.max_connections;
+    if (max > 0 && this.clients.size >= max) {
+      // nats-server still greets the client, so it can read why it is refused.
+      this.logger.error(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - cid:${cid} - Maximum Connections Exceeded: ${this.clients.size}`);
+      socket.on('error', () => socket.destroy());
+      socket.end(this.infoFor(null) + errLine(ERR.maxConnections));
+      setTimeout(() => socket.destroy(), this.options.write_deadline).unref();
+      return;
+    }
+    const client = new Client(this, socket, cid, this.globalAccount, this.auth.required);
     this.stats.totalConnections++;
     socket.on('data', (chunk: Buffer) => client.onData(chunk));
     socket.on('drain', () => client.onDrain());
@@ -210,13 +222,6 @@ export class Server {
     socket.on('close', () => client.close(CloseReason.ClientClosed, true));
     // The INFO goes out directly: no queue exists yet and most clients wait for it.
     socket.write(this.infoFor(client));
-    const max = this.options.max_connections;
-    if (max > 0 && this.clients.size >= max) {
-      this.logger.error(`${client.label()} - Maximum Connections Exceeded: ${this.clients.size}`);
-      socket.write(errLine(ERR.maxConnections));
-      socket.end();
-      return;
-    }
     this.clients.set(cid, client);
     this.globalAccount.clients.add(client);
     if (this.logger.debugEnabled) this.logger.debug(`${client.label()} - Client connection created`);

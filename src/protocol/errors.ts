@@ -2,7 +2,8 @@
 export const ERR = {
   unknownOp: 'Unknown Protocol Operation',
   maxPayload: 'Maximum Payload Violation',
-  maxControlLine: 'Maximum Control Line Exceeded',
+  // nats-server 2.9.10 sends this one in lower case.
+  maxControlLine: 'maximum control line exceeded',
   invalidSubject: 'Invalid Subject',
   invalidPublishSubject: 'Invalid Publish Subject',
   authViolation: 'Authorization Violation',

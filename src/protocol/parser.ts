@@ -6,16 +6,24 @@
  */
 
 import './buffer-internals.js';
+import { ERR } from './errors.js';
 
 /** What a client connection does with each operation. */
 export interface ClientOpHandler {
-  /** PUB/HPUB. hdrLen is -1 for PUB. buf[start..end) is headers+payload, no trailing CRLF; valid only during the call. */
-  processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number): void;
+  /**
+   * PUB/HPUB. hdrLen is -1 for PUB. buf[start..end) is headers+payload, no
+   * trailing CRLF, valid only during the call. `sizeText` is the size field(s)
+   * as the client wrote them when that differs from the canonical decimal
+   * (e.g. "01"): nats-server echoes them verbatim in MSG/HMSG.
+   */
+  processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): void;
   processSub(subject: string, queue: string | null, sid: string): void;
   processUnsub(sid: string, max: number): void;
   processPing(): void;
   processPong(): void;
   processConnect(json: string): void;
+  /** INFO from a client: nats-server parses it and drops the connection when it is not JSON. */
+  processInfo(json: string): void;
   /** A client sent -ERR: nats-server treats this as the end of the conversation. */
   processErr(text: string): void;
   /** Close the connection; `errText` (if any) goes to the peer as -ERR first. */
@@ -61,6 +69,10 @@ const KEYWORD_TEXT: Readonly<Record<Op, string>> = {
   [Op.Err]: '-ERR',
 };
 
+/** matchKeyword results besides an Op. */
+const UNKNOWN = -1;
+const PARTIAL = -2;
+
 function upper(c: number): number {
   return c >= 97 && c <= 122 ? c - 32 : c;
 }
@@ -77,11 +89,14 @@ export class ClientParser {
   private pendSubject = '';
   private pendReply: string | null = null;
   private pendHdr = -1;
+  private pendSizeText: string | null = null;
   private pendMsg: Buffer | null = null;
   private pendFill = 0;
   /** Argument token boundaries of the current line, reused to avoid allocation. */
   private readonly argStart = new Int32Array(MAX_ARGS + 1);
   private readonly argEnd = new Int32Array(MAX_ARGS + 1);
+  /** Index after the keyword matched last. */
+  private kwEnd = 0;
   /** Set once the handler closed the connection; the parser then ignores input. */
   stopped = false;
 
@@ -143,11 +158,13 @@ export class ClientParser {
         this.fail();
         return -1;
       }
-      const subject = this.pendSubject;
-      const reply = this.pendReply;
-      this.pendReply = null;
-      this.h.processMsg(subject, reply, this.pendHdr, chunk, pos, end);
+      this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, chunk, pos, end, this.pendSizeText);
       return end + 2;
+    }
+    // The terminator is checked as soon as its bytes arrive, as nats-server does.
+    if ((end < chunk.length && chunk[end] !== CR) || (end + 1 < chunk.length && chunk[end + 1] !== LF)) {
+      this.fail();
+      return -1;
     }
     // Spans chunks: copy into a private buffer sized for payload + CRLF.
     const msg = Buffer.allocUnsafe(size + 2);
@@ -165,31 +182,31 @@ export class ClientParser {
     const take = Math.min(want, chunk.length);
     chunk.copy(msg, this.pendFill, 0, take);
     this.pendFill += take;
-    if (this.pendFill < msg.length) return -1;
-    this.pendMsg = null;
     const size = msg.length - 2;
-    if (msg[size] !== CR || msg[size + 1] !== LF) {
+    if ((this.pendFill > size && msg[size] !== CR) || (this.pendFill > size + 1 && msg[size + 1] !== LF)) {
+      this.pendMsg = null;
       this.fail();
       return -1;
     }
-    const reply = this.pendReply;
-    this.pendReply = null;
-    this.h.processMsg(this.pendSubject, reply, this.pendHdr, msg, 0, size);
+    if (this.pendFill < msg.length) return -1;
+    this.pendMsg = null;
+    this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, msg, 0, size, this.pendSizeText);
     return this.stopped ? -1 : take;
   }
 
   private fail(): void {
     this.stopped = true;
-    this.h.protocolViolation('Unknown Protocol Operation', 'parser error');
+    this.h.protocolViolation(ERR.unknownOp, 'parser error');
   }
 
   /**
-   * Identifies the op at buf[start..end). Returns [op, index after keyword],
-   * null for an unknown op, or 'partial' when an incomplete line could still
-   * become a valid op. Hand-unrolled because it runs once per message.
+   * Identifies the op at buf[start..end). Returns the op (and leaves the index
+   * after the keyword in `kwEnd`), UNKNOWN, or PARTIAL when an incomplete line
+   * could still become a valid op. Hand-unrolled and allocation-free because
+   * it runs once per message.
    */
-  private matchKeyword(buf: Buffer, start: number, end: number, complete: boolean): [Op, number] | null | 'partial' {
-    if (start >= end) return complete ? null : 'partial';
+  private matchKeyword(buf: Buffer, start: number, end: number, complete: boolean): number {
+    if (start >= end) return complete ? UNKNOWN : PARTIAL;
     let op: Op;
     let kwLen: number;
     const c0 = upper(buf[start]);
@@ -199,8 +216,8 @@ export class ClientParser {
         if (c1 === 85) { op = Op.Pub; kwLen = 3; break; } // PU
         if (c1 === 73) { op = Op.Ping; kwLen = 4; break; } // PI
         if (c1 === 79) { op = Op.Pong; kwLen = 4; break; } // PO
-        if (c1 === 0) return complete ? null : 'partial';
-        return null;
+        if (c1 === 0) return complete ? UNKNOWN : PARTIAL;
+        return UNKNOWN;
       case 72: op = Op.Hpub; kwLen = 4; break; // H
       case 83: op = Op.Sub; kwLen = 3; break; // S
       case 85: op = Op.Unsub; kwLen = 5; break; // U
@@ -208,43 +225,52 @@ export class ClientParser {
       case 73: op = Op.Info; kwLen = 4; break; // I
       case 43: op = Op.Ok; kwLen = 3; break; // +
       case 45: op = Op.Err; kwLen = 4; break; // -
-      default: return null;
+      default: return UNKNOWN;
     }
     const kw = KEYWORD_TEXT[op];
     for (let i = 1; i < kwLen; i++) {
       const p = start + i;
-      if (p >= end) return complete ? null : 'partial';
-      if (upper(buf[p]) !== kw.charCodeAt(i)) return null;
+      if (p >= end) return complete ? UNKNOWN : PARTIAL;
+      if (upper(buf[p]) !== kw.charCodeAt(i)) return UNKNOWN;
     }
     const after = start + kwLen;
+    this.kwEnd = after;
+    // CONNECT and INFO treat whatever follows the keyword as their JSON argument.
+    if (op === Op.Connect || op === Op.Info) return op;
     const takesArgs = op !== Op.Ping && op !== Op.Pong && op !== Op.Ok;
     if (after >= end) {
-      if (!complete) return 'partial';
-      return takesArgs && op !== Op.Info && op !== Op.Err ? null : [op, after];
+      if (!complete) return PARTIAL;
+      return takesArgs ? UNKNOWN : op;
     }
     if (takesArgs) {
       const c = buf[after];
-      return c === SP || c === TAB ? [op, after] : null;
+      return c === SP || c === TAB ? op : UNKNOWN;
     }
     // Argument-less ops ignore the rest of their line.
-    return [op, after];
+    return op;
   }
 
   /** On an incomplete line: reject unknown ops early and enforce the control line limit. */
   private checkPartialLine(buf: Buffer, start: number, end: number): void {
     const m = this.matchKeyword(buf, start, end, false);
-    if (m === null) {
+    if (m === UNKNOWN) {
       this.fail();
       return;
     }
-    if (end - start > this.limits.maxControlLine) {
-      const isArgOp = m !== 'partial' && m[0] !== Op.Ping && m[0] !== Op.Pong && m[0] !== Op.Ok;
-      if (isArgOp || m === 'partial') {
-        this.stopped = true;
-        this.h.protocolViolation('Maximum Control Line Exceeded', 'control line too long');
-      }
+    if (m === PARTIAL) return;
+    // Whatever the op, an unterminated line may not grow past the limit: we buffer it.
+    let argEnd = end;
+    if (argEnd > start && buf[argEnd - 1] === CR) argEnd--;
+    if (argEnd - skipSpace(buf, this.kwEnd, argEnd) > this.limits.maxControlLine) {
+      this.controlLineTooLong();
     }
   }
+
+  private controlLineTooLong(): void {
+    this.stopped = true;
+    this.h.protocolViolation(ERR.maxControlLine, 'control line too long');
+  }
+
 
   /**
    * Handles one control line buf[start..nl) (nl is the LF). Returns the number of
@@ -253,12 +279,11 @@ export class ClientParser {
   private processLine(buf: Buffer, start: number, nl: number): number {
     let end = nl;
     if (end > start && buf[end - 1] === CR) end--;
-    const m = this.matchKeyword(buf, start, end, true);
-    if (m === null || m === 'partial') {
+    const op = this.matchKeyword(buf, start, end, true);
+    if (op < 0) {
       this.fail();
       return -1;
     }
-    const [op, argPos] = m;
     switch (op) {
       case Op.Ping:
         this.h.processPing();
@@ -267,22 +292,28 @@ export class ClientParser {
         this.h.processPong();
         return -1;
       case Op.Ok:
-      case Op.Info:
-        return -1;
-      case Op.Err:
-        this.h.processErr(buf.latin1Slice(argPos, end).trim());
         return -1;
       default:
         break;
     }
+    // nats-server measures the argument text, from its first non-blank byte.
+    const argPos = skipSpace(buf, this.kwEnd, end);
     if (end - argPos > this.limits.maxControlLine) {
-      this.stopped = true;
-      this.h.protocolViolation('Maximum Control Line Exceeded', 'control line too long');
+      this.controlLineTooLong();
       return -1;
     }
-    if (op === Op.Connect) {
-      this.h.processConnect(buf.toString('utf8', argPos, end));
-      return -1;
+    switch (op) {
+      case Op.Connect:
+        this.h.processConnect(buf.toString('utf8', argPos, end));
+        return -1;
+      case Op.Info:
+        this.h.processInfo(buf.toString('utf8', argPos, end));
+        return -1;
+      case Op.Err:
+        this.h.processErr(buf.latin1Slice(argPos, end));
+        return -1;
+      default:
+        break;
     }
     const n = this.splitArgs(buf, argPos, end);
     const as = this.argStart;
@@ -296,6 +327,7 @@ export class ClientParser {
         this.pendSubject = buf.latin1Slice(as[0], ae[0]);
         this.pendReply = n === 3 ? buf.latin1Slice(as[1], ae[1]) : null;
         this.pendHdr = -1;
+        this.pendSizeText = isCanonical(buf, as[n - 1], ae[n - 1]) ? null : buf.latin1Slice(as[n - 1], ae[n - 1]);
         return size;
       }
       case Op.Hpub: {
@@ -307,7 +339,12 @@ export class ClientParser {
         if (size > this.limits.maxPayload) return this.payloadTooBig();
         this.pendSubject = buf.latin1Slice(as[0], ae[0]);
         this.pendReply = n === 4 ? buf.latin1Slice(as[1], ae[1]) : null;
-        this.pendHdr = hdr;
+        // A zero-length header block is a plain message, as nats-server delivers it.
+        this.pendHdr = hdr === 0 ? -1 : hdr;
+        const canonical = isCanonical(buf, as[n - 2], ae[n - 2]) && isCanonical(buf, as[n - 1], ae[n - 1]);
+        this.pendSizeText = canonical ? null : hdr === 0
+          ? buf.latin1Slice(as[n - 1], ae[n - 1])
+          : buf.latin1Slice(as[n - 2], ae[n - 2]) + ' ' + buf.latin1Slice(as[n - 1], ae[n - 1]);
         return size;
       }
       case Op.Sub: {
@@ -337,7 +374,7 @@ export class ClientParser {
 
   private payloadTooBig(): number {
     this.stopped = true;
-    this.h.protocolViolation('Maximum Payload Violation', 'maximum payload exceeded');
+    this.h.protocolViolation(ERR.maxPayload, 'maximum payload exceeded');
     return -1;
   }
 
@@ -365,6 +402,17 @@ export class ClientParser {
     }
     return n;
   }
+}
+
+/** Index of the first byte at or after `i` that is not a space or tab. */
+function skipSpace(buf: Buffer, i: number, end: number): number {
+  while (i < end && (buf[i] === SP || buf[i] === TAB)) i++;
+  return i;
+}
+
+/** True when the digits have no leading zero, so re-rendering the number gives the same text. */
+function isCanonical(buf: Buffer, start: number, end: number): boolean {
+  return buf[start] !== 48 || end - start === 1;
 }
 
 /** Decimal size as nats-server parses it: digits only, -1 otherwise. */

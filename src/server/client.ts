@@ -34,6 +34,37 @@ const PING = 'PING\r\n';
 const PONG = 'PONG\r\n';
 const OK = '+OK\r\n';
 
+/** CONNECT fields and the JSON type nats-server decodes each into. */
+const CONNECT_FIELD_TYPES: Readonly<Record<string, 'boolean' | 'string' | 'int'>> = {
+  verbose: 'boolean', pedantic: 'boolean', tls_required: 'boolean', echo: 'boolean',
+  headers: 'boolean', no_responders: 'boolean',
+  name: 'string', lang: 'string', version: 'string', user: 'string', pass: 'string',
+  auth_token: 'string', nkey: 'string', sig: 'string', jwt: 'string',
+  protocol: 'int',
+};
+
+/**
+ * Decodes a CONNECT argument with the strictness of Go's JSON decoder into
+ * nats-server's struct: a known field of the wrong type fails the whole
+ * CONNECT; null leaves a field alone; unknown fields are ignored.
+ */
+function parseConnect(json: string): Record<string, unknown> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const o = parsed as Record<string, unknown>;
+  for (const [key, want] of Object.entries(CONNECT_FIELD_TYPES)) {
+    const v = o[key];
+    if (v === undefined || v === null) continue;
+    if (want === 'int' ? !Number.isInteger(v) : typeof v !== want) return null;
+  }
+  return o;
+}
+
 /** Writes an ASCII string at `off`; returns the offset after it. */
 function writeAscii(seg: Buffer, off: number, s: string): number {
   const n = s.length;
@@ -92,8 +123,11 @@ export class Client implements ClientOpHandler {
   /** This producer fed a stalled consumer during the current read; pause after it. */
   pauseRequested = false;
   paused = false;
-  /** When a write first found the socket still busy; 0 when not blocked. */
-  blockedSince = 0;
+  /** Bytes handed to the socket so far; with writableLength this tells whether writes progress. */
+  bytesHanded = 0;
+  /** Write-deadline bookkeeping: when the socket was last seen making progress, and how far. */
+  stuckSince = 0;
+  sentMark = 0;
   private authTimer: NodeJS.Timeout | null = null;
 
   constructor(server: Server, socket: Socket, cid: number, account: Account, authRequired: boolean) {
@@ -128,12 +162,9 @@ export class Client implements ClientOpHandler {
   }
 
   processConnect(json: string): void {
-    let o: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(json);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      o = parsed as Record<string, unknown>;
-    } catch {
+    const o = parseConnect(json);
+    if (o === null) {
+      // nats-server fails to decode such a CONNECT and drops the connection without a word.
       this.protocolViolation(null, `connect parse error: ${json.slice(0, 64)}`);
       return;
     }
@@ -155,8 +186,10 @@ export class Client implements ClientOpHandler {
       this.sendErrAndClose(ERR.noRespondersNeedsHeaders, CloseReason.ProtocolViolation);
       return;
     }
-    if (!this.authorized) {
+    if (this.server.auth.required) {
+      // Every CONNECT is checked, not just the first: a second one may not swap identities.
       if (!this.server.authenticate(this, o)) {
+        this.authorized = false;
         this.authFailed();
         return;
       }
@@ -170,7 +203,16 @@ export class Client implements ClientOpHandler {
   }
 
   processPing(): void {
+    if (!this.authorized) return this.authFailed();
     this.send(PONG);
+  }
+
+  processInfo(json: string): void {
+    try {
+      JSON.parse(json);
+    } catch {
+      this.protocolViolation(null, `info parse error: ${json.slice(0, 64)}`);
+    }
   }
 
   processPong(): void {
@@ -220,7 +262,7 @@ export class Client implements ClientOpHandler {
     }
   }
 
-  processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number): void {
+  processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): void {
     if (!this.authorized) return this.authFailed();
     if (hdrLen >= 0 && !this.headers) {
       this.protocolViolation(null, 'message headers not supported by this connection');
@@ -232,11 +274,12 @@ export class Client implements ClientOpHandler {
       // nats-server reports this but still routes the message.
       this.sendErr(ERR.invalidPublishSubject);
     }
-    const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, buf, start, end);
+    // The +OK precedes any MSG this connection gets for its own publish, as in nats-server.
+    if (this.verbose) this.send(OK);
+    const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, buf, start, end, sizeText);
     if (delivered === 0 && reply !== null && this.noResponders) {
       this.sendNoResponders(reply);
     }
-    if (this.verbose) this.send(OK);
   }
 
   /** The 503 status a requester gets when nobody is subscribed to the subject. */
@@ -302,10 +345,7 @@ export class Client implements ClientOpHandler {
     this.flushQueued = false;
     if (this.closed) return;
     const socket = this.socket;
-    if (socket.writableLength > 0 && this.blockedSince === 0) {
-      this.blockedSince = Date.now();
-    }
-    this.out.flush(socket);
+    this.bytesHanded += this.out.flush(socket);
     const backlog = socket.writableLength;
     if (backlog > this.server.options.max_pending) {
       this.slowConsumer(CloseReason.SlowConsumerPendingBytes);
@@ -316,7 +356,6 @@ export class Client implements ClientOpHandler {
 
   /** Socket 'drain': the kernel took everything we queued. */
   onDrain(): void {
-    this.blockedSince = 0;
     if (this.stalled) {
       this.stalled = false;
       this.releaseProducers();

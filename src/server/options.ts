@@ -100,11 +100,27 @@ export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   lame_duck_grace_period: 10 * 1000,
 });
 
+/** Options where nats-server reads 0 as "use the default". */
+const ZERO_MEANS_DEFAULT = [
+  'max_payload', 'max_control_line', 'max_connections', 'max_pending', 'ping_interval',
+  'ping_max', 'write_deadline', 'auth_timeout', 'lame_duck_duration', 'lame_duck_grace_period',
+] as const;
+
 /** Defaults overlaid with what the caller set. */
 export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOptions {
   const out: ServerOptions = { ...DEFAULT_OPTIONS };
   for (const [k, v] of Object.entries(partial)) {
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   }
+  for (const k of ZERO_MEANS_DEFAULT) {
+    if (out[k] === 0) out[k] = DEFAULT_OPTIONS[k];
+  }
   return out;
+}
+
+/** Combinations nats-server refuses to start with; throws its message. */
+export function validateOptions(o: ServerOptions): void {
+  if (o.max_payload > o.max_pending) {
+    throw new Error(`max_payload (${o.max_payload}) cannot be higher than max_pending (${o.max_pending})`);
+  }
 }

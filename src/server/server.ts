@@ -5,7 +5,7 @@ import { ERR, errLine } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
 import { Client, CloseReason } from './client.js';
 import type { Subscription } from './subscription.js';
-import { type ServerOptions } from './options.js';
+import { validateOptions, type ServerOptions } from './options.js';
 import { newServerId } from './server-id.js';
 import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
 import { Authenticator } from '../auth/authenticator.js';
@@ -55,8 +55,10 @@ export class Server {
   private sweepTimer: NodeJS.Timeout | null = null;
   private infoPrefix = '';
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
+  private readonly lingering = new Set<net.Socket>();
 
   constructor(options: ServerOptions, logger: Logger) {
+    validateOptions(options);
     this.options = options;
     this.logger = logger;
     this.name = options.server_name || this.id;
@@ -117,6 +119,9 @@ export class Server {
     const closing = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
     for (const c of [...this.clients.values()]) c.close(CloseReason.ServerShutdown);
     for (const hook of this.shutdownHooks) await hook();
+    // Closed clients had their last bytes handed to the kernel; give the loop one turn, then cut.
+    await new Promise((r) => setImmediate(r));
+    for (const socket of this.lingering) socket.destroy();
     await closing;
     this.logger.info('Server Exiting..');
   }
@@ -134,7 +139,7 @@ export class Server {
     this.listener = null;
     if (listener) listener.close();
     this.buildInfoPrefix();
-    const ldm = this.infoFor(null);
+    const ldm = this.infoFor(0, '', null);
     for (const c of this.clients.values()) c.send(ldm);
     // With nobody connected there is nobody to give time to.
     if (this.clients.size > 0) await sleep(o.lame_duck_grace_period);
@@ -158,6 +163,7 @@ export class Server {
    */
   reload(next: ServerOptions): string[] {
     // Everything that can fail runs before anything changes: a refused reload leaves the server as it was.
+    validateOptions(next);
     const changes = diffOptions(this.options, next);
     const auth = new Authenticator(next);
     this.options = next;
@@ -205,10 +211,13 @@ export class Server {
     const max = this.options.max_connections;
     if (max > 0 && this.clients.size >= max) {
       // nats-server still greets the client, so it can read why it is refused.
-      this.logger.error(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - cid:${cid} - Maximum Connections Exceeded: ${this.clients.size}`);
+      const ip = socket.remoteAddress ?? '';
+      this.logger.error(`${ip}:${socket.remotePort ?? 0} - cid:${cid} - Maximum Connections Exceeded: ${this.clients.size}`);
       socket.on('error', () => socket.destroy());
-      socket.end(this.infoFor(null) + errLine(ERR.maxConnections));
-      setTimeout(() => socket.destroy(), this.options.write_deadline).unref();
+      // Keep reading (and dropping) so the peer's close is seen and the socket goes away.
+      socket.resume();
+      socket.end(this.infoFor(cid, ip, null) + errLine(ERR.maxConnections));
+      this.linger(socket);
       return;
     }
     const client = new Client(this, socket, cid, this.globalAccount, this.auth.required);
@@ -221,7 +230,7 @@ export class Server {
     });
     socket.on('close', () => client.close(CloseReason.ClientClosed, true));
     // The INFO goes out directly: no queue exists yet and most clients wait for it.
-    socket.write(this.infoFor(client));
+    socket.write(this.infoFor(cid, client.host, this.auth.nonceFor(client)));
     this.clients.set(cid, client);
     this.globalAccount.clients.add(client);
     if (this.logger.debugEnabled) this.logger.debug(`${client.label()} - Client connection created`);
@@ -236,23 +245,29 @@ export class Server {
     this.stats.outBytes += c.outBytes;
     this.closed.add(c);
     if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection closed: ${c.closeReason ?? ''}`);
-    // A peer that never reads would keep a half-closed socket forever.
-    const socket = c.socket;
-    if (!socket.destroyed) setTimeout(() => socket.destroy(), this.options.write_deadline).unref();
+    this.linger(c.socket);
+  }
+
+  /**
+   * A socket we ended but the peer has not closed yet. It gets write_deadline
+   * to take our last bytes; shutdown does not wait for it.
+   */
+  private linger(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    this.lingering.add(socket);
+    socket.once('close', () => this.lingering.delete(socket));
+    setTimeout(() => socket.destroy(), this.options.write_deadline).unref();
   }
 
   authenticate(c: Client, connect: Record<string, unknown>): boolean {
     return this.auth.check(c, connect);
   }
 
-  /** The INFO line for a client (or the shared part when `c` is null). */
-  infoFor(c: Client | null): string {
+  /** The INFO line for a connection (cid 0: the shared part, for async INFO updates). */
+  infoFor(cid: number, ip: string, nonce: string | null): string {
     let s = this.infoPrefix;
-    if (c !== null) {
-      s += `,"client_id":${c.cid},"client_ip":${JSON.stringify(c.host)}`;
-      const nonce = this.auth.nonceFor(c);
-      if (nonce !== null) s += `,"nonce":${JSON.stringify(nonce)}`;
-    }
+    if (cid !== 0) s += `,"client_id":${cid},"client_ip":${JSON.stringify(ip)}`;
+    if (nonce !== null) s += `,"nonce":${JSON.stringify(nonce)}`;
     if (this.inLameDuck) s += ',"ldm":true';
     return `INFO ${s}} \r\n`;
   }
@@ -283,7 +298,7 @@ export class Server {
    * account: all plain subscribers, one member of each queue group.
    * Returns how many subscriptions got it.
    */
-  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number): number {
+  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
     const r = acc.sublist.match(subject);
     const psubs = r.psubs;
     const qsubs = r.qsubs;
@@ -291,7 +306,11 @@ export class Server {
     const size = end - start;
     let head: string;
     let tail: string;
-    if (hdrLen < 0) {
+    if (sizeText !== null) {
+      // Sizes written with leading zeros are echoed as written (nats-server copies the bytes).
+      head = hdrLen < 0 ? 'MSG ' + subject + ' ' : 'HMSG ' + subject + ' ';
+      tail = (reply === null ? '' : reply + ' ') + sizeText + '\r\n';
+    } else if (hdrLen < 0) {
       head = r.msgHead ??= 'MSG ' + subject + ' ';
       tail = reply === null ? sizeTail(size) : reply + ' ' + size + '\r\n';
     } else {
@@ -402,14 +421,26 @@ export class Server {
     }
   }
 
-  /** Cuts connections whose socket has refused our bytes for longer than write_deadline. */
+  /**
+   * Cuts connections whose socket made no progress for longer than
+   * write_deadline while bytes were waiting: a peer that stopped reading.
+   * Progress, not emptiness, is what counts, so a busy stream is never cut.
+   */
   private writeDeadlineSweep(): void {
     const deadline = this.options.write_deadline;
     const now = Date.now();
     for (const c of this.clients.values()) {
-      if (c.blockedSince !== 0 && !c.closed) {
-        if (c.socket.writableLength === 0) c.blockedSince = 0;
-        else if (now - c.blockedSince > deadline) c.slowConsumer(CloseReason.SlowConsumerWriteDeadline);
+      const waiting = c.socket.writableLength;
+      if (waiting === 0 || c.closed) {
+        c.stuckSince = 0;
+        continue;
+      }
+      const sent = c.bytesHanded - waiting;
+      if (c.stuckSince === 0 || sent !== c.sentMark) {
+        c.sentMark = sent;
+        c.stuckSince = now;
+      } else if (now - c.stuckSince > deadline) {
+        c.slowConsumer(CloseReason.SlowConsumerWriteDeadline);
       }
     }
   }

@@ -152,7 +152,8 @@ export class Sublist<T extends SublistEntry> {
     const psubs: T[] = [];
     const qsubs: T[][] = [];
     const tokens = subject.split('.');
-    matchLevel(this.root, tokens, 0, psubs, qsubs);
+    // A subject with an empty token ("foo..bar", ".x") reaches nobody, not even '>'.
+    if (!tokens.includes('')) matchLevel(this.root, tokens, 0, psubs, qsubs);
     const result: SublistResult<T> = { psubs, qsubs, msgHead: null, hmsgHead: null };
     if (this.cache.size >= MAX_CACHE) {
       // Drop the oldest entry (Map iterates in insertion order).

@@ -430,7 +430,7 @@ export class Client implements ClientOpHandler {
   }
 
   slowConsumer(reason: CloseReason): void {
-    this.server.countSlowConsumer();
+    this.server.countSlowConsumer(this);
     this.server.logger.info(`${this.label()} - Slow Consumer Detected: ${reason === CloseReason.SlowConsumerWriteDeadline ? 'WriteDeadline exceeded' : 'MaxPending exceeded'}`);
     // A slow consumer cannot take an -ERR either: drop what is queued and cut it.
     this.out.clear();

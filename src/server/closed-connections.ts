@@ -1,5 +1,14 @@
 import type { Client } from './client.js';
 
+/** A subscription as /connz?subs=detail reports it. */
+export interface SubscriptionRecord {
+  subject: string;
+  queue: string;
+  sid: string;
+  msgs: number;
+  max: number;
+}
+
 /** What /connz?state=closed reports about a connection that is gone. */
 export interface ClosedConnection {
   cid: number;
@@ -15,7 +24,9 @@ export interface ClosedConnection {
   outMsgs: number;
   inBytes: number;
   outBytes: number;
-  subs: string[];
+  subs: SubscriptionRecord[];
+  /** Date.now() of the connection's last read. */
+  lastActivity: number;
   user: string;
   account: string;
   rtt: number;
@@ -46,7 +57,8 @@ export class ClosedConnections {
       outMsgs: c.outMsgs,
       inBytes: c.inBytes,
       outBytes: c.outBytes,
-      subs: [...c.subs.values()].map((s) => s.subject),
+      subs: [...c.subs.values()].map((s) => ({ subject: s.subject, queue: s.queue ?? '', sid: s.sid, msgs: s.delivered, max: s.max })),
+      lastActivity: c.lastActivity,
       user: c.authUser,
       account: c.account.name,
       rtt: c.rtt,

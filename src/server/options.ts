@@ -47,6 +47,7 @@ export interface ServerOptions {
 
   /** Monitoring HTTP port (0 = off, -1 on the command line = random, which we store as -1). */
   http_port: number;
+  /** Monitoring interface; '' means the client host, as in nats-server. */
   http_host: string;
   https_port: number;
   http_base_path: string;
@@ -93,9 +94,9 @@ export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   logtime: true,
   logtime_utc: false,
   http_port: 0,
-  http_host: '0.0.0.0',
+  http_host: '',
   https_port: 0,
-  http_base_path: '/',
+  http_base_path: '',
   lame_duck_duration: 2 * 60 * 1000,
   lame_duck_grace_period: 10 * 1000,
 });

@@ -35,6 +35,8 @@ export class Server {
   readonly id = newServerId();
   readonly name: string;
   readonly started = new Date();
+  /** When the configuration was last loaded (start or accepted reload). */
+  configLoadTime = this.started;
   readonly accounts = new Map<string, Account>();
   readonly globalAccount: Account;
   readonly clients = new Map<number, Client>();
@@ -93,6 +95,20 @@ export class Server {
     this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : o.port;
     this.buildInfoPrefix();
     this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
+    try {
+      await this.startSubsystems();
+    } catch (e) {
+      // A half-started server must not keep the client port.
+      this.listener = null;
+      await new Promise<void>((r) => listener.close(() => r()));
+      throw e;
+    }
+    this.startTimers();
+    this.logger.info('Server is ready');
+  }
+
+  private async startSubsystems(): Promise<void> {
+    const o = this.options;
     if (o.http_port !== 0 || o.https_port !== 0) {
       // Loaded on demand: embedded test servers rarely want HTTP and start faster without it.
       const { startMonitoring } = await import('../monitor/monitor-server.js');
@@ -100,8 +116,6 @@ export class Server {
       this.monitorURLs = monitor.urls;
       this.onShutdown(() => monitor.close());
     }
-    this.startTimers();
-    this.logger.info('Server is ready');
   }
 
   /** Lets a subsystem (monitoring, later routes...) take part in shutdown. */
@@ -169,6 +183,7 @@ export class Server {
     this.options = next;
     this.stallThreshold = stallThresholdFor(next.max_pending);
     this.auth = auth;
+    this.configLoadTime = new Date();
     this.buildInfoPrefix();
     this.stopTimers();
     this.startTimers();
@@ -243,6 +258,11 @@ export class Server {
     this.stats.inBytes += c.inBytes;
     this.stats.outMsgs += c.outMsgs;
     this.stats.outBytes += c.outBytes;
+    const t = c.account.closedTotals;
+    t.inMsgs += c.inMsgs;
+    t.inBytes += c.inBytes;
+    t.outMsgs += c.outMsgs;
+    t.outBytes += c.outBytes;
     this.closed.add(c);
     if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection closed: ${c.closeReason ?? ''}`);
     this.linger(c.socket);
@@ -382,8 +402,9 @@ export class Server {
     setTimeout(() => c.resume(), MAX_PRODUCER_STALL_MS).unref();
   }
 
-  countSlowConsumer(): void {
+  countSlowConsumer(c: Client): void {
     this.stats.slowConsumers++;
+    c.account.slowConsumers++;
   }
 
   // ---- timers ----------------------------------------------------------------

@@ -1,0 +1,75 @@
+/**
+ * What every monitoring endpoint shares: the server, request counters,
+ * process usage, and the reply shapes the HTTP layer knows how to send.
+ */
+import type { Server } from '../server/server.js';
+import type { Query } from './query.js';
+import { ProcessUsage } from './process-usage.js';
+import { marshalIndent } from './go-format.js';
+
+/** A JSON body (already in Go's encoding) with its status; JSONP applies. */
+export interface JsonReply {
+  kind: 'json';
+  status: number;
+  body: string;
+}
+
+/** An HTML page. */
+export interface HtmlReply {
+  kind: 'html';
+  status: number;
+  body: string;
+}
+
+export type Reply = JsonReply | HtmlReply;
+
+/** One endpoint: parses its query (throwing BadRequest for 400s) and answers. */
+export type Handler = (ctx: MonitorContext, q: Query) => Reply;
+
+export function jsonReply(value: unknown, status = 200): JsonReply {
+  return { kind: 'json', status, body: marshalIndent(value) };
+}
+
+export class MonitorContext {
+  readonly server: Server;
+  readonly usage = new ProcessUsage();
+  /** Normalised base path ("/" or "/mon"), for routing and the index page links. */
+  readonly basePath: string;
+  /** The monitoring host actually bound, reported as /varz http_host. */
+  readonly httpHost: string;
+  private readonly reqStats = new Map<string, number>();
+
+  constructor(server: Server, basePath: string, httpHost: string) {
+    this.server = server;
+    this.basePath = basePath;
+    this.httpHost = httpHost;
+  }
+
+  /** Counts a request under nats-server's path key (always without the base path). */
+  count(path: string): void {
+    this.reqStats.set(path, (this.reqStats.get(path) ?? 0) + 1);
+  }
+
+  /** /varz http_req_stats; Go marshals map keys sorted. */
+  requestStats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const k of [...this.reqStats.keys()].sort()) out[k] = this.reqStats.get(k) ?? 0;
+    return out;
+  }
+
+  /** Sum of subscriptions over all accounts. */
+  subscriptionCount(): number {
+    let n = 0;
+    for (const acc of this.server.accounts.values()) n += acc.sublist.size;
+    return n;
+  }
+
+  /**
+   * The system account's name when one really exists. nats-server always
+   * creates `$SYS`; Natter has none yet, so the key is omitted (omitempty).
+   */
+  systemAccount(): string {
+    const name = this.server.options.system_account;
+    return name !== undefined && name !== '' && this.server.accounts.has(name) ? name : '';
+  }
+}

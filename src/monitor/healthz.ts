@@ -1,0 +1,69 @@
+/**
+ * /healthz. Parameters and answers follow nats-server 2.10 (the feature level
+ * Natter advertises): js-enabled-only, js-server-only, account, stream,
+ * consumer and details. 2.9.10 knew only the first two and ignored the rest.
+ *
+ * The checks that apply without JetStream: the stream/consumer parameters must
+ * be consistent (400), the server must be accepting clients (500), and a
+ * configuration that asks for JetStream cannot be healthy while JetStream is
+ * not running (503), exactly as nats-server reports a JetStream it could not
+ * start.
+ */
+import type { ServerOptions } from '../server/options.js';
+import { type Handler, type JsonReply, type MonitorContext } from './context.js';
+import { goQuote, marshalCompact } from './go-format.js';
+
+type HealthErrorType = 'CONNECTION' | 'BAD_REQUEST' | 'JETSTREAM';
+
+interface HealthOutcome {
+  status: number;
+  text: string;
+  type: HealthErrorType;
+  /** The status word when details are off ("error" or "unavailable"). */
+  word: string;
+}
+
+export const handleHealthz: Handler = (ctx, q) => {
+  ctx.count('/healthz');
+  const jsEnabled = q.bool('js-enabled');
+  if (jsEnabled) ctx.server.logger.warn('Healthcheck: js-enabled deprecated, use js-enabled-only instead');
+  q.bool('js-enabled-only');
+  q.bool('js-server-only');
+  const details = q.bool('details');
+  const problem = check(ctx, q.get('account'), q.get('stream'), q.get('consumer'));
+  if (problem === null) return reply(200, { status: 'ok' });
+  ctx.server.logger.warn(`Healthcheck failed: ${goQuote(problem.text)}`);
+  if (details) return reply(problem.status, { status: 'error', errors: [{ type: problem.type, error: problem.text }] });
+  return reply(problem.status, { status: problem.word, error: problem.text });
+};
+
+function reply(status: number, value: object): JsonReply {
+  // nats-server marshals this one compactly.
+  return { kind: 'json', status, body: marshalCompact(value) };
+}
+
+function check(ctx: MonitorContext, account: string, stream: string, consumer: string): HealthOutcome | null {
+  if (account === '' && stream !== '') {
+    return { status: 400, type: 'BAD_REQUEST', word: 'error', text: '"account" must not be empty when checking stream health' };
+  }
+  if (stream === '' && consumer !== '') {
+    return { status: 400, type: 'BAD_REQUEST', word: 'error', text: '"stream" must not be empty when checking consumer health' };
+  }
+  const server = ctx.server;
+  if (server.inLameDuck || server.shuttingDown || server.port === 0) {
+    return { status: 500, type: 'CONNECTION', word: 'error', text: 'failed to be ready for connections after 1ms: server' };
+  }
+  if (jetStreamConfigured(server.options)) {
+    return { status: 503, type: 'JETSTREAM', word: 'unavailable', text: 'JetStream not enabled (10076)' };
+  }
+  return null;
+}
+
+/** `jetstream: true`, `jetstream: enabled` or a block not switched off. */
+function jetStreamConfigured(o: ServerOptions): boolean {
+  const js = o.jetstream;
+  if (js === undefined || js === false) return false;
+  if (js === true) return true;
+  const enabled = js.enabled ?? js.enable;
+  return enabled !== false;
+}

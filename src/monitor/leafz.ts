@@ -1,0 +1,17 @@
+/**
+ * /leafz. Leaf nodes do not exist yet: no leaf connections, and (as in
+ * nats-server, which never allocates the list then) `leafs` is null.
+ */
+import { type Handler, jsonReply } from './context.js';
+import { formatTime, nowNanos } from './go-format.js';
+
+export const handleLeafz: Handler = (ctx, q) => {
+  ctx.count('/leafz');
+  q.bool('subs');
+  return jsonReply({
+    server_id: ctx.server.id,
+    now: formatTime(nowNanos()),
+    leafnodes: 0,
+    leafs: null,
+  });
+};

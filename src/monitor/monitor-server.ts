@@ -1,0 +1,216 @@
+/**
+ * The HTTP monitoring listener: nats-server's endpoints under `http_base_path`,
+ * with Go's `net/http` routing behaviour where clients can observe it (exact
+ * paths, 301 to the cleaned path, the plain-text 404 and 400 answers, JSONP).
+ *
+ * Every answer is computed when asked for; nothing is cached between requests.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Server } from '../server/server.js';
+import type { ServerOptions } from '../server/options.js';
+import { type Handler, MonitorContext, type Reply } from './context.js';
+import { BadRequest, Query, unescape } from './query.js';
+import { joinHostPort } from './go-format.js';
+import { handleRoot, joinPath } from './index-page.js';
+import { handleVarz } from './varz.js';
+import { handleConnz } from './connz.js';
+import { handleSubsz } from './subsz.js';
+import { handleRoutez } from './routez.js';
+import { handleGatewayz } from './gatewayz.js';
+import { handleLeafz } from './leafz.js';
+import { handleAccountz, handleAccstatz } from './accountz.js';
+import { handleJsz } from './jsz.js';
+import { handleHealthz } from './healthz.js';
+
+export interface MonitorHandle {
+  /** Where the monitor can be reached, e.g. ["http://127.0.0.1:8222"]. */
+  urls: string[];
+  close(): Promise<void>;
+}
+
+const ENDPOINTS: ReadonlyArray<readonly [string, Handler]> = [
+  ['/varz', handleVarz],
+  ['/connz', handleConnz],
+  ['/routez', handleRoutez],
+  ['/gatewayz', handleGatewayz],
+  ['/leafz', handleLeafz],
+  ['/subsz', handleSubsz],
+  // Older tooling still asks for the previous name.
+  ['/subscriptionsz', handleSubsz],
+  ['/accountz', handleAccountz],
+  ['/accstatz', handleAccstatz],
+  ['/jsz', handleJsz],
+  ['/healthz', handleHealthz],
+];
+
+const NOT_FOUND_BODY = '404 page not found\n';
+/** Go's http.Server default; Node's own default (16 KiB) would refuse requests nats-server accepts. */
+const MAX_HEADER_BYTES = 1 << 20;
+
+/** Starts the monitor for `server` per its http_* options. */
+export async function startMonitoring(server: Server): Promise<MonitorHandle> {
+  const o = server.options;
+  if (o.http_port !== 0 && o.https_port !== 0) {
+    // nats-server refuses to start with both.
+    throw new Error(`can't specify both HTTP (${o.http_port}) and HTTPs (${o.https_port}) ports`);
+  }
+  if (o.http_port === 0) {
+    if (o.https_port !== 0) {
+      server.logger.error(`Not starting https monitor on port ${o.https_port}: HTTPS monitoring needs TLS, which this Natter version does not implement yet`);
+    }
+    return { urls: [], close: async () => {} };
+  }
+
+  const host = monitorHost(o);
+  const basePath = normalizeBasePath(o.http_base_path);
+  const ctx = new MonitorContext(server, basePath, host);
+  const routes = new Map<string, Handler>();
+  routes.set(basePath, handleRoot);
+  for (const [p, h] of ENDPOINTS) routes.set(joinPath(basePath, p), h);
+
+  // Malformed requests get Node's own 400 and are closed, much as Go's server answers them.
+  const http = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => dispatch(ctx, routes, req, res));
+
+  const port = o.http_port === -1 ? 0 : o.http_port;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen({ host, port }, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    throw new Error(`can't listen to the monitor port: ${(e as Error).message}`);
+  }
+  http.on('error', (e) => server.logger.error(`monitoring: ${e.message}`));
+  const bound = (http.address() as AddressInfo).port;
+  server.logger.info(`Starting http monitor on ${joinHostPort(host, bound)}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    urls: [`http://${joinHostPort(advertisedHost(host), bound)}`],
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        // Keep-alive connections would otherwise hold the listener open.
+        http.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+/** The monitoring interface: the client host unless one is given, as in nats-server. */
+function monitorHost(o: ServerOptions): string {
+  return o.http_host === '' ? o.host : o.http_host;
+}
+
+/** What to dial when listening on every interface (as the server does for client URLs). */
+function advertisedHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+}
+
+/** nats-server's normalisation: leading slash, cleaned, "" is "/". */
+export function normalizeBasePath(p: string): string {
+  if (p === '') return '/';
+  return goCleanPath(p.startsWith('/') ? p : '/' + p);
+}
+
+/** Go's path.Clean for rooted paths. */
+export function goCleanPath(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  return '/' + out.join('/');
+}
+
+/** Go's ServeMux canonical form: cleaned, keeping a trailing slash. */
+function muxCleanPath(p: string): string {
+  if (p === '') return '/';
+  if (!p.startsWith('/')) p = '/' + p;
+  let np = goCleanPath(p);
+  if (p.endsWith('/') && np !== '/') np += '/';
+  return np;
+}
+
+function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, req: IncomingMessage, res: ServerResponse): void {
+  let target = req.url ?? '/';
+  // Absolute-form request targets (sent to proxies) carry scheme and authority.
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(target);
+  if (abs !== null) target = target.slice(abs[0].length) || '/';
+  const qi = target.indexOf('?');
+  const rawPath = qi < 0 ? target : target.slice(0, qi);
+  const rawQuery = qi < 0 ? '' : target.slice(qi + 1);
+  const path = unescape(rawPath, false);
+  if (path === null) {
+    // Go's server rejects a malformed escape before any handler runs.
+    sendText(res, 400, '400 Bad Request');
+    return;
+  }
+  const clean = muxCleanPath(path);
+  if (clean !== path) {
+    redirect(req, res, encodeURI(clean) + (rawQuery !== '' ? '?' + rawQuery : ''));
+    return;
+  }
+  const handler = routes.get(path);
+  if (handler === undefined) {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(NOT_FOUND_BODY);
+    return;
+  }
+  const query = new Query(rawQuery);
+  let reply: Reply;
+  try {
+    reply = handler(ctx, query);
+  } catch (e) {
+    if (e instanceof BadRequest) {
+      sendText(res, 400, e.message);
+    } else {
+      ctx.server.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
+      sendText(res, 500, 'Internal Server Error');
+    }
+    return;
+  }
+  if (reply.kind === 'html') {
+    res.writeHead(reply.status, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(reply.body);
+    return;
+  }
+  const callback = query.get('callback');
+  if (callback !== '') {
+    res.writeHead(reply.status, { 'Content-Type': 'application/javascript' });
+    res.end(`${callback}(${reply.body})`);
+  } else {
+    res.writeHead(reply.status, { 'Content-Type': 'application/json' });
+    res.end(reply.body);
+  }
+}
+
+/** Go writes handler errors as plain text with a sniffed content type. */
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+/** Go's http.Redirect with 301, as its ServeMux answers an unclean path. */
+function redirect(req: IncomingMessage, res: ServerResponse, location: string): void {
+  const headers: Record<string, string> = { Location: location };
+  let body = '';
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    headers['Content-Type'] = 'text/html; charset=utf-8';
+    body = `<a href="${htmlEscape(location)}">Moved Permanently</a>.\n\n`;
+  }
+  res.writeHead(301, headers);
+  res.end(body);
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+
+function htmlEscape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}

@@ -1,0 +1,84 @@
+/**
+ * /varz: server identity, configuration and runtime totals, with nats-server
+ * 2.9.10's keys in its order. Keys Go omits when empty (`omitempty`) are left
+ * out under the same conditions.
+ */
+import { availableParallelism } from 'node:os';
+import { PROTO_VERSION, SERVER_VERSION } from '../server/version.js';
+import { type Handler, jsonReply } from './context.js';
+import { formatDate, formatTime, formatUptime, msToGoDuration, nanosBetween, msToNanos, nowNanos } from './go-format.js';
+
+/** nats-server's TLS handshake timeout default (seconds); reported while no tls block says otherwise. */
+const DEFAULT_TLS_TIMEOUT = 2;
+
+export const handleVarz: Handler = (ctx) => {
+  ctx.count('/varz');
+  const server = ctx.server;
+  const o = server.options;
+  const now = nowNanos();
+  const totals = server.totals();
+
+  const v: Record<string, unknown> = {
+    server_id: server.id,
+    server_name: server.name,
+    version: SERVER_VERSION,
+    proto: PROTO_VERSION,
+    // The runtime in the slot nats-server uses for its Go version, as INFO does.
+    go: `node${process.versions.node}`,
+    host: o.host,
+    port: server.port,
+  };
+  if (server.auth.required) v.auth_required = true;
+  v.max_connections = o.max_connections;
+  if (o.max_subscriptions !== 0) v.max_subscriptions = o.max_subscriptions;
+  v.ping_interval = msToGoDuration(o.ping_interval);
+  v.ping_max = o.ping_max;
+  v.http_host = ctx.httpHost;
+  v.http_port = o.http_port;
+  v.http_base_path = o.http_base_path;
+  v.https_port = o.https_port;
+  v.auth_timeout = o.auth_timeout / 1000;
+  v.max_control_line = o.max_control_line;
+  v.max_payload = o.max_payload;
+  v.max_pending = o.max_pending;
+  // Routes, gateways, leaf nodes, MQTT, websocket and JetStream are not running:
+  // nats-server shows each as an empty object then.
+  v.cluster = {};
+  v.gateway = {};
+  v.leaf = {};
+  v.mqtt = {};
+  v.websocket = {};
+  v.jetstream = {};
+  v.tls_timeout = tlsTimeout(o.tls);
+  v.write_deadline = msToGoDuration(o.write_deadline);
+  v.start = formatDate(server.started);
+  v.now = formatTime(now);
+  v.uptime = formatUptime(nanosBetween(msToNanos(server.started.getTime()), now));
+  v.mem = ctx.usage.mem();
+  v.cores = availableParallelism();
+  // Go's GOMAXPROCS counts threads that run Go code at once; Natter runs its
+  // JavaScript on one thread.
+  v.gomaxprocs = 1;
+  v.cpu = ctx.usage.cpu();
+  v.connections = server.clients.size;
+  v.total_connections = server.stats.totalConnections;
+  v.routes = 0;
+  v.remotes = 0;
+  v.leafnodes = 0;
+  v.in_msgs = totals.inMsgs;
+  v.out_msgs = totals.outMsgs;
+  v.in_bytes = totals.inBytes;
+  v.out_bytes = totals.outBytes;
+  v.slow_consumers = totals.slowConsumers;
+  v.subscriptions = ctx.subscriptionCount();
+  v.http_req_stats = ctx.requestStats();
+  v.config_load_time = formatDate(ctx.server.configLoadTime);
+  const sys = ctx.systemAccount();
+  if (sys !== '') v.system_account = sys;
+  return jsonReply(v);
+};
+
+function tlsTimeout(tls: Record<string, unknown> | undefined): number {
+  const t = tls?.timeout;
+  return typeof t === 'number' && t > 0 ? t : DEFAULT_TLS_TIMEOUT;
+}

@@ -1,9 +1,9 @@
-import net from 'node:net';
 import { hostname } from 'node:os';
 import { Account, GLOBAL_ACCOUNT } from '../accounts/account.js';
-import { ERR, errLine } from '../protocol/errors.js';
+import { ERR } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
-import { Client, CloseReason } from './client.js';
+import { type Client, CloseReason } from './client.js';
+import { ClientListener } from './client-listener.js';
 import type { Subscription } from './subscription.js';
 import { validateOptions, type ServerOptions } from './options.js';
 import { newServerId } from './server-id.js';
@@ -47,9 +47,8 @@ export class Server {
   auth: Authenticator;
   inLameDuck = false;
   shuttingDown = false;
-  private listener: net.Server | null = null;
+  private readonly listener = new ClientListener(this);
   private boundPort = 0;
-  private nextCid = 1;
   private flushList: Client[] = [];
   private flushScheduled = false;
   private readonly flushAllBound = (): void => this.flushAll();
@@ -57,7 +56,6 @@ export class Server {
   private sweepTimer: NodeJS.Timeout | null = null;
   private infoPrefix = '';
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
-  private readonly lingering = new Set<net.Socket>();
 
   constructor(options: ServerOptions, logger: Logger) {
     validateOptions(options);
@@ -80,27 +78,14 @@ export class Server {
     this.logger.info(`  Git:      [not set]`);
     this.logger.info(`  Name:     ${this.name}`);
     this.logger.info(`  ID:       ${this.id}`);
-    const listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    listener.maxConnections = Number.MAX_SAFE_INTEGER;
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen({ host: o.host, port: o.port, backlog: 1024 }, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
-    listener.on('error', (e) => this.logger.error(`Client listener error: ${e.message}`));
-    this.listener = listener;
-    const addr = listener.address();
-    this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+    this.boundPort = await this.listener.listen(o.host, o.port);
     this.buildInfoPrefix();
     this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
     try {
       await this.startSubsystems();
     } catch (e) {
       // A half-started server must not keep the client port.
-      this.listener = null;
-      await new Promise<void>((r) => listener.close(() => r()));
+      await this.listener.stopAccepting();
       throw e;
     }
     this.startTimers();
@@ -128,14 +113,12 @@ export class Server {
     this.shuttingDown = true;
     this.logger.info('Initiating Shutdown...');
     this.stopTimers();
-    const listener = this.listener;
-    this.listener = null;
-    const closing = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
+    const closing = this.listener.stopAccepting();
     for (const c of [...this.clients.values()]) c.close(CloseReason.ServerShutdown);
     for (const hook of this.shutdownHooks) await hook();
     // Closed clients had their last bytes handed to the kernel; give the loop one turn, then cut.
     await new Promise((r) => setImmediate(r));
-    for (const socket of this.lingering) socket.destroy();
+    this.listener.cutLingering();
     await closing;
     this.logger.info('Server Exiting..');
   }
@@ -149,9 +132,7 @@ export class Server {
     this.inLameDuck = true;
     const o = this.options;
     this.logger.info('Entering lame duck mode, stop accepting new clients');
-    const listener = this.listener;
-    this.listener = null;
-    if (listener) listener.close();
+    void this.listener.stopAccepting();
     this.buildInfoPrefix();
     const ldm = this.infoFor(0, '', null);
     for (const c of this.clients.values()) c.send(ldm);
@@ -216,39 +197,12 @@ export class Server {
 
   // ---- connections -----------------------------------------------------------
 
-  private accept(socket: net.Socket): void {
-    if (this.shuttingDown || this.inLameDuck) {
-      socket.destroy();
-      return;
-    }
-    socket.setNoDelay(true);
-    const cid = this.nextCid++;
-    const max = this.options.max_connections;
-    if (max > 0 && this.clients.size >= max) {
-      // nats-server still greets the client, so it can read why it is refused.
-      const ip = socket.remoteAddress ?? '';
-      this.logger.error(`${ip}:${socket.remotePort ?? 0} - cid:${cid} - Maximum Connections Exceeded: ${this.clients.size}`);
-      socket.on('error', () => socket.destroy());
-      // Keep reading (and dropping) so the peer's close is seen and the socket goes away.
-      socket.resume();
-      socket.end(this.infoFor(cid, ip, null) + errLine(ERR.maxConnections));
-      this.linger(socket);
-      return;
-    }
-    const client = new Client(this, socket, cid, this.globalAccount, this.auth.required);
+  /** A new connection, greeted and ready (called by the client listener). */
+  addClient(c: Client): void {
     this.stats.totalConnections++;
-    socket.on('data', (chunk: Buffer) => client.onData(chunk));
-    socket.on('drain', () => client.onDrain());
-    socket.on('error', (e: NodeJS.ErrnoException) => {
-      if (this.logger.debugEnabled) this.logger.debug(`${client.label()} - Client connection error: ${e.message}`);
-      client.close(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? CloseReason.ClientClosed : CloseReason.ReadError, true);
-    });
-    socket.on('close', () => client.close(CloseReason.ClientClosed, true));
-    // The INFO goes out directly: no queue exists yet and most clients wait for it.
-    socket.write(this.infoFor(cid, client.host, this.auth.nonceFor(client)));
-    this.clients.set(cid, client);
-    this.globalAccount.clients.add(client);
-    if (this.logger.debugEnabled) this.logger.debug(`${client.label()} - Client connection created`);
+    this.clients.set(c.cid, c);
+    c.account.clients.add(c);
+    if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection created`);
   }
 
   removeClient(c: Client): void {
@@ -265,18 +219,7 @@ export class Server {
     t.outBytes += c.outBytes;
     this.closed.add(c);
     if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection closed: ${c.closeReason ?? ''}`);
-    this.linger(c.socket);
-  }
-
-  /**
-   * A socket we ended but the peer has not closed yet. It gets write_deadline
-   * to take our last bytes; shutdown does not wait for it.
-   */
-  private linger(socket: net.Socket): void {
-    if (socket.destroyed) return;
-    this.lingering.add(socket);
-    socket.once('close', () => this.lingering.delete(socket));
-    setTimeout(() => socket.destroy(), this.options.write_deadline).unref();
+    this.listener.linger(c.socket);
   }
 
   authenticate(c: Client, connect: Record<string, unknown>): boolean {

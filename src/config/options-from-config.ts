@@ -19,6 +19,7 @@
  * same thing whether or not it is layered over other options.
  */
 import { DEFAULT_OPTIONS, type RawBlock, type ServerOptions } from '../server/options.js';
+import { securityFromConfigTree } from '../auth/security-config.js';
 import { ConfigError, formatPos, PSEUDO_FILE, type SourcePos } from './errors.js';
 import { DurationError, formatGoDuration, parseGoDuration } from './durations.js';
 import {
@@ -66,6 +67,9 @@ export function optionsFromConfigTree(root: ConfMap, options: LoadOptions = {}):
   const mapper = new Mapper(options.allowUnknownFields === true);
   for (const entry of root.entries.values()) mapper.entry(entry);
   if (mapper.errors.length > 0) throw ConfigError.combine(mapper.errors);
+  // Users, permissions and accounts are checked here, where positions are
+  // known, so their errors name file:line:col; the server rebuilds them from the options.
+  securityFromConfigTree(root);
   return { options: mapper.options, warnings: mapper.warnings };
 }
 
@@ -463,7 +467,6 @@ on(['authorization'], (m, e) => {
   const map = m.map(e);
   if (map === undefined) return;
   m.set('authorization', mapToPlain(map));
-  m.inactive('authorization');
   // The timeout is the one authorization setting the client path needs
   // today. Field names inside the block are case-insensitive in nats-server.
   for (const inner of map.entries.values()) {
@@ -500,7 +503,6 @@ on(['accounts'], (m, e) => {
     m.typeError(e, 'a map of accounts');
     return;
   }
-  m.inactive('accounts');
 });
 stringOption(['system_account', 'system'], 'system_account');
 stringOption(['no_auth_user'], 'no_auth_user');

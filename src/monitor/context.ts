@@ -64,12 +64,8 @@ export class MonitorContext {
     return n;
   }
 
-  /**
-   * The system account's name when one really exists. nats-server always
-   * creates `$SYS`; Natter has none yet, so the key is omitted (omitempty).
-   */
+  /** The system account's name (`$SYS` unless configured), as nats-server reports it. */
   systemAccount(): string {
-    const name = this.server.options.system_account;
-    return name !== undefined && name !== '' && this.server.accounts.has(name) ? name : '';
+    return this.server.security.systemAccount;
   }
 }

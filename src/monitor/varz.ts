@@ -28,7 +28,7 @@ export const handleVarz: Handler = (ctx) => {
     host: o.host,
     port: server.port,
   };
-  if (server.auth.required) v.auth_required = true;
+  if (server.users.authRequired) v.auth_required = true;
   v.max_connections = o.max_connections;
   if (o.max_subscriptions !== 0) v.max_subscriptions = o.max_subscriptions;
   v.ping_interval = msToGoDuration(o.ping_interval);

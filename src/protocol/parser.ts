@@ -99,6 +99,9 @@ export class ClientParser {
   private kwEnd = 0;
   /** Set once the handler closed the connection; the parser then ignores input. */
   stopped = false;
+  /** While set (an op awaits something, e.g. CONNECT's authentication), input is held, not parsed. */
+  private suspended = false;
+  private held: Buffer | null = null;
 
   constructor(handler: ClientOpHandler, limits: ParserLimits) {
     this.h = handler;
@@ -107,6 +110,10 @@ export class ClientParser {
 
   /** Parses one chunk. The chunk must not be modified afterwards (Node's read buffers are not). */
   parse(chunk: Buffer): void {
+    if (this.suspended) {
+      this.hold(chunk, 0);
+      return;
+    }
     let pos = 0;
     const len = chunk.length;
     if (this.pendMsg !== null) {
@@ -130,6 +137,10 @@ export class ClientParser {
       }
     }
     while (pos < len && !this.stopped) {
+      if (this.suspended) {
+        this.hold(chunk, pos);
+        return;
+      }
       const nl = chunk.indexOf(LF, pos);
       if (nl < 0) {
         // Keep a private copy: the tail is small and we must not pin the whole chunk.
@@ -145,6 +156,24 @@ export class ClientParser {
         if (pos < 0) return;
       }
     }
+  }
+
+  /** Stops parsing after the current op; later input waits for resume(). */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  /** Parses what arrived while suspended. */
+  resume(): void {
+    this.suspended = false;
+    const held = this.held;
+    this.held = null;
+    if (held !== null && !this.stopped) this.parse(held);
+  }
+
+  private hold(chunk: Buffer, pos: number): void {
+    const rest = chunk.subarray(pos);
+    this.held = this.held === null ? Buffer.from(rest) : Buffer.concat([this.held, rest]);
   }
 
   /**

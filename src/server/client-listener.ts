@@ -67,7 +67,7 @@ export class ClientListener {
       this.linger(socket);
       return;
     }
-    const client = new Client(server, socket, cid, server.globalAccount, server.auth.required);
+    const client = new Client(server, socket, cid, server.globalAccount, server.authFor());
     socket.on('data', (chunk: Buffer) => client.onData(chunk));
     socket.on('drain', () => client.onDrain());
     socket.on('error', (e: NodeJS.ErrnoException) => {
@@ -76,7 +76,7 @@ export class ClientListener {
     });
     socket.on('close', () => client.close(CloseReason.ClientClosed, true));
     // The INFO goes out directly: no queue exists yet and most clients wait for it.
-    socket.write(server.infoFor(cid, client.host, server.auth.nonceFor(client)));
+    socket.write(server.infoFor(cid, client.host, client.nonce));
     server.addClient(client);
   }
 

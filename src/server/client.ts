@@ -6,6 +6,11 @@ import { isValidLiteralSubject } from '../subjects/validate.js';
 import { OutboundQueue } from './outbound.js';
 import { Subscription } from './subscription.js';
 import type { Account } from '../accounts/account.js';
+import type { AuthenticatedUser } from '../auth/users.js';
+import {
+  isReservedReply, publishViolation, replyViolation, subscriptionViolation, SYSTEM_QUEUE_GROUP,
+  type ClientPermissions,
+} from '../auth/permissions.js';
 import type { Server } from './server.js';
 
 /** Why a connection ended, in nats-server's /connz wording. */
@@ -102,6 +107,13 @@ export class Client implements ClientOpHandler {
   /** False until CONNECT passes authentication when the server requires it. */
   authorized: boolean;
   authUser = '';
+  /** The nonce this connection's INFO carried (nkey users sign it), or null. */
+  readonly nonce: string | null;
+  /** The CONNECT that authenticated this connection; a reload checks it again. */
+  credentials: Record<string, unknown> | null = null;
+  /** Publish/subscribe rules of the authenticated user; null means unrestricted. */
+  perms: ClientPermissions | null = null;
+
 
   inMsgs = 0;
   inBytes = 0;
@@ -130,20 +142,21 @@ export class Client implements ClientOpHandler {
   sentMark = 0;
   private authTimer: NodeJS.Timeout | null = null;
 
-  constructor(server: Server, socket: Socket, cid: number, account: Account, authRequired: boolean) {
+  constructor(server: Server, socket: Socket, cid: number, account: Account, auth: { required: boolean; timeoutMs: number; nonce: string | null }) {
     this.server = server;
     this.socket = socket;
     this.cid = cid;
     this.account = account;
-    this.authorized = !authRequired;
+    this.authorized = !auth.required;
+    this.nonce = auth.nonce;
     this.host = socket.remoteAddress ?? '';
     this.port = socket.remotePort ?? 0;
     this.parser = new ClientParser(this, {
       maxControlLine: server.options.max_control_line,
       maxPayload: server.options.max_payload,
     });
-    if (authRequired) {
-      this.authTimer = setTimeout(() => this.authTimeout(), server.options.auth_timeout);
+    if (auth.required) {
+      this.authTimer = setTimeout(() => this.authTimeout(), auth.timeoutMs);
     }
   }
 
@@ -186,20 +199,39 @@ export class Client implements ClientOpHandler {
       this.sendErrAndClose(ERR.noRespondersNeedsHeaders, CloseReason.ProtocolViolation);
       return;
     }
-    if (this.server.auth.required) {
-      // Every CONNECT is checked, not just the first: a second one may not swap identities.
-      if (!this.server.authenticate(this, o)) {
-        this.authorized = false;
-        this.authFailed();
-        return;
-      }
-      this.authorized = true;
-      if (this.authTimer) {
-        clearTimeout(this.authTimer);
-        this.authTimer = null;
-      }
+    if (!this.server.users.authRequired) {
+      if (this.verbose) this.send(OK);
+      return;
+    }
+    // Every CONNECT is checked, not just the first: a second one may not swap identities.
+    // Checks can be slow (bcrypt), so later input waits instead of the whole server.
+    this.parser.suspend();
+    this.socket.pause();
+    this.server.users.authenticate(o, this.nonce).then(
+      (who) => this.connectAuthenticated(o, who),
+      (e: unknown) => {
+        this.server.logger.error(`${this.label()} - authentication failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.connectAuthenticated(o, null);
+      },
+    );
+  }
+
+  private connectAuthenticated(o: Record<string, unknown>, who: AuthenticatedUser | null): void {
+    if (this.closed) return;
+    if (who === null || !this.server.bindClient(this, who)) {
+      this.authorized = false;
+      this.authFailed();
+      return;
+    }
+    this.credentials = o;
+    this.authorized = true;
+    if (this.authTimer) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
     }
     if (this.verbose) this.send(OK);
+    this.parser.resume();
+    if (!this.closed && !this.paused) this.socket.resume();
   }
 
   processPing(): void {
@@ -241,6 +273,11 @@ export class Client implements ClientOpHandler {
       this.sendErr(ERR.maxSubscriptions);
       return;
     }
+    if (queue === SYSTEM_QUEUE_GROUP || (this.perms !== null && !this.perms.canSubscribe(subject, queue))) {
+      this.server.logger.error(`${this.label()} - Subscription Violation - ${this.authUser !== '' ? `User "${this.authUser}", ` : ''}Subject "${subject}"${queue !== null ? `, Queue: "${queue}"` : ''}, SID ${sid}`);
+      this.sendErr(subscriptionViolation(subject, queue));
+      return;
+    }
     const sub = new Subscription(this, subject, queue, sid);
     if (!this.account.sublist.insert(sub)) {
       this.sendErr(ERR.invalidSubject);
@@ -276,6 +313,15 @@ export class Client implements ClientOpHandler {
     }
     // The +OK precedes any MSG this connection gets for its own publish, as in nats-server.
     if (this.verbose) this.send(OK);
+    if (this.perms !== null && !this.perms.canPublish(subject)) {
+      this.server.logger.error(`${this.label()} - Publish Violation - ${this.authUser !== '' ? `User "${this.authUser}", ` : ''}Subject "${subject}"`);
+      this.sendErr(publishViolation(subject));
+      return;
+    }
+    if (reply !== null && isReservedReply(reply)) {
+      this.sendErr(replyViolation(reply));
+      return;
+    }
     const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, buf, start, end, sizeText);
     if (delivered === 0 && reply !== null && this.noResponders) {
       this.sendNoResponders(reply);

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { Account, GLOBAL_ACCOUNT } from '../accounts/account.js';
 import { ERR } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
@@ -8,9 +9,16 @@ import type { Subscription } from './subscription.js';
 import { validateOptions, type ServerOptions } from './options.js';
 import { newServerId } from './server-id.js';
 import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { securityFromOptions, type SecurityConfig } from '../auth/security-config.js';
+import type { AuthenticatedUser, UserTable } from '../auth/users.js';
+import { generateNonce } from '../auth/nkey.js';
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
+
+/** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
+const RESPONSE_PREFIX = '_R_.';
+/** Longest chain of cross-account hops one message may take. */
+const MAX_IMPORT_DEPTH = 8;
 
 /** How long a paused fast producer waits for its consumer at most. */
 const MAX_PRODUCER_STALL_MS = 1000;
@@ -44,7 +52,7 @@ export class Server {
   readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
   /** Kernel-bound backlog above which a consumer is stalled and its producers wait. */
   stallThreshold: number;
-  auth: Authenticator;
+  security: SecurityConfig;
   inLameDuck = false;
   shuttingDown = false;
   private readonly listener = new ClientListener(this);
@@ -65,7 +73,8 @@ export class Server {
     this.globalAccount = new Account(GLOBAL_ACCOUNT);
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.stallThreshold = stallThresholdFor(options.max_pending);
-    this.auth = new Authenticator(options);
+    this.security = securityFromOptions(options);
+    this.applyAccounts(this.security);
     this.closed = new ClosedConnections(10000);
   }
 
@@ -160,17 +169,16 @@ export class Server {
     // Everything that can fail runs before anything changes: a refused reload leaves the server as it was.
     validateOptions(next);
     const changes = diffOptions(this.options, next);
-    const auth = new Authenticator(next);
+    const security = securityFromOptions(next);
     this.options = next;
     this.stallThreshold = stallThresholdFor(next.max_pending);
-    this.auth = auth;
+    this.security = security;
+    this.applyAccounts(security);
     this.configLoadTime = new Date();
     this.buildInfoPrefix();
     this.stopTimers();
     this.startTimers();
-    for (const c of [...this.clients.values()]) {
-      if (c.connectReceived && !this.auth.stillValid(c)) c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
-    }
+    this.recheckClients();
     for (const change of changes) this.logger.info(`Reloaded: ${change}`);
     this.logger.info('Reloaded server configuration');
     return changes;
@@ -222,8 +230,75 @@ export class Server {
     this.listener.linger(c.socket);
   }
 
-  authenticate(c: Client, connect: Record<string, unknown>): boolean {
-    return this.auth.check(c, connect);
+  /** The user table of the current configuration. */
+  get users(): UserTable {
+    return this.security.userTable;
+  }
+
+  /** What a new connection needs to know about authentication. */
+  authFor(): { required: boolean; timeoutMs: number; nonce: string | null } {
+    const users = this.users;
+    return {
+      required: users.authRequired,
+      timeoutMs: users.timeoutMs ?? this.options.auth_timeout,
+      nonce: users.nonceRequired ? generateNonce() : null,
+    };
+  }
+
+  /**
+   * Binds an authenticated client to its account and permissions. False
+   * when the account cannot take clients (unknown, or the system account
+   * for a user that is not a system user).
+   */
+  bindClient(c: Client, who: AuthenticatedUser): boolean {
+    const acc = this.accounts.get(who.account);
+    if (acc === undefined) return false;
+    if (c.account !== acc) {
+      if (c.subs.size > 0) return false;
+      c.account.clients.delete(c);
+      acc.clients.add(c);
+      c.account = acc;
+    }
+    c.authUser = who.name;
+    c.perms = who.permissions === null ? null : who.permissions.forClient();
+    return true;
+  }
+
+  /** Creates configured accounts and installs their import routes. */
+  private applyAccounts(sec: SecurityConfig): void {
+    const names = new Set<string>([GLOBAL_ACCOUNT, sec.systemAccount, ...sec.accounts.map((a) => a.name)]);
+    for (const name of names) {
+      if (!this.accounts.has(name)) this.accounts.set(name, new Account(name));
+    }
+    for (const acc of this.accounts.values()) {
+      acc.setRoutes(sec.routes.streamImportsFrom(acc.name), sec.routes.serviceImportsOf(acc.name));
+      acc.updated = new Date();
+    }
+  }
+
+  /**
+   * After a reload: every client's saved CONNECT is checked against the new
+   * users. Those who no longer pass, or whose account changed, are cut
+   * (the password-rotation procedure relies on this); the rest get the new permissions.
+   */
+  private recheckClients(): void {
+    const users = this.users;
+    for (const c of [...this.clients.values()]) {
+      if (!c.connectReceived || !c.authorized) continue;
+      if (!users.authRequired) {
+        c.perms = null;
+        continue;
+      }
+      const creds = c.credentials ?? {};
+      const account = c.account;
+      users.authenticate(creds, c.nonce).then((who) => {
+        if (c.closed) return;
+        if (who === null || who.account !== account.name || !this.bindClient(c, who)) {
+          this.logger.info(`${c.label()} - closing connection: user no longer authorized after reload`);
+          c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
+        }
+      }, () => c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation));
+    }
   }
 
   /** The INFO line for a connection (cid 0: the shared part, for async INFO updates). */
@@ -247,7 +322,7 @@ export class Server {
       port: this.boundPort,
       headers: !o.no_header_support,
     };
-    if (this.auth.required) info.auth_required = true;
+    if (this.users.authRequired) info.auth_required = true;
     info.max_payload = o.max_payload;
     info.natter_version = NATTER_VERSION;
     const json = JSON.stringify(info);
@@ -262,6 +337,65 @@ export class Server {
    * Returns how many subscriptions got it.
    */
   routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
+    const delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
+    if (!acc.crossAccount) return delivered;
+    return delivered + this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0);
+  }
+
+  /** A message entering `acc` from another account: its subscribers, then its own onward routes. */
+  private routeIn(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
+    const delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, null);
+    if (!acc.crossAccount) return delivered;
+    return delivered + this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, depth + 1);
+  }
+
+  /**
+   * Stream exports, service imports and service responses of `acc`: the
+   * message is delivered again in each account a route leads to, with the
+   * subject (and for services the reply) mapped into that account's space.
+   * Cycles are refused at load; the depth bound guards chains anyway.
+   */
+  private routeAcrossAccounts(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
+    if (depth >= MAX_IMPORT_DEPTH) return 0;
+    let delivered = 0;
+    if (acc.responses.size > 0 && subject.startsWith(RESPONSE_PREFIX)) {
+      const e = acc.responses.get(subject);
+      if (e !== undefined) {
+        if (e.type === 'singleton') {
+          acc.responses.delete(subject);
+          acc.refreshCrossAccount();
+        }
+        delivered += this.routeIn(pub, e.account, e.reply, reply, hdrLen, buf, start, end, depth);
+      }
+    }
+    const streams = acc.streamExports;
+    for (let i = 0; i < streams.length; i++) {
+      const route = streams[i];
+      const mapped = route.map(subject);
+      const importer = mapped === null ? undefined : this.accounts.get(route.importer);
+      if (importer !== undefined) delivered += this.routeIn(pub, importer, mapped as string, reply, hdrLen, buf, start, end, depth);
+    }
+    const services = acc.serviceImports;
+    for (let i = 0; i < services.length; i++) {
+      const route = services[i];
+      if (!route.covers(subject)) continue;
+      const to = route.toExporter(subject);
+      const exporter = this.accounts.get(route.exporter);
+      if (to === null || exporter === undefined) continue;
+      let mappedReply: string | null = null;
+      if (reply !== null) {
+        // The responder sees a private reply subject; its answer is mapped back to the requester's.
+        mappedReply = RESPONSE_PREFIX + randomBytes(12).toString('base64url');
+        exporter.responses.set(mappedReply, { account: acc, reply, type: route.responseType, expires: Date.now() + route.responseThresholdMs });
+        exporter.crossAccount = true;
+      }
+      delivered += this.routeIn(pub, exporter, to, mappedReply, hdrLen, buf, start, end, depth);
+    }
+    return delivered;
+  }
+
+  /** Delivers to the subscribers of one account: all plain ones, one member per queue group. */
+  private deliverLocal(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
     const r = acc.sublist.match(subject);
     const psubs = r.psubs;
     const qsubs = r.qsubs;
@@ -282,7 +416,7 @@ export class Server {
     }
     let delivered = 0;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.deliver(pub, psubs[i], head, tail, hdrLen, reply, buf, start, end)) delivered++;
+      if (this.deliver(pub, psubs[i], subject, head, tail, hdrLen, reply, buf, start, end)) delivered++;
     }
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g];
@@ -290,7 +424,7 @@ export class Server {
       // Random start, then the next member that can take it (echo, max, closed).
       const first = (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
-        if (this.deliver(pub, group[(first + k) % n], head, tail, hdrLen, reply, buf, start, end)) {
+        if (this.deliver(pub, group[(first + k) % n], subject, head, tail, hdrLen, reply, buf, start, end)) {
           delivered++;
           break;
         }
@@ -299,10 +433,13 @@ export class Server {
     return delivered;
   }
 
-  private deliver(pub: Client, sub: Subscription, head: string, tail: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
+  private deliver(pub: Client, sub: Subscription, subject: string, head: string, tail: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
     const c = sub.client;
     if (sub.closed || c.closed) return false;
     if (c === pub && !pub.echo) return false;
+    const perms = c.perms;
+    // Deny rules inside a wildcard subscription's range are enforced here, per subject.
+    if (perms !== null && perms.filtersDeliveries && perms.deniesDelivery(subject)) return false;
     sub.delivered++;
     if (sub.max > 0 && sub.delivered >= sub.max) {
       if (sub.delivered > sub.max) {
@@ -318,6 +455,7 @@ export class Server {
     } else {
       c.enqueueMsg(sub, head, tail, buf, start, end);
     }
+    if (reply !== null && perms !== null && perms.tracksReplies) perms.allowReply(reply);
     if (c.stalled) c.addStalledProducer(pub);
     return true;
   }
@@ -359,7 +497,7 @@ export class Server {
       this.pingTimer.unref();
     }
     const sweepEvery = Math.max(10, Math.min(1000, o.write_deadline / 2));
-    this.sweepTimer = setInterval(() => this.writeDeadlineSweep(), sweepEvery);
+    this.sweepTimer = setInterval(() => this.housekeeping(), sweepEvery);
     this.sweepTimer.unref();
   }
 
@@ -386,13 +524,15 @@ export class Server {
   }
 
   /**
-   * Cuts connections whose socket made no progress for longer than
-   * write_deadline while bytes were waiting: a peer that stopped reading.
-   * Progress, not emptiness, is what counts, so a busy stream is never cut.
+   * Periodic upkeep: expired service-response mappings go, and connections
+   * are cut whose socket made no progress for longer than write_deadline
+   * while bytes were waiting (a peer that stopped reading). Progress, not
+   * emptiness, is what counts, so a busy stream is never cut.
    */
-  private writeDeadlineSweep(): void {
+  private housekeeping(): void {
     const deadline = this.options.write_deadline;
     const now = Date.now();
+    for (const acc of this.accounts.values()) acc.expireResponses(now);
     for (const c of this.clients.values()) {
       const waiting = c.socket.writableLength;
       if (waiting === 0 || c.closed) {

@@ -216,8 +216,8 @@ describe('subsystem blocks', () => {
       'websocket { port: 8080, no_tls: true }',
       'mqtt { port: 1883 }',
       'tls { cert_file: c.pem, key_file: k.pem, timeout: 2 }',
-      'accounts { A { users: [ {user: u, password: p} ] } }',
-      'authorization { user: a, password: b, timeout: 1.5 }',
+      'accounts { A { users: [ {user: u, password: p} ] }, SYS {} }',
+      'authorization { timeout: 1.5 }',
       'jetstream { store_dir: /data, max_file_store: 10Gi }',
       'operator: op.jwt',
       'resolver: MEMORY',
@@ -233,8 +233,8 @@ describe('subsystem blocks', () => {
       websocket: { port: 8080, no_tls: true },
       mqtt: { port: 1883 },
       tls: { cert_file: 'c.pem', key_file: 'k.pem', timeout: 2 },
-      accounts: { A: { users: [{ user: 'u', password: 'p' }] } },
-      authorization: { user: 'a', password: 'b', timeout: 1.5 },
+      accounts: { A: { users: [{ user: 'u', password: 'p' }] }, SYS: {} },
+      authorization: { timeout: 1.5 },
       auth_timeout: 1500,
       jetstream: { store_dir: '/data', max_file_store: 10 * 1024 ** 3 },
       operator: 'op.jwt',
@@ -244,17 +244,18 @@ describe('subsystem blocks', () => {
     });
     assert.deepEqual(
       warnings,
-      ['cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'tls', 'accounts', 'authorization', 'jetstream', 'operator', 'resolver'].map(
+      ['cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'tls', 'jetstream', 'operator', 'resolver'].map(
         (b) => `${b} block is parsed but not active yet in this Natter version`,
       ),
     );
   });
 
   it('accepts the aliases leaf, ws, system, operators and account_resolver', () => {
-    const { options, warnings } = load('leaf { port: 1 }\nws { port: 2 }\nsystem: S\noperators: [a.jwt, b.jwt]\naccount_resolver { type: full, dir: /r }\n');
+    const { options, warnings } = load('leaf { port: 1 }\nws { port: 2 }\naccounts { S {} }\nsystem: S\noperators: [a.jwt, b.jwt]\naccount_resolver { type: full, dir: /r }\n');
     assert.deepEqual(options, {
       leafnodes: { port: 1 },
       websocket: { port: 2 },
+      accounts: { S: {} },
       system_account: 'S',
       operator: ['a.jwt', 'b.jwt'],
       resolver: { type: 'full', dir: '/r' },

@@ -19,14 +19,12 @@ import {
 } from './helpers.js';
 
 /**
- * nats-server always creates the `$SYS` system account (and with it service
- * imports into every account); Natter has no system account yet, so reporting
- * one would be invented. These keys come back when the system account exists.
+ * nats-server's system account brings service imports (`$SYS.REQ...`) into
+ * every account; Natter's system account does not serve those requests yet,
+ * so reporting the imports would be invented.
  */
 export const OMITTED: Readonly<Record<string, readonly string[]>> = {
-  '/varz': ['system_account'],
-  '/accountz': ['system_account'],
-  '/accountz?acc=$G': ['system_account', 'account_detail.imports'],
+  '/accountz?acc=$G': ['account_detail.imports'],
 };
 
 /** Maps whose keys are data (request paths, gateway names), compared by value type only. */

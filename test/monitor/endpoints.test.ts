@@ -112,8 +112,8 @@ test('/jsz reports JetStream disabled', async () => {
 
 test('/accountz lists accounts and details one', async () => {
   const a = await getJson(m.base, '/accountz');
-  assert.deepEqual(a.accounts, ['$G']);
-  assert.equal(a.system_account, undefined, 'no system account exists');
+  assert.deepEqual(a.accounts, ['$G', '$SYS']);
+  assert.equal(a.system_account, '$SYS');
   const nc = await m.connect();
   nc.subscribe('x');
   await nc.flush();
@@ -135,7 +135,7 @@ test('/accstatz totals per account, including connections that closed', async ()
     const empty = await getJson<{ account_statz: unknown[] }>(local.base, '/accstatz');
     assert.deepEqual(empty.account_statz, [], 'accounts without connections are skipped');
     const unused = await getJson<{ account_statz: Array<{ acc: string }> }>(local.base, '/accstatz?unused=1');
-    assert.deepEqual(unused.account_statz.map((s) => s.acc), ['$G']);
+    assert.deepEqual(unused.account_statz.map((s) => s.acc), ['$G', '$SYS']);
 
     const sub = await local.connect();
     const pub = await local.connect();

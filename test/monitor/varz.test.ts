@@ -54,7 +54,7 @@ test('keys come in nats-server order', async () => {
     'max_control_line', 'max_payload', 'max_pending', 'cluster', 'gateway', 'leaf', 'mqtt', 'websocket',
     'jetstream', 'tls_timeout', 'write_deadline', 'start', 'now', 'uptime', 'mem', 'cores', 'gomaxprocs', 'cpu',
     'connections', 'total_connections', 'routes', 'remotes', 'leafnodes', 'in_msgs', 'out_msgs', 'in_bytes',
-    'out_bytes', 'slow_consumers', 'subscriptions', 'http_req_stats', 'config_load_time'];
+    'out_bytes', 'slow_consumers', 'subscriptions', 'http_req_stats', 'config_load_time', 'system_account'];
   assert.deepEqual(keys, expected);
 });
 

@@ -94,7 +94,7 @@ function subsz(ctx: MonitorContext, withSubs: boolean, offset: number, limit: nu
       // Only the requested window is turned into JSON objects.
       const i = matched++;
       if (i < offset || i >= offset + limit) continue;
-      page.push(subDetail(s.client.account.name, s.subject, s.queue ?? '', s.sid, s.delivered, s.max, s.client.cid));
+      page.push(subDetail(acc.name, s.subject, s.queue ?? '', s.sid, s.delivered, s.max, s.client?.cid ?? 0));
     }
   }
   // nats-server answers with the bare statistics unless the page has entries.

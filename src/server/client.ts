@@ -104,6 +104,8 @@ export class Client implements ClientOpHandler {
   version = '';
   protocol = 0;
   connectReceived = false;
+  /** Observers were told this connection is up (once, on its first good CONNECT). */
+  announced = false;
   /** False until CONNECT passes authentication when the server requires it. */
   authorized: boolean;
   authUser = '';
@@ -201,6 +203,7 @@ export class Client implements ClientOpHandler {
     }
     if (!this.server.users.authRequired) {
       if (this.verbose) this.send(OK);
+      this.server.clientConnected(this);
       return;
     }
     // Every CONNECT is checked, not just the first: a second one may not swap identities.
@@ -230,6 +233,7 @@ export class Client implements ClientOpHandler {
       this.authTimer = null;
     }
     if (this.verbose) this.send(OK);
+    this.server.clientConnected(this);
     this.parser.resume();
     if (!this.closed && !this.paused) this.socket.resume();
   }
@@ -465,6 +469,7 @@ export class Client implements ClientOpHandler {
 
   private authFailed(): void {
     this.server.logger.error(`${this.label()} - authentication error`);
+    this.server.clientAuthFailed(this);
     this.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
   }
 

@@ -5,7 +5,7 @@ import { ERR } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
 import { type Client, CloseReason } from './client.js';
 import { ClientListener } from './client-listener.js';
-import type { Subscription } from './subscription.js';
+import { Subscription, type InternalHandler } from './subscription.js';
 import { validateOptions, type ServerOptions } from './options.js';
 import { newServerId } from './server-id.js';
 import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
@@ -22,6 +22,13 @@ const MAX_IMPORT_DEPTH = 8;
 
 /** How long a paused fast producer waits for its consumer at most. */
 const MAX_PRODUCER_STALL_MS = 1000;
+
+/** Follows the life of client connections; each call runs synchronously. */
+export interface ConnectionObserver {
+  clientConnected(c: Client): void;
+  clientClosed(c: Client): void;
+  clientAuthFailed(c: Client): void;
+}
 
 /** The shape of what /varz, /connz and `$SYS` requests read. */
 export interface ServerStats {
@@ -205,6 +212,21 @@ export class Server {
 
   // ---- connections -----------------------------------------------------------
 
+  /** Subsystems that follow connections (system account events). */
+  readonly observers: ConnectionObserver[] = [];
+
+  /** A client passed CONNECT (and authentication, when required). */
+  clientConnected(c: Client): void {
+    // A repeated CONNECT is not a new connection.
+    if (c.announced) return;
+    c.announced = true;
+    for (const o of this.observers) o.clientConnected(c);
+  }
+
+  clientAuthFailed(c: Client): void {
+    for (const o of this.observers) o.clientAuthFailed(c);
+  }
+
   /** A new connection, greeted and ready (called by the client listener). */
   addClient(c: Client): void {
     this.stats.totalConnections++;
@@ -226,6 +248,7 @@ export class Server {
     t.outMsgs += c.outMsgs;
     t.outBytes += c.outBytes;
     this.closed.add(c);
+    if (c.announced) for (const o of this.observers) o.clientClosed(c);
     if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection closed: ${c.closeReason ?? ''}`);
     this.listener.linger(c.socket);
   }
@@ -336,14 +359,14 @@ export class Server {
    * account: all plain subscribers, one member of each queue group.
    * Returns how many subscriptions got it.
    */
-  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
+  routeMessage(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
     const delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
     if (!acc.crossAccount) return delivered;
     return delivered + this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0);
   }
 
   /** A message entering `acc` from another account: its subscribers, then its own onward routes. */
-  private routeIn(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
+  private routeIn(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
     const delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, null);
     if (!acc.crossAccount) return delivered;
     return delivered + this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, depth + 1);
@@ -355,7 +378,7 @@ export class Server {
    * subject (and for services the reply) mapped into that account's space.
    * Cycles are refused at load; the depth bound guards chains anyway.
    */
-  private routeAcrossAccounts(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
+  private routeAcrossAccounts(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
     if (depth >= MAX_IMPORT_DEPTH) return 0;
     let delivered = 0;
     if (acc.responses.size > 0 && subject.startsWith(RESPONSE_PREFIX)) {
@@ -395,7 +418,7 @@ export class Server {
   }
 
   /** Delivers to the subscribers of one account: all plain ones, one member per queue group. */
-  private deliverLocal(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
+  private deliverLocal(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
     const r = acc.sublist.match(subject);
     const psubs = r.psubs;
     const qsubs = r.qsubs;
@@ -433,8 +456,9 @@ export class Server {
     return delivered;
   }
 
-  private deliver(pub: Client, sub: Subscription, subject: string, head: string, tail: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
+  private deliver(pub: Client | null, sub: Subscription, subject: string, head: string, tail: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
     const c = sub.client;
+    if (c === null) return this.deliverInternal(pub, sub, subject, hdrLen, reply, buf, start, end);
     if (sub.closed || c.closed) return false;
     if (c === pub && !pub.echo) return false;
     const perms = c.perms;
@@ -456,8 +480,51 @@ export class Server {
       c.enqueueMsg(sub, head, tail, buf, start, end);
     }
     if (reply !== null && perms !== null && perms.tracksReplies) perms.allowReply(reply);
-    if (c.stalled) c.addStalledProducer(pub);
+    if (c.stalled && pub !== null) c.addStalledProducer(pub);
     return true;
+  }
+
+  private deliverInternal(pub: Client | null, sub: Subscription, subject: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
+    if (sub.closed || sub.handler === null) return false;
+    sub.delivered++;
+    try {
+      sub.handler(subject, reply, hdrLen, buf.subarray(start, end), pub);
+    } catch (e) {
+      this.logger.error(`Internal subscription on "${sub.subject}" failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return true;
+  }
+
+  // ---- internal clients ------------------------------------------------------
+
+  private nextInternalSid = 1;
+
+  /** Subscribes the server itself in `acc`; the handler runs synchronously on delivery. */
+  subscribeInternal(acc: Account, subject: string, queue: string | null, handler: InternalHandler): Subscription {
+    const sub = new Subscription(null, subject, queue, String(this.nextInternalSid++), handler);
+    if (!acc.sublist.insert(sub)) throw new Error(`invalid internal subscription subject "${subject}"`);
+    return sub;
+  }
+
+  unsubscribeInternal(acc: Account, sub: Subscription): void {
+    sub.closed = true;
+    acc.sublist.remove(sub);
+  }
+
+  /**
+   * Publishes a message from the server itself into `acc`, routed like a
+   * client's (imports included). `headers` is a full NATS/1.0 header block.
+   */
+  publishInternal(acc: Account, subject: string, reply: string | null, payload: Buffer | string, headers: string | null = null): number {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    let msg = body;
+    let hdrLen = -1;
+    if (headers !== null) {
+      const h = Buffer.from(headers, 'latin1');
+      msg = Buffer.concat([h, body]);
+      hdrLen = h.length;
+    }
+    return this.routeMessage(null, acc, subject, reply, hdrLen, msg, 0, msg.length, null);
   }
 
   // ---- outbound scheduling -------------------------------------------------

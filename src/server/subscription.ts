@@ -1,8 +1,17 @@
 import type { Client } from './client.js';
 
-/** One SUB of one connection. */
+/**
+ * A server-side subscriber (system events, later JetStream). `msg` is
+ * headers+payload and is only valid during the call; `from` is the
+ * publishing connection, null for the server's own messages.
+ */
+export type InternalHandler = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: Client | null) => void;
+
+/** One SUB of one connection, or an internal subscription of the server. */
 export class Subscription {
-  readonly client: Client;
+  /** The owning connection; null for internal subscriptions. */
+  readonly client: Client | null;
+  readonly handler: InternalHandler | null;
   readonly subject: string;
   readonly queue: string | null;
   readonly sid: string;
@@ -13,11 +22,12 @@ export class Subscription {
   delivered = 0;
   closed = false;
 
-  constructor(client: Client, subject: string, queue: string | null, sid: string) {
+  constructor(client: Client | null, subject: string, queue: string | null, sid: string, handler: InternalHandler | null = null) {
     this.client = client;
     this.subject = subject;
     this.queue = queue;
     this.sid = sid;
     this.sidSp = sid + ' ';
+    this.handler = handler;
   }
 }

@@ -220,6 +220,7 @@ async function run(flags: FlagsResult): Promise<void> {
     for (const w of next.warnings) logger.warn(w);
     server.reload(next.options);
     logger.reconfigure(loggerOptionsFrom(next.options));
+    server.followLogLevels();
   };
 
   // Go's names for the signals, which nats-server prints when it traps one.

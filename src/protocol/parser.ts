@@ -24,6 +24,9 @@ export interface ClientOpHandler {
   processConnect(json: string): void;
   /** INFO from a client: nats-server parses it and drops the connection when it is not JSON. */
   processInfo(json: string): void;
+  /** Protocol trace (-V): an inbound op as nats-server logs it, e.g. "PUB foo 5", and a payload. */
+  traceOp(text: string): void;
+  tracePayload(buf: Buffer, start: number, end: number): void;
   /** A client sent -ERR: nats-server treats this as the end of the conversation. */
   processErr(text: string): void;
   /** Close the connection; `errText` (if any) goes to the peer as -ERR first. */
@@ -99,6 +102,8 @@ export class ClientParser {
   private kwEnd = 0;
   /** Set once the handler closed the connection; the parser then ignores input. */
   stopped = false;
+  /** Protocol tracing on: every op and payload is reported to the handler first. */
+  tracing = false;
   /** While set (an op awaits something, e.g. CONNECT's authentication), input is held, not parsed. */
   private suspended = false;
   private held: Buffer | null = null;
@@ -187,6 +192,7 @@ export class ClientParser {
         this.fail();
         return -1;
       }
+      if (this.tracing) this.h.tracePayload(chunk, pos, end);
       this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, chunk, pos, end, this.pendSizeText);
       return end + 2;
     }
@@ -219,6 +225,7 @@ export class ClientParser {
     }
     if (this.pendFill < msg.length) return -1;
     this.pendMsg = null;
+    if (this.tracing) this.h.tracePayload(msg, 0, size);
     this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, msg, 0, size, this.pendSizeText);
     return this.stopped ? -1 : take;
   }
@@ -312,6 +319,10 @@ export class ClientParser {
     if (op < 0) {
       this.fail();
       return -1;
+    }
+    if (this.tracing) {
+      const args = skipSpace(buf, this.kwEnd, end);
+      this.h.traceOp(args < end ? `${KEYWORD_TEXT[op as Op]} ${buf.toString('utf8', args, end)}` : KEYWORD_TEXT[op as Op]);
     }
     switch (op) {
       case Op.Ping:

@@ -3,6 +3,7 @@ import '../protocol/buffer-internals.js';
 import { ClientParser, type ClientOpHandler } from '../protocol/parser.js';
 import { ERR, errLine } from '../protocol/errors.js';
 import { isValidLiteralSubject } from '../subjects/validate.js';
+import { goQuote } from '../auth/wire-text.js';
 import { OutboundQueue } from './outbound.js';
 import { Subscription } from './subscription.js';
 import type { Account } from '../accounts/account.js';
@@ -157,6 +158,7 @@ export class Client implements ClientOpHandler {
       maxControlLine: server.options.max_control_line,
       maxPayload: server.options.max_payload,
     });
+    this.parser.tracing = server.logger.traceEnabled;
     if (auth.required) {
       this.authTimer = setTimeout(() => this.authTimeout(), auth.timeoutMs);
     }
@@ -236,6 +238,18 @@ export class Client implements ClientOpHandler {
     this.server.clientConnected(this);
     this.parser.resume();
     if (!this.closed && !this.paused) this.socket.resume();
+  }
+
+  traceOp(text: string): void {
+    this.server.logger.trace(`${this.label()} - <<- [${text}]`);
+  }
+
+  tracePayload(buf: Buffer, start: number, end: number): void {
+    this.server.logger.trace(`${this.label()} - <<- MSG_PAYLOAD: [${goQuote(buf.latin1Slice(start, end))}]`);
+  }
+
+  private traceOut(text: string): void {
+    this.server.logger.trace(`${this.label()} - ->> [${text}]`);
   }
 
   processPing(): void {
@@ -370,12 +384,14 @@ export class Client implements ClientOpHandler {
     out.commit(n);
     this.outMsgs++;
     this.outBytes += size;
+    if (this.parser.tracing) this.traceOut(head + sidSp + tail.slice(0, -2));
     if (!this.flushQueued) this.server.queueFlush(this);
   }
 
   /** Appends a protocol line and schedules a flush. */
   send(line: string): void {
     if (this.closed) return;
+    if (this.parser.tracing) this.traceOut(line.slice(0, line.indexOf('\r')).replace(/^\+OK$/, 'OK').replace(/^-ERR '(.*)'$/, '-ERR $1'));
     this.out.appendString(line);
     if (!this.flushQueued) this.server.queueFlush(this);
   }
@@ -438,6 +454,7 @@ export class Client implements ClientOpHandler {
 
   removeSub(sub: Subscription): void {
     if (sub.closed) return;
+    if (this.parser.tracing) this.server.logger.trace(`${this.label()} - <-> [DELSUB ${sub.sid}]`);
     sub.closed = true;
     this.subs.delete(sub.sid);
     this.account.sublist.remove(sub);

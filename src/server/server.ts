@@ -253,6 +253,11 @@ export class Server {
     this.listener.linger(c.socket);
   }
 
+  /** After the logger's levels changed (reload): connections start or stop protocol tracing. */
+  followLogLevels(): void {
+    for (const c of this.clients.values()) c.parser.tracing = this.logger.traceEnabled;
+  }
+
   /** The user table of the current configuration. */
   get users(): UserTable {
     return this.security.userTable;

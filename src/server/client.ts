@@ -71,6 +71,25 @@ function parseConnect(json: string): Record<string, unknown> | null {
   return o;
 }
 
+/**
+ * A Uint8Array view of buf[start..end), remembered for the next call: a
+ * fan-out copies the same payload to every subscriber, and making the view
+ * is most of what a copy of a few hundred bytes costs.
+ */
+let viewBuf: Buffer | null = null;
+let viewStart = 0;
+let viewEnd = 0;
+let view: Uint8Array = new Uint8Array(0);
+function payloadView(buf: Buffer, start: number, end: number): Uint8Array {
+  if (buf !== viewBuf || start !== viewStart || end !== viewEnd) {
+    view = new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
+    viewBuf = buf;
+    viewStart = start;
+    viewEnd = end;
+  }
+  return view;
+}
+
 /** Writes an ASCII string at `off`; returns the offset after it. */
 function writeAscii(seg: Buffer, off: number, s: string): number {
   const n = s.length;
@@ -377,7 +396,8 @@ export class Client implements ClientOpHandler {
       // Native copies cost more than a short loop for the small messages that dominate.
       for (let i = start; i < end; i++) seg[off++] = buf[i];
     } else {
-      off += buf.copy(seg, off, start, end);
+      seg.set(payloadView(buf, start, end), off);
+      off += size;
     }
     seg[off] = 13;
     seg[off + 1] = 10;

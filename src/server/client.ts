@@ -322,6 +322,7 @@ export class Client implements ClientOpHandler {
     }
     this.subs.set(sid, sub);
     if (this.verbose) this.send(OK);
+    this.server.subscriptionAdded(this.account, sub);
   }
 
   processUnsub(sid: string, max: number): void {
@@ -477,7 +478,7 @@ export class Client implements ClientOpHandler {
     if (this.parser.tracing) this.server.logger.trace(`${this.label()} - <-> [DELSUB ${sub.sid}]`);
     sub.closed = true;
     this.subs.delete(sub.sid);
-    this.account.sublist.remove(sub);
+    if (this.account.sublist.remove(sub)) this.server.subscriptionRemoved(this.account, sub);
   }
 
   // ---- errors and closing ----------------------------------------------------
@@ -543,7 +544,7 @@ export class Client implements ClientOpHandler {
     }
     for (const sub of this.subs.values()) {
       sub.closed = true;
-      this.account.sublist.remove(sub);
+      if (this.account.sublist.remove(sub)) this.server.subscriptionRemoved(this.account, sub);
     }
     this.releaseProducers();
     if (abort) this.socket.destroy();

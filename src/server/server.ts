@@ -23,6 +23,17 @@ const MAX_IMPORT_DEPTH = 8;
 /** How long a paused fast producer waits for its consumer at most. */
 const MAX_PRODUCER_STALL_MS = 1000;
 
+/** Carries a client publish to peer servers; returns how many peers got it. */
+export interface MessageForwarder {
+  forward(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, localQueues: readonly string[]): number;
+}
+
+/** Follows interest: every subscription added to or removed from an account's sublist. */
+export interface InterestListener {
+  subscriptionAdded(acc: Account, sub: Subscription): void;
+  subscriptionRemoved(acc: Account, sub: Subscription): void;
+}
+
 /** Follows the life of client connections; each call runs synchronously. */
 export interface ConnectionObserver {
   clientConnected(c: Client): void;
@@ -351,6 +362,7 @@ export class Server {
       headers: !o.no_header_support,
     };
     if (this.users.authRequired) info.auth_required = true;
+    Object.assign(info, this.listener.tlsInfo());
     info.max_payload = o.max_payload;
     info.natter_version = NATTER_VERSION;
     const json = JSON.stringify(info);
@@ -365,9 +377,40 @@ export class Server {
    * Returns how many subscriptions got it.
    */
   routeMessage(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
-    const delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
-    if (!acc.crossAccount) return delivered;
-    return delivered + this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0);
+    const forwarder = this.forwarder;
+    if (forwarder !== null) this.localQueues.length = 0;
+    let delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
+    if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0);
+    if (forwarder !== null) delivered += forwarder.forward(acc, subject, reply, hdrLen, buf, start, end, this.localQueues);
+    return delivered;
+  }
+
+  /**
+   * A message that arrived from a peer server (route): delivered here only,
+   * never forwarded again. `queues` names the queue groups this server
+   * should serve (one member each); plain subscribers always get it.
+   */
+  deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[]): number {
+    let delivered = this.deliverLocal(null, acc, subject, reply, hdrLen, buf, start, end, null, queues);
+    if (acc.crossAccount) delivered += this.routeAcrossAccounts(null, acc, subject, reply, hdrLen, buf, start, end, 0);
+    return delivered;
+  }
+
+  // ---- cluster plug points ---------------------------------------------------
+
+  /** Set by the cluster layer: carries client publishes to peers with interest. */
+  forwarder: MessageForwarder | null = null;
+  /** Queue groups served locally by the publish being routed (for the forwarder). */
+  private readonly localQueues: string[] = [];
+  /** Told about every subscription that comes and goes, in every account. */
+  readonly interestListeners: InterestListener[] = [];
+
+  subscriptionAdded(acc: Account, sub: Subscription): void {
+    for (const l of this.interestListeners) l.subscriptionAdded(acc, sub);
+  }
+
+  subscriptionRemoved(acc: Account, sub: Subscription): void {
+    for (const l of this.interestListeners) l.subscriptionRemoved(acc, sub);
   }
 
   /** A message entering `acc` from another account: its subscribers, then its own onward routes. */
@@ -423,7 +466,7 @@ export class Server {
   }
 
   /** Delivers to the subscribers of one account: all plain ones, one member per queue group. */
-  private deliverLocal(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
+  private deliverLocal(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null, queueFilter: readonly string[] | null = null): number {
     const r = acc.sublist.match(subject);
     const psubs = r.psubs;
     const qsubs = r.qsubs;
@@ -449,11 +492,14 @@ export class Server {
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g];
       const n = group.length;
+      const queue = group[0].queue as string;
+      if (queueFilter !== null && !queueFilter.includes(queue)) continue;
       // Random start, then the next member that can take it (echo, max, closed).
       const first = (Math.random() * n) | 0;
       for (let k = 0; k < n; k++) {
         if (this.deliver(pub, group[(first + k) % n], subject, head, tail, hdrLen, reply, buf, start, end)) {
           delivered++;
+          if (this.forwarder !== null) this.localQueues.push(queue);
           break;
         }
       }
@@ -508,12 +554,14 @@ export class Server {
   subscribeInternal(acc: Account, subject: string, queue: string | null, handler: InternalHandler): Subscription {
     const sub = new Subscription(null, subject, queue, String(this.nextInternalSid++), handler);
     if (!acc.sublist.insert(sub)) throw new Error(`invalid internal subscription subject "${subject}"`);
+    this.subscriptionAdded(acc, sub);
     return sub;
   }
 
   unsubscribeInternal(acc: Account, sub: Subscription): void {
+    if (sub.closed) return;
     sub.closed = true;
-    acc.sublist.remove(sub);
+    if (acc.sublist.remove(sub)) this.subscriptionRemoved(acc, sub);
   }
 
   /**

@@ -522,6 +522,11 @@ export function subscriptionViolation(subject: string, queue: string | null): st
   return queue === null ? base : `${base} using queue ${goQuote(queue)}`;
 }
 
+/** The -ERR text when a reload takes away a subscription a client already has (nats-server names no queue here). */
+export function subscriptionRevoked(subject: string, sid: string): string {
+  return `${subscriptionViolation(subject, null)} (sid ${goQuote(sid)})`;
+}
+
 /** The -ERR text for a publish whose reply subject is reserved for the server. */
 export function replyViolation(reply: string): string {
   return `Permissions Violation for Publish with Reply of ${goQuote(reply)}`;

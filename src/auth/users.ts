@@ -21,7 +21,7 @@ import type { KeyObject } from 'node:crypto';
 import { GLOBAL_ACCOUNT } from '../accounts/account.js';
 import { describe, Problems, type InEntry, type InNode } from './conf-input.js';
 import { isValidPublicUserKey, userKeyVerifier, verifyNonceSignature } from './nkey.js';
-import { verifySecret } from './passwords.js';
+import { isBcrypt, verifySecret } from './passwords.js';
 import { parsePermissions, Permissions, type PermissionsConfig } from './permissions.js';
 
 /** Connection types a user may be limited to (nats-server / JWT names). */
@@ -368,6 +368,35 @@ export class UserTable {
       config.nkeys.size > 0 || config.anonymousGlobal;
     this.nonceRequired = config.nkeys.size > 0;
     this.timeoutMs = config.timeoutMs;
+  }
+
+  /**
+   * The identity of `no_auth_user` for a client that sends no credentials
+   * (or no CONNECT at all); null when none is configured or it cannot match
+   * (nats-server compares the stored password with itself, so a bcrypt one never does).
+   */
+  noAuthIdentity(): AuthenticatedUser | null {
+    const name = this.config.noAuthUser;
+    if (name === null) return null;
+    const entry = this.users.get(name);
+    if (entry === undefined || isBcrypt(entry.user.password)) return null;
+    return { kind: 'user', name, account: entry.user.account, permissions: entry.permissions };
+  }
+
+  /** Names of the listed users, for certificate mapping (verify_and_map). */
+  names(): IterableIterator<string> {
+    return this.users.keys();
+  }
+
+  /** A listed user's identity without a password check: the TLS certificate vouched for it. */
+  identityOf(name: string): AuthenticatedUser | null {
+    const entry = this.users.get(name);
+    return entry === undefined ? null : { kind: 'user', name, account: entry.user.account, permissions: entry.permissions };
+  }
+
+  /** Whether a listed user (or nkey) still exists, to tell a removed user from a changed password. */
+  knows(name: string): boolean {
+    return this.users.has(name) || this.nkeys.has(name);
   }
 
   /**

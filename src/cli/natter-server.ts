@@ -108,9 +108,6 @@ function warnInactive(flags: FlagsResult, logger: ServerLogger): void {
   if (b.jetstream !== undefined && (b.jetstream.enabled === true || b.jetstream.store_dir !== undefined)) {
     logger.warn('JetStream flags (-js, -sd) are parsed but JetStream is not active yet in this Natter version');
   }
-  if (b.tls !== undefined && !b.tls.disabled) {
-    logger.warn('TLS flags (--tls, --tlscert, ...) are parsed but TLS is not active yet in this Natter version');
-  }
   if (flags.options.syslog === true) logger.warn('Syslog is not supported yet in this Natter version; logging to stderr');
   if (flags.extras.remote_syslog !== undefined) {
     logger.warn('Remote syslog is not supported yet in this Natter version; logging to stderr');

@@ -324,7 +324,7 @@ function on(keys: readonly string[], handler: Handler): void {
 
 type StringKey = 'host' | 'server_name' | 'client_advertise' | 'log_file' | 'pid_file' | 'ports_file_dir'
   | 'http_base_path' | 'system_account' | 'no_auth_user';
-type BoolKey = 'debug' | 'trace' | 'logtime' | 'logtime_utc' | 'syslog' | 'no_header_support';
+type BoolKey = 'debug' | 'trace' | 'logtime' | 'logtime_utc' | 'syslog' | 'no_header_support' | 'allow_non_tls';
 
 function stringOption(keys: readonly string[], target: StringKey): void {
   on(keys, (m, e) => {
@@ -352,12 +352,12 @@ function amountOption(keys: readonly string[], target: AmountKey, max?: number):
 
 type BlockKey = 'cluster' | 'gateway' | 'leafnodes' | 'websocket' | 'mqtt' | 'tls';
 
-function blockOption(keys: readonly string[], target: BlockKey): void {
+function blockOption(keys: readonly string[], target: BlockKey, active = false): void {
   on(keys, (m, e) => {
     const raw = m.rawMap(e);
     if (raw === undefined) return;
     m.set(target, raw);
-    m.inactive(target);
+    if (!active) m.inactive(target);
   });
 }
 
@@ -537,7 +537,9 @@ blockOption(['gateway'], 'gateway');
 blockOption(['leafnodes', 'leaf'], 'leafnodes');
 blockOption(['websocket', 'ws'], 'websocket');
 blockOption(['mqtt'], 'mqtt');
-blockOption(['tls'], 'tls');
+blockOption(['tls'], 'tls', true);
+
+boolOption(['allow_non_tls'], 'allow_non_tls');
 
 on(['operator', 'operators', 'roots', 'root', 'root_operators', 'root_operator'], (m, e) => {
   const v = e.value;
@@ -586,7 +588,6 @@ const UNSUPPORTED_KEYS: ReadonlySet<string> = new Set([
   'max_subscription_tokens',
   'ocsp',
   'ocsp_cache',
-  'allow_non_tls',
   'resolver_tls',
   'resolver_preload',
   'resolver_pinned_accounts',

@@ -1,12 +1,15 @@
 /**
- * The HTTP monitoring listener: nats-server's endpoints under `http_base_path`,
+ * The HTTP(S) monitoring listener: nats-server's endpoints under `http_base_path`,
  * with Go's `net/http` routing behaviour where clients can observe it (exact
  * paths, 301 to the cleaned path, the plain-text 404 and 400 answers, JSONP).
  *
  * Every answer is computed when asked for; nothing is cached between requests.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { describeTlsError, sharedTlsOf } from '../tls/index.js';
 import type { Server } from '../server/server.js';
 import type { ServerOptions } from '../server/options.js';
 import { type Handler, MonitorContext, type Reply } from './context.js';
@@ -48,19 +51,18 @@ const NOT_FOUND_BODY = '404 page not found\n';
 /** Go's http.Server default; Node's own default (16 KiB) would refuse requests nats-server accepts. */
 const MAX_HEADER_BYTES = 1 << 20;
 
-/** Starts the monitor for `server` per its http_* options. */
+/** Starts the monitor for `server` per its http_* options (HTTPS with the client port's `tls` block). */
 export async function startMonitoring(server: Server): Promise<MonitorHandle> {
   const o = server.options;
   if (o.http_port !== 0 && o.https_port !== 0) {
     // nats-server refuses to start with both.
     throw new Error(`can't specify both HTTP (${o.http_port}) and HTTPs (${o.https_port}) ports`);
   }
-  if (o.http_port === 0) {
-    if (o.https_port !== 0) {
-      server.logger.error(`Not starting https monitor on port ${o.https_port}: HTTPS monitoring needs TLS, which this Natter version does not implement yet`);
-    }
-    return { urls: [], close: async () => {} };
-  }
+  if (o.http_port === 0 && o.https_port === 0) return { urls: [], close: async () => {} };
+  const secure = o.https_port !== 0;
+  const shared = sharedTlsOf(server);
+  const material = shared.get();
+  if (secure && material === null) throw new Error('TLS cert and key required for HTTPS');
 
   const host = monitorHost(o);
   const basePath = normalizeBasePath(o.http_base_path);
@@ -70,36 +72,88 @@ export async function startMonitoring(server: Server): Promise<MonitorHandle> {
   for (const [p, h] of ENDPOINTS) routes.set(joinPath(basePath, p), h);
 
   // Malformed requests get Node's own 400 and are closed, much as Go's server answers them.
-  const http = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => dispatch(ctx, routes, req, res));
+  const handle = (req: IncomingMessage, res: ServerResponse): void => dispatch(ctx, routes, req, res);
+  let http: HttpServer | HttpsServer;
+  let listener: NetServer;
+  let unwatch = (): void => {};
+  /** With TLS: every accepted socket, also those not yet (or never) an HTTPS connection, so close() can end them. */
+  const sockets = new Set<Socket>();
+  if (secure && material !== null) {
+    // Monitoring never asks for a client certificate, whatever `verify` says (as in nats-server).
+    const https = createHttpsServer({ ...material.contextOptions, maxHeaderSize: MAX_HEADER_BYTES }, handle);
+    https.on('tlsClientError', (e: Error, s: TLSSocket) => {
+      const peer = s.remoteAddress === undefined ? 'unknown' : joinHostPort(s.remoteAddress, s.remotePort ?? 0);
+      server.logger.error(`monitoring: TLS handshake error from ${peer}: ${describeTlsError(e)}`);
+    });
+    // Reloaded certificates apply to new monitoring connections too.
+    unwatch = shared.watch((m) => {
+      if (m !== null) https.setSecureContext(m.contextOptions);
+    });
+    http = https;
+    listener = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      handOverTls(https, socket);
+    });
+  } else {
+    http = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handle);
+    listener = http;
+  }
 
-  const port = o.http_port === -1 ? 0 : o.http_port;
+  const port = secure ? (o.https_port === -1 ? 0 : o.https_port) : (o.http_port === -1 ? 0 : o.http_port);
   try {
     await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen({ host, port }, () => {
-        http.off('error', reject);
+      listener.once('error', reject);
+      listener.listen({ host, port }, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
   } catch (e) {
+    unwatch();
     throw new Error(`can't listen to the monitor port: ${(e as Error).message}`);
   }
-  http.on('error', (e) => server.logger.error(`monitoring: ${e.message}`));
-  const bound = (http.address() as AddressInfo).port;
-  server.logger.info(`Starting http monitor on ${joinHostPort(host, bound)}`);
+  listener.on('error', (e) => server.logger.error(`monitoring: ${e.message}`));
+  const bound = (listener.address() as AddressInfo).port;
+  const scheme = secure ? 'https' : 'http';
+  server.logger.info(`Starting ${scheme} monitor on ${joinHostPort(host, bound)}`);
 
   let closing: Promise<void> | null = null;
   return {
-    urls: [`http://${joinHostPort(advertisedHost(host), bound)}`],
+    urls: [`${scheme}://${joinHostPort(advertisedHost(host), bound)}`],
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        // Keep-alive connections would otherwise hold the listener open.
+        unwatch();
+        listener.close(() => resolve());
+        // Keep-alive connections (and, with TLS, connections still in their handshake) would otherwise hold the listener open.
         http.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
       return closing;
     },
   };
+}
+
+/** The five bytes Go's server takes for a plain HTTP request sent to its HTTPS port. */
+const HTTP_STARTS = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
+
+/**
+ * Looks at a monitoring connection's first bytes before TLS does: plain HTTP
+ * gets the answer Go's server gives it, anything else goes to the HTTPS server.
+ */
+function handOverTls(https: HttpsServer, socket: Socket): void {
+  socket.on('error', () => socket.destroy());
+  socket.once('data', (first: Buffer) => {
+    socket.pause();
+    if (HTTP_STARTS.includes(first.toString('latin1', 0, 5))) {
+      socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+      // Read (and drop) the rest so the peer's close is seen and the socket goes away.
+      socket.resume();
+      return;
+    }
+    socket.unshift(first);
+    https.emit('connection', socket);
+  });
 }
 
 /** The monitoring interface: the client host unless one is given, as in nats-server. */

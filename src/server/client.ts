@@ -231,7 +231,7 @@ export class Client implements ClientOpHandler {
     // Checks can be slow (bcrypt), so later input waits instead of the whole server.
     this.parser.suspend();
     this.socket.pause();
-    this.server.users.authenticate(o, this.nonce).then(
+    this.server.authenticateClient(this, o).then(
       (who) => this.connectAuthenticated(o, who),
       (e: unknown) => {
         this.server.logger.error(`${this.label()} - authentication failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -272,7 +272,7 @@ export class Client implements ClientOpHandler {
   }
 
   processPing(): void {
-    if (!this.authorized) return this.authFailed();
+    if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     this.send(PONG);
   }
 
@@ -298,7 +298,7 @@ export class Client implements ClientOpHandler {
   }
 
   processSub(subject: string, queue: string | null, sid: string): void {
-    if (!this.authorized) return this.authFailed();
+    if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     if (this.subs.has(sid)) {
       // nats-server keeps the first subscription for a reused sid.
       if (this.verbose) this.send(OK);
@@ -326,7 +326,7 @@ export class Client implements ClientOpHandler {
   }
 
   processUnsub(sid: string, max: number): void {
-    if (!this.authorized) return this.authFailed();
+    if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     const sub = this.subs.get(sid);
     if (this.verbose) this.send(OK);
     if (sub === undefined) return;
@@ -338,7 +338,7 @@ export class Client implements ClientOpHandler {
   }
 
   processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): void {
-    if (!this.authorized) return this.authFailed();
+    if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     if (hdrLen >= 0 && !this.headers) {
       this.protocolViolation(null, 'message headers not supported by this connection');
       return;
@@ -349,8 +349,6 @@ export class Client implements ClientOpHandler {
       // nats-server reports this but still routes the message.
       this.sendErr(ERR.invalidPublishSubject);
     }
-    // The +OK precedes any MSG this connection gets for its own publish, as in nats-server.
-    if (this.verbose) this.send(OK);
     if (this.perms !== null && !this.perms.canPublish(subject)) {
       this.server.logger.error(`${this.label()} - Publish Violation - ${this.authUser !== '' ? `User "${this.authUser}", ` : ''}Subject "${subject}"`);
       this.sendErr(publishViolation(subject));
@@ -360,6 +358,8 @@ export class Client implements ClientOpHandler {
       this.sendErr(replyViolation(reply));
       return;
     }
+    // The +OK precedes any MSG this connection gets for its own publish, as in nats-server.
+    if (this.verbose) this.send(OK);
     const delivered = this.server.routeMessage(this, this.account, subject, reply, hdrLen, buf, start, end, sizeText);
     if (delivered === 0 && reply !== null && this.noResponders) {
       this.sendNoResponders(reply);
@@ -503,6 +503,21 @@ export class Client implements ClientOpHandler {
   sendErrAndClose(text: string, reason: CloseReason): void {
     this.sendErr(text);
     this.close(reason);
+  }
+
+  /**
+   * A first op that is not CONNECT: with `no_auth_user` configured the
+   * client is that user (nats-server's parser does the same).
+   */
+  private bindNoAuthUser(): boolean {
+    const who = this.server.users.noAuthIdentity();
+    if (who === null || !this.server.bindClient(this, who)) return false;
+    this.authorized = true;
+    if (this.authTimer) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    return true;
   }
 
   private authFailed(): void {

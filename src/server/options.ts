@@ -71,6 +71,8 @@ export interface ServerOptions {
   websocket?: RawBlock;
   mqtt?: RawBlock;
   tls?: RawBlock;
+  /** With a tls block, also serve clients that do not start TLS (INFO tls_available). */
+  allow_non_tls?: boolean;
   operator?: unknown;
   resolver?: unknown;
 }

@@ -6,6 +6,19 @@ const NOT_RELOADABLE: ReadonlyArray<keyof ServerOptions> = [
   'cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'resolver',
 ];
 
+/** Options whose values hold passwords or tokens: reloads name them, never print them. */
+const SECRET_BEARING: ReadonlySet<string> = new Set(['authorization', 'accounts', 'tls']);
+
+/** "authorization users", "authorization token"...: what changed inside, as nats-server logs it. */
+function describeSecretChange(key: string, a: unknown, b: unknown): string {
+  if (key !== 'authorization') return key;
+  const prev = (a ?? {}) as Record<string, unknown>;
+  const next = (b ?? {}) as Record<string, unknown>;
+  const parts = [...new Set([...Object.keys(prev), ...Object.keys(next)])]
+    .filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k]));
+  return parts.length === 0 ? key : parts.map((p) => `${key} ${p}`).join(', ');
+}
+
 /**
  * Compares two option sets. Returns a description per reloadable change (`name = value`, as nats-server logs it) and
  * throws, naming the option, when a change needs a restart.
@@ -20,7 +33,7 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] 
     if ((NOT_RELOADABLE as readonly string[]).includes(key)) {
       throw new Error(`config reload not supported for ${key}: old=${JSON.stringify(a)}, new=${JSON.stringify(b)}`);
     }
-    changes.push(`${key} = ${JSON.stringify(b)}`);
+    changes.push(SECRET_BEARING.has(key) ? describeSecretChange(key, a, b) : `${key} = ${JSON.stringify(b)}`);
   }
   return changes;
 }

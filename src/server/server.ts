@@ -12,6 +12,8 @@ import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
 import { securityFromOptions, type SecurityConfig } from '../auth/security-config.js';
 import type { AuthenticatedUser, UserTable } from '../auth/users.js';
 import { generateNonce } from '../auth/nkey.js';
+import { certIdentities, parseTlsBlock, peerCertificateOf, tlsMapUsername } from '../tls/index.js';
+import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions.js';
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
 
@@ -71,6 +73,8 @@ export class Server {
   /** Kernel-bound backlog above which a consumer is stalled and its producers wait. */
   stallThreshold: number;
   security: SecurityConfig;
+  /** verify_and_map: a client's certificate, not its CONNECT, names its user. */
+  private tlsMap: boolean;
   inLameDuck = false;
   shuttingDown = false;
   private readonly listener = new ClientListener(this);
@@ -92,6 +96,7 @@ export class Server {
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.stallThreshold = stallThresholdFor(options.max_pending);
     this.security = securityFromOptions(options);
+    this.tlsMap = options.tls !== undefined && parseTlsBlock(options.tls).map;
     this.applyAccounts(this.security);
     this.closed = new ClosedConnections(10000);
   }
@@ -108,6 +113,7 @@ export class Server {
     this.boundPort = await this.listener.listen(o.host, o.port);
     this.buildInfoPrefix();
     this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
+    if (o.tls !== undefined && o.allow_non_tls !== true) this.logger.info('TLS required for client connections');
     try {
       await this.startSubsystems();
     } catch (e) {
@@ -188,7 +194,11 @@ export class Server {
     validateOptions(next);
     const changes = diffOptions(this.options, next);
     const security = securityFromOptions(next);
+    const tlsMap = next.tls !== undefined && parseTlsBlock(next.tls).map;
+    // TLS material is the last thing that can fail: after it, the reload cannot be refused.
+    this.listener.applyOptions(next);
     this.options = next;
+    this.tlsMap = tlsMap;
     this.stallThreshold = stallThresholdFor(next.max_pending);
     this.security = security;
     this.applyAccounts(security);
@@ -274,6 +284,21 @@ export class Server {
     return this.security.userTable;
   }
 
+  /**
+   * Who a CONNECT makes the client: with verify_and_map the verified
+   * certificate names the user (an nkey in CONNECT still goes first, as in
+   * nats-server); otherwise the CONNECT credentials are checked.
+   */
+  authenticateClient(c: Client, connect: Record<string, unknown>): Promise<AuthenticatedUser | null> {
+    const users = this.users;
+    if (this.tlsMap && !(typeof connect.nkey === 'string' && connect.nkey !== '')) {
+      const cert = peerCertificateOf(c.socket);
+      const name = cert === null ? null : tlsMapUsername(certIdentities(cert), users.names());
+      return Promise.resolve(name === null ? null : users.identityOf(name));
+    }
+    return users.authenticate(connect, c.nonce);
+  }
+
   /** What a new connection needs to know about authentication. */
   authFor(): { required: boolean; timeoutMs: number; nonce: string | null } {
     const users = this.users;
@@ -323,20 +348,43 @@ export class Server {
   private recheckClients(): void {
     const users = this.users;
     for (const c of [...this.clients.values()]) {
-      if (!c.connectReceived || !c.authorized) continue;
+      if (!c.authorized || c.closed) continue;
       if (!users.authRequired) {
-        c.perms = null;
+        // Without any authorization a named user no longer exists: nats-server drops such clients quietly.
+        if (c.authUser !== '') this.dropAfterReload(c, false);
+        else this.applyPermissions(c, null);
         continue;
       }
       const creds = c.credentials ?? {};
       const account = c.account;
-      users.authenticate(creds, c.nonce).then((who) => {
+      this.authenticateClient(c, creds).then((who) => {
         if (c.closed) return;
-        if (who === null || who.account !== account.name || !this.bindClient(c, who)) {
-          this.logger.info(`${c.label()} - closing connection: user no longer authorized after reload`);
-          c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
+        if (who === null) {
+          // A removed user is closed quietly; a changed password or token is a violation.
+          this.dropAfterReload(c, c.authUser === '' || users.knows(c.authUser));
+        } else if (who.account !== account.name || !this.bindClient(c, who)) {
+          this.dropAfterReload(c, false);
+        } else {
+          this.applyPermissions(c, c.perms);
         }
-      }, () => c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation));
+      }, () => this.dropAfterReload(c, true));
+    }
+  }
+
+  private dropAfterReload(c: Client, violation: boolean): void {
+    this.logger.info(`${c.label()} - closing connection: user no longer authorized after reload`);
+    if (violation) c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
+    else c.close(CloseReason.ClientClosed);
+  }
+
+  /** New permissions on a live client: subscriptions they no longer allow are removed, each with an -ERR. */
+  private applyPermissions(c: Client, perms: ClientPermissions | null): void {
+    c.perms = perms;
+    if (perms === null) return;
+    for (const sub of [...c.subs.values()]) {
+      if (perms.canSubscribe(sub.subject, sub.queue)) continue;
+      c.sendErr(subscriptionRevoked(sub.subject, sub.sid));
+      c.removeSub(sub);
     }
   }
 
@@ -361,7 +409,7 @@ export class Server {
       port: this.boundPort,
       headers: !o.no_header_support,
     };
-    if (this.users.authRequired) info.auth_required = true;
+    if (this.users.authRequired && this.users.noAuthIdentity() === null) info.auth_required = true;
     Object.assign(info, this.listener.tlsInfo());
     info.max_payload = o.max_payload;
     info.natter_version = NATTER_VERSION;
@@ -444,7 +492,8 @@ export class Server {
       const route = streams[i];
       const mapped = route.map(subject);
       const importer = mapped === null ? undefined : this.accounts.get(route.importer);
-      if (importer !== undefined) delivered += this.routeIn(pub, importer, mapped as string, reply, hdrLen, buf, start, end, depth);
+      // A stream import reaches the importer's own subscribers only; it does not pass on further.
+      if (importer !== undefined) delivered += this.deliverLocal(pub, importer, mapped as string, reply, hdrLen, buf, start, end, null);
     }
     const services = acc.serviceImports;
     for (let i = 0; i < services.length; i++) {
@@ -453,6 +502,8 @@ export class Server {
       const to = route.toExporter(subject);
       const exporter = this.accounts.get(route.exporter);
       if (to === null || exporter === undefined) continue;
+      // The import itself is interest, as in nats-server: no 503 even when nobody serves it yet.
+      delivered++;
       let mappedReply: string | null = null;
       if (reply !== null) {
         // The responder sees a private reply subject; its answer is mapped back to the requester's.
@@ -460,7 +511,13 @@ export class Server {
         exporter.responses.set(mappedReply, { account: acc, reply, type: route.responseType, expires: Date.now() + route.responseThresholdMs });
         exporter.crossAccount = true;
       }
-      delivered += this.routeIn(pub, exporter, to, mappedReply, hdrLen, buf, start, end, depth);
+      if (hdrLen > 0) {
+        // Requests with headers tell the responder who is asking (nats-server's Nats-Request-Info).
+        const withInfo = addRequestInfo(buf, start, hdrLen, end, acc.name, pub);
+        delivered += this.routeIn(pub, exporter, to, mappedReply, withInfo.hdrLen, withInfo.msg, 0, withInfo.msg.length, depth);
+      } else {
+        delivered += this.routeIn(pub, exporter, to, mappedReply, hdrLen, buf, start, end, depth);
+      }
     }
     return delivered;
   }
@@ -684,6 +741,18 @@ export class Server {
   hostname(): string {
     return hostname();
   }
+}
+
+/**
+ * Inserts `Nats-Request-Info: {"acc":...,"rtt":...}` (rtt in nanoseconds)
+ * at the end of a message's header block.
+ */
+function addRequestInfo(buf: Buffer, start: number, hdrLen: number, end: number, account: string, pub: Client | null): { msg: Buffer; hdrLen: number } {
+  const info = Buffer.from(`Nats-Request-Info: ${JSON.stringify({ acc: account, rtt: Math.round((pub?.rtt ?? 0) * 1e6) })}\r\n`);
+  // The header block ends with an empty line; the new header goes before it.
+  const cut = start + hdrLen - 2;
+  const msg = Buffer.concat([buf.subarray(start, cut), info, buf.subarray(cut, end)]);
+  return { msg, hdrLen: hdrLen + info.length };
 }
 
 /** "<size>\r\n" strings, made once per size: most traffic repeats a few sizes. */

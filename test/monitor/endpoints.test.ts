@@ -245,14 +245,3 @@ test('monitoring follows the client host unless http_host says otherwise', async
     await s.close();
   }
 });
-
-test('HTTPS monitoring is refused loudly rather than faked', async () => {
-  const lines: string[] = [];
-  const srv = await startServer({ https_port: -1, logger: captureLogger(lines) });
-  try {
-    assert.deepEqual(srv.server.monitorURLs, []);
-    assert.ok(lines.some((l) => l.startsWith('[ERR]') && l.includes('https')), lines.join('\n'));
-  } finally {
-    await srv.close();
-  }
-});

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../helpers/ports.js';
-import { RawSession } from '../helpers/session.js';
+import { countOf, RawSession } from '../helpers/session.js';
 import {
   assertConnectRefused, CLIENT_LIBS, closeAll, confFile, connectAs, eventually, SECURITY_FIXTURES, settle, seen,
   startFromFile, tempConf, type Conn, type ProcServer,
@@ -121,7 +121,8 @@ for (const kind of PROCS) {
         a.send('PUB baz 1\r\n1\r\n');
         assert.equal(await a.sync(), 'PONG\r\n', 'baz may be published before the reload');
         await srv.reload(confFile(after1));
-        await sleep(100);
+        // Both servers re-check clients after the reload is reported; wait for the two notices.
+        await a.wait(() => countOf(a.fresh(), '-ERR') >= 2, 3000);
         const lost = a.take();
         assert.equal(a.closed, false);
         a.send('PUB baz 1\r\n2\r\n');

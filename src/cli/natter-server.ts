@@ -102,9 +102,6 @@ function describeListenError(err: unknown, o: ServerOptions): string {
  */
 function warnInactive(flags: FlagsResult, logger: ServerLogger): void {
   const b = flags.blocks;
-  if (b.cluster !== undefined) {
-    logger.warn('Cluster flags (--cluster, --routes, ...) are parsed but clustering is not active yet in this Natter version');
-  }
   if (b.jetstream !== undefined && (b.jetstream.enabled === true || b.jetstream.store_dir !== undefined)) {
     logger.warn('JetStream flags (-js, -sd) are parsed but JetStream is not active yet in this Natter version');
   }

@@ -532,7 +532,7 @@ on(['jetstream'], (m, e) => {
   if (enabled) m.inactive('jetstream');
 });
 
-blockOption(['cluster'], 'cluster');
+blockOption(['cluster'], 'cluster', true);
 blockOption(['gateway'], 'gateway');
 blockOption(['leafnodes', 'leaf'], 'leafnodes');
 blockOption(['websocket', 'ws'], 'websocket');

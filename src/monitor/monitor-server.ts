@@ -25,6 +25,8 @@ import { handleLeafz } from './leafz.js';
 import { handleAccountz, handleAccstatz } from './accountz.js';
 import { handleJsz } from './jsz.js';
 import { handleHealthz } from './healthz.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { DASHBOARD_FILES } from './dashboard/index.js';
 
 export interface MonitorHandle {
   /** Where the monitor can be reached, e.g. ["http://127.0.0.1:8222"]. */
@@ -45,6 +47,14 @@ const ENDPOINTS: ReadonlyArray<readonly [string, Handler]> = [
   ['/accstatz', handleAccstatz],
   ['/jsz', handleJsz],
   ['/healthz', handleHealthz],
+];
+
+/** A body with its own content type, outside nats-server's JSON set: no JSONP, not in http_req_stats. */
+type Resource = (server: Server) => { contentType: string; body: string };
+
+const RESOURCES: ReadonlyArray<readonly [string, Resource]> = [
+  ['/metrics', (s) => ({ contentType: METRICS_CONTENT_TYPE, body: renderMetrics(s) })],
+  ...DASHBOARD_FILES.map((f): readonly [string, Resource] => [f.path, () => ({ contentType: f.contentType, body: f.body() })]),
 ];
 
 const NOT_FOUND_BODY = '404 page not found\n';
@@ -70,9 +80,11 @@ export async function startMonitoring(server: Server): Promise<MonitorHandle> {
   const routes = new Map<string, Handler>();
   routes.set(basePath, handleRoot);
   for (const [p, h] of ENDPOINTS) routes.set(joinPath(basePath, p), h);
+  const resources = new Map<string, Resource>();
+  for (const [p, r] of RESOURCES) resources.set(joinPath(basePath, p), r);
 
   // Malformed requests get Node's own 400 and are closed, much as Go's server answers them.
-  const handle = (req: IncomingMessage, res: ServerResponse): void => dispatch(ctx, routes, req, res);
+  const handle = (req: IncomingMessage, res: ServerResponse): void => dispatch(ctx, routes, resources, req, res);
   let http: HttpServer | HttpsServer;
   let listener: NetServer;
   let unwatch = (): void => {};
@@ -192,7 +204,7 @@ function muxCleanPath(p: string): string {
   return np;
 }
 
-function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, req: IncomingMessage, res: ServerResponse): void {
+function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, resources: Map<string, Resource>, req: IncomingMessage, res: ServerResponse): void {
   let target = req.url ?? '/';
   // Absolute-form request targets (sent to proxies) carry scheme and authority.
   const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(target);
@@ -209,6 +221,11 @@ function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, req: Incomi
   const clean = muxCleanPath(path);
   if (clean !== path) {
     redirect(req, res, encodeURI(clean) + (rawQuery !== '' ? '?' + rawQuery : ''));
+    return;
+  }
+  const resource = resources.get(path);
+  if (resource !== undefined) {
+    serveResource(ctx, path, resource, res);
     return;
   }
   const handler = routes.get(path);
@@ -243,6 +260,19 @@ function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, req: Incomi
     res.writeHead(reply.status, { 'Content-Type': 'application/json' });
     res.end(reply.body);
   }
+}
+
+function serveResource(ctx: MonitorContext, path: string, resource: Resource, res: ServerResponse): void {
+  let r: { contentType: string; body: string };
+  try {
+    r = resource(ctx.server);
+  } catch (e) {
+    ctx.server.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
+    sendText(res, 500, 'Internal Server Error');
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': r.contentType });
+  res.end(r.body);
 }
 
 /** Go writes handler errors as plain text with a sniffed content type. */

@@ -16,6 +16,7 @@ import { certIdentities, parseTlsBlock, peerCertificateOf, tlsMapUsername } from
 import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions.js';
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
+import type { ClusterHandle } from '../cluster/cluster.js';
 
 /** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
 const RESPONSE_PREFIX = '_R_.';
@@ -127,6 +128,14 @@ export class Server {
 
   private async startSubsystems(): Promise<void> {
     const o = this.options;
+    if (o.cluster !== undefined) {
+      // Loaded on demand, like monitoring: a single embedded server needs none of it.
+      const { startCluster } = await import('../cluster/cluster.js');
+      const cluster = await startCluster(this);
+      this.cluster = cluster;
+      cluster.onConnectURLsChanged(() => this.connectURLsChanged());
+      this.connectURLsChanged();
+    }
     if (o.http_port !== 0 || o.https_port !== 0) {
       // Loaded on demand: embedded test servers rarely want HTTP and start faster without it.
       const { startMonitoring } = await import('../monitor/monitor-server.js');
@@ -166,6 +175,7 @@ export class Server {
     const o = this.options;
     this.logger.info('Entering lame duck mode, stop accepting new clients');
     void this.listener.stopAccepting();
+    this.cluster?.enterLameDuck();
     this.buildInfoPrefix();
     const ldm = this.infoFor(0, '', null);
     for (const c of this.clients.values()) c.send(ldm);
@@ -393,8 +403,28 @@ export class Server {
     let s = this.infoPrefix;
     if (cid !== 0) s += `,"client_id":${cid},"client_ip":${JSON.stringify(ip)}`;
     if (nonce !== null) s += `,"nonce":${JSON.stringify(nonce)}`;
+    s += this.clusterInfo;
     if (this.inLameDuck) s += ',"ldm":true';
     return `INFO ${s}} \r\n`;
+  }
+
+  /** The cluster layer, when this server is part of one (for /routez, /varz). */
+  cluster: ClusterHandle | null = null;
+  /** `,"cluster":...,"connect_urls":[...]` for client INFO; empty when not clustered. */
+  private clusterInfo = '';
+
+  /** Routed servers came or went: clients learn the new URLs through an async INFO, as in nats-server. */
+  private connectURLsChanged(): void {
+    const cluster = this.cluster;
+    if (cluster === null) return;
+    const urls = cluster.clientConnectURLs();
+    const name = cluster.varz()?.name ?? '';
+    this.clusterInfo = (name !== '' ? `,"cluster":${JSON.stringify(name)}` : '') +
+      (urls.length > 0 ? `,"connect_urls":${JSON.stringify(urls)}` : '');
+    const info = this.infoFor(0, '', null);
+    for (const c of this.clients.values()) {
+      if (c.connectReceived && c.protocol >= 1) c.send(info);
+    }
   }
 
   private buildInfoPrefix(): void {
@@ -426,8 +456,12 @@ export class Server {
    */
   routeMessage(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
     const forwarder = this.forwarder;
-    if (forwarder !== null) this.localQueues.length = 0;
+    if (forwarder !== null) {
+      this.localQueues.length = 0;
+      this.recordingQueues = true;
+    }
     let delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
+    this.recordingQueues = false;
     if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0);
     if (forwarder !== null) delivered += forwarder.forward(acc, subject, reply, hdrLen, buf, start, end, this.localQueues);
     return delivered;
@@ -448,8 +482,9 @@ export class Server {
 
   /** Set by the cluster layer: carries client publishes to peers with interest. */
   forwarder: MessageForwarder | null = null;
-  /** Queue groups served locally by the publish being routed (for the forwarder). */
+  /** Queue groups of the publishing account served locally by the publish being routed (for the forwarder). */
   private readonly localQueues: string[] = [];
+  private recordingQueues = false;
   /** Told about every subscription that comes and goes, in every account. */
   readonly interestListeners: InterestListener[] = [];
 
@@ -556,7 +591,7 @@ export class Server {
       for (let k = 0; k < n; k++) {
         if (this.deliver(pub, group[(first + k) % n], subject, head, tail, hdrLen, reply, buf, start, end)) {
           delivered++;
-          if (this.forwarder !== null) this.localQueues.push(queue);
+          if (this.recordingQueues) this.localQueues.push(queue);
           break;
         }
       }

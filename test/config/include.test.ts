@@ -152,7 +152,6 @@ describe("the Helm chart's JSON form", () => {
       max_outstanding_catchup: 64 * 1024 ** 2,
     });
     assert.deepEqual(warnings, [
-      'cluster block is parsed but not active yet in this Natter version',
       'jetstream block is parsed but not active yet in this Natter version',
     ]);
   });

@@ -244,7 +244,7 @@ describe('subsystem blocks', () => {
     });
     assert.deepEqual(
       warnings,
-      ['cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'resolver'].map(
+      ['gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'resolver'].map(
         (b) => `${b} block is parsed but not active yet in this Natter version`,
       ),
     );

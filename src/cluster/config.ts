@@ -1,0 +1,276 @@
+/**
+ * The `cluster` block, read the way nats-server's parseCluster reads it:
+ * `name`, `listen` or `host`/`port`, `routes`, `authorization { user,
+ * password, timeout }`, `advertise`, `no_advertise`, `connect_retries`,
+ * `permissions { import, export }`. Keys are case-insensitive; unknown keys
+ * are errors. Route TLS (`tls`) belongs to the TLS module and is refused
+ * here rather than silently running routes in clear text.
+ */
+import { permissionsConfigFrom, type SubjectPermissionConfig } from '../auth/permissions.js';
+import { SecurityConfigError } from '../auth/conf-input.js';
+import type { RawBlock } from '../server/options.js';
+
+/** nats-server's customary route port, used when the block names none. */
+export const DEFAULT_ROUTE_PORT = 6222;
+/** nats-server's AUTH_TIMEOUT, also the default for routes without TLS. */
+const DEFAULT_AUTH_TIMEOUT_MS = 2000;
+
+/** A route to solicit: where to dial and the credentials its URL carries. */
+export interface RouteURL {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string | null;
+  readonly password: string | null;
+  /** `host:port`, lower-cased: how routes are compared. */
+  readonly key: string;
+  /** The URL without its password, for logs. */
+  readonly redacted: string;
+}
+
+export interface ClusterPermissions {
+  /** What this server accepts from routes (it only advertises interest in these). */
+  readonly import: SubjectPermissionConfig | null;
+  /** What this server lets routes subscribe to (it ignores other remote interest). */
+  readonly export: SubjectPermissionConfig | null;
+}
+
+export interface ClusterConfig {
+  /** The configured cluster name; null lets the cluster agree on a generated one. */
+  readonly name: string | null;
+  readonly host: string;
+  /** The route port; 0 picks a random one (configured as -1). */
+  readonly port: number;
+  /** `host:port` advertised to other servers instead of the listen address. */
+  readonly advertise: string | null;
+  readonly routes: readonly RouteURL[];
+  /** Route authorization: both set, or both null. */
+  readonly user: string | null;
+  readonly password: string | null;
+  readonly authTimeoutMs: number;
+  /** Keep the client URLs of the cluster out of what clients are told. */
+  readonly noAdvertise: boolean;
+  /** Extra attempts for routes learned by gossip (configured routes retry forever). */
+  readonly connectRetries: number;
+  readonly permissions: ClusterPermissions | null;
+}
+
+export class ClusterConfigError extends Error {}
+
+/**
+ * Reads a cluster block. Returns null when clustering is off (no block, or
+ * a zero port, which is also what an empty `--cluster` flag sets).
+ */
+export function clusterConfigFrom(raw: RawBlock | undefined): ClusterConfig | null {
+  if (raw === undefined) return null;
+  let name: string | null = null;
+  let host = '0.0.0.0';
+  let port: number | null = null;
+  let advertise: string | null = null;
+  let routes: RouteURL[] = [];
+  let user: string | null = null;
+  let password: string | null = null;
+  let authTimeoutMs = DEFAULT_AUTH_TIMEOUT_MS;
+  let noAdvertise = false;
+  let connectRetries = 0;
+  let permissions: ClusterPermissions | null = null;
+  let authPermissions: ClusterPermissions | null = null;
+
+  for (const [key, value] of Object.entries(raw)) {
+    switch (key.toLowerCase()) {
+      case 'name':
+        name = str(value, 'cluster name');
+        break;
+      case 'listen': {
+        const hp = parseListen(value);
+        if (hp.host !== null) host = hp.host;
+        port = hp.port;
+        break;
+      }
+      case 'port':
+        port = int(value, 'cluster port');
+        break;
+      case 'host':
+      case 'net':
+        host = str(value, 'cluster host');
+        break;
+      case 'authorization': {
+        const auth = parseAuthorization(value);
+        user = auth.user;
+        password = auth.password;
+        if (auth.timeoutMs !== null) authTimeoutMs = auth.timeoutMs;
+        authPermissions = auth.permissions;
+        break;
+      }
+      case 'routes':
+        routes = parseRoutes(value);
+        break;
+      case 'tls':
+        throw new ClusterConfigError('cluster tls is not supported by this Natter version: routes would run without TLS, refusing to start');
+      case 'cluster_advertise':
+      case 'advertise':
+        advertise = str(value, 'cluster advertise');
+        break;
+      case 'no_advertise':
+        noAdvertise = bool(value, 'no_advertise');
+        break;
+      case 'connect_retries':
+        connectRetries = int(value, 'connect_retries');
+        break;
+      case 'permissions':
+        permissions = parsePermissions(value);
+        break;
+      default:
+        throw new ClusterConfigError(`unknown field "${key}" in cluster block`);
+    }
+  }
+  if (port === 0) return null;
+  if (port === null) port = DEFAULT_ROUTE_PORT;
+  if (port < -1 || port > 65535) throw new ClusterConfigError(`invalid cluster port ${port}`);
+  if ((user === null) !== (password === null)) {
+    throw new ClusterConfigError('cluster authorization needs both user and password');
+  }
+  if (name !== null && name.includes(' ')) {
+    // nats-server refuses this in validateOptions: names travel in space-separated protocol lines.
+    throw new ClusterConfigError(`cluster name cannot contain spaces: "${name}"`);
+  }
+  return {
+    name: name === '' ? null : name,
+    host,
+    port: port === -1 ? 0 : port,
+    advertise,
+    routes,
+    user,
+    password,
+    authTimeoutMs,
+    noAdvertise,
+    connectRetries,
+    // Top-level permissions win over the deprecated ones inside authorization.
+    permissions: permissions ?? authPermissions,
+  };
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new ClusterConfigError(`${what} must be a string, got ${typeof v}`);
+  return v;
+}
+
+function int(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ClusterConfigError(`${what} must be an integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (typeof v !== 'boolean') throw new ClusterConfigError(`${what} must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** `listen`: "host:port", ":port", or a bare port number, as nats-server's parseListen. */
+function parseListen(v: unknown): { host: string | null; port: number } {
+  if (typeof v === 'number') return { host: null, port: int(v, 'cluster listen port') };
+  const s = str(v, 'cluster listen');
+  const m = /^(?:\[([^\]]*)\]|([^:]*)):(-?\d+)$/.exec(s);
+  if (m === null) throw new ClusterConfigError(`could not parse cluster listen address "${s}"`);
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? null : host, port: Number.parseInt(m[3], 10) };
+}
+
+function parseAuthorization(v: unknown): { user: string | null; password: string | null; timeoutMs: number | null; permissions: ClusterPermissions | null } {
+  if (!isBlock(v)) throw new ClusterConfigError('cluster authorization must be a map');
+  let user: string | null = null;
+  let password: string | null = null;
+  let timeoutMs: number | null = null;
+  let permissions: ClusterPermissions | null = null;
+  for (const [key, value] of Object.entries(v)) {
+    switch (key.toLowerCase()) {
+      case 'user':
+      case 'username':
+        user = str(value, 'cluster authorization user');
+        break;
+      case 'pass':
+      case 'password':
+        password = str(value, 'cluster authorization password');
+        break;
+      case 'timeout':
+        // Seconds, integer or fractional, as nats-server reads it.
+        if (typeof value !== 'number') throw new ClusterConfigError('cluster authorization timeout must be a number of seconds');
+        timeoutMs = Math.round(value * 1000);
+        break;
+      case 'users':
+        throw new ClusterConfigError('Cluster authorization does not allow multiple users');
+      case 'token':
+        throw new ClusterConfigError('Cluster authorization does not support tokens');
+      case 'permissions':
+      case 'default_permission':
+      case 'default_permissions':
+        permissions = parsePermissions(value);
+        break;
+      default:
+        throw new ClusterConfigError(`unknown field "${key}" in cluster authorization`);
+    }
+  }
+  return { user: user === '' ? null : user, password: user === '' ? null : password, timeoutMs, permissions };
+}
+
+function parsePermissions(v: unknown): ClusterPermissions | null {
+  let config;
+  try {
+    config = permissionsConfigFrom(v, 'cluster.permissions');
+  } catch (e) {
+    if (e instanceof SecurityConfigError) throw new ClusterConfigError(e.message);
+    throw e;
+  }
+  if (config === null) return null;
+  if (config.response !== null) throw new ClusterConfigError('Cluster permissions do not support dynamic responses');
+  if (config.publish === null && config.subscribe === null) return null;
+  return { import: config.publish, export: config.subscribe };
+}
+
+function parseRoutes(v: unknown): RouteURL[] {
+  if (!Array.isArray(v)) throw new ClusterConfigError('cluster routes must be an array of URLs');
+  const out: RouteURL[] = [];
+  const seen = new Set<string>();
+  for (const item of v) {
+    const s = str(item, 'route URL');
+    // nats-server warns about and skips a repeated entry.
+    if (seen.has(s)) continue;
+    seen.add(s);
+    out.push(parseRouteURL(s));
+  }
+  return out;
+}
+
+/** `nats-route://[user:pass@]host:port` (any scheme is accepted, as url.Parse does). */
+export function parseRouteURL(s: string): RouteURL {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new ClusterConfigError(`error parsing route url ["${s}"]`);
+  }
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  if (host === '' || u.port === '') throw new ClusterConfigError(`route url "${s}" needs a host and a port`);
+  const port = Number.parseInt(u.port, 10);
+  const user = u.username === '' ? null : decodeURIComponent(u.username);
+  const password = user === null ? null : decodeURIComponent(u.password);
+  return routeURL(host, port, user, password);
+}
+
+export function routeURL(host: string, port: number, user: string | null, password: string | null): RouteURL {
+  const hp = joinHostPort(host, port);
+  return {
+    host,
+    port,
+    user,
+    password,
+    key: hp.toLowerCase(),
+    redacted: `nats-route://${user === null ? '' : `${user}:xxxxx@`}${hp}`,
+  };
+}
+
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function isBlock(v: unknown): v is RawBlock {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

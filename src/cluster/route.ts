@@ -1,0 +1,543 @@
+/**
+ * One route connection, accepted or solicited: the handshake (CONNECT and
+ * INFO both ways), PING/PONG, interest updates and routed messages, over
+ * the same outbound queue the client connections use. Decisions that
+ * concern the whole cluster (registration, duplicates, gossip, interest
+ * bookkeeping) are the Cluster's; the route reports to it.
+ */
+import type { Socket } from 'node:net';
+import '../protocol/buffer-internals.js';
+import { errLine, ERR } from '../protocol/errors.js';
+import { OutboundQueue } from '../server/outbound.js';
+import { goQuote } from '../auth/wire-text.js';
+import type { SubjectPermissionConfig } from '../auth/permissions.js';
+import { RouteParser, type RouteOpHandler } from './route-parser.js';
+import { RemoteSub, interestKey, type InterestSource } from './interest.js';
+import type { RouteURL } from './config.js';
+import type { Cluster, Solicit } from './cluster.js';
+
+/** Why a route ended, in nats-server's words ("Router connection closed: ..."). */
+export const enum RouteCloseReason {
+  ClientClosed = 'Client Closed',
+  ServerShutdown = 'Server Shutdown',
+  ProtocolViolation = 'Protocol Violation',
+  ParseError = 'Parse Error',
+  AuthViolation = 'Authentication Failure',
+  AuthTimeout = 'Authentication Timeout',
+  StaleConnection = 'Stale Connection',
+  SlowConsumerPendingBytes = 'Slow Consumer (Pending Bytes)',
+  SlowConsumerWriteDeadline = 'Slow Consumer (Write Deadline)',
+  DuplicateRoute = 'Duplicate Route',
+  DuplicateServerName = 'Duplicate Server Name',
+  ClusterNameConflict = 'Cluster Name Conflict',
+  WrongPort = 'Incorrect Port',
+  WrongGateway = 'Wrong Gateway',
+  ReadError = 'Read Error',
+}
+
+/** nats-server's errors for a route that is not what it claims. */
+export const ROUTE_ERR = {
+  clientOnRoutePort: 'attempted to connect to route port',
+  clusterNameConflict: 'cluster name from remote server conflicts',
+} as const;
+
+/** The INFO fields a route acts on, type-checked as Go's decoder would. */
+export interface PeerInfo {
+  readonly server_id: string;
+  readonly server_name: string;
+  readonly cluster: string;
+  readonly cluster_dynamic: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly ip: string;
+  readonly headers: boolean;
+  readonly auth_required: boolean;
+  readonly connect_urls: readonly string[];
+  readonly import: SubjectPermissionConfig | null;
+  readonly export: SubjectPermissionConfig | null;
+  readonly ldm: boolean;
+}
+
+/** The CONNECT fields a route acts on. */
+interface PeerConnect {
+  readonly user: string;
+  readonly pass: string;
+  readonly name: string;
+  readonly cluster: string;
+  readonly cluster_dynamic: boolean;
+  readonly headers: boolean;
+  readonly lang: string;
+  readonly gateway: string;
+}
+
+const PING = 'PING\r\n';
+const PONG = 'PONG\r\n';
+
+/** nats-server's first PING to a route comes after at most a second (plus up to 20%). */
+const FIRST_PING_MS = 1000;
+/** RTT is measured again after an hour even on a busy route (DEFAULT_RTT_MEASUREMENT_INTERVAL). */
+const RTT_REFRESH_MS = 60 * 60 * 1000;
+
+export class Route implements RouteOpHandler, InterestSource {
+  readonly rid: number;
+  readonly socket: Socket;
+  readonly parser: RouteParser;
+  readonly out = new OutboundQueue();
+  readonly start = new Date();
+  /** The dial that made this connection; null for accepted routes. */
+  readonly solicit: Solicit | null;
+  /** Where the peer listens for routes: the dialled URL, or host:port from its INFO. */
+  url: RouteURL | null;
+  readonly ip: string;
+  readonly port: number;
+
+  remoteId = '';
+  remoteName = '';
+  /** Both sides support headers: HMSG may be sent. */
+  headers = false;
+  infoReceived = false;
+  connectReceived = false;
+  /** Listed among the cluster's routes: carries traffic and interest. */
+  registered = false;
+  /** A duplicate of this route was dropped: if this one goes, dial the peer again. */
+  retry = false;
+  info: PeerInfo | null = null;
+  /** Interest the peer announced, by "account subject[ queue]". */
+  readonly remoteSubs = new Map<string, RemoteSub<Route>>();
+
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  lastActivity = Date.now();
+  pingsOut = 0;
+  private rttStart = 0;
+  /** Milliseconds; 0 until the first PONG. */
+  rtt = 0;
+  private rttAt = 0;
+  /** When we last heard a PING from the peer: our own is then not needed. */
+  private lastPingIn = 0;
+
+  flushQueued = false;
+  closed = false;
+  closeReason: RouteCloseReason | null = null;
+  bytesHanded = 0;
+  stuckSince = 0;
+  sentMark = 0;
+
+  private readonly cluster: Cluster;
+  private authTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+
+  constructor(cluster: Cluster, socket: Socket, rid: number, solicit: Solicit | null) {
+    this.cluster = cluster;
+    this.socket = socket;
+    this.rid = rid;
+    this.solicit = solicit;
+    this.url = solicit?.url ?? null;
+    this.ip = socket.remoteAddress ?? '';
+    this.port = socket.remotePort ?? 0;
+    this.parser = new RouteParser(this);
+    this.parser.tracing = cluster.logger.traceEnabled;
+  }
+
+  /** Greets the peer: a solicited route sends CONNECT then INFO, an accepted one INFO. */
+  begin(): void {
+    const c = this.cluster;
+    if (this.solicit !== null) {
+      if (c.logger.debugEnabled) c.logger.debug(`${this.label()} - Route connect msg sent`);
+      this.send(`CONNECT ${c.connectJSON(this.solicit.url)}\r\n`, false);
+    } else if (c.config.user !== null) {
+      this.parser.requireConnect = true;
+      this.authTimer = setTimeout(() => this.authTimeout(), c.config.authTimeoutMs);
+    }
+    this.send(`INFO ${c.infoJSON()} \r\n`, false);
+    c.logger.info(`${this.label()} - Route connection created`);
+    const interval = c.server.options.ping_interval;
+    const first = Math.min(interval, FIRST_PING_MS);
+    this.pingTimer = setTimeout(() => this.pingTimerFired(), first + Math.random() * first * 0.2);
+  }
+
+  label(): string {
+    return `${this.ip}:${this.port} - rid:${this.rid}`;
+  }
+
+  // ---- inbound -----------------------------------------------------------------
+
+  onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    this.parser.parse(chunk);
+  }
+
+  traceOp(text: string): void {
+    this.cluster.logger.trace(`${this.label()} - <<- [${text}]`);
+  }
+
+  tracePayload(buf: Buffer, start: number, end: number): void {
+    this.cluster.logger.trace(`${this.label()} - <<- MSG_PAYLOAD: [${goQuote(buf.latin1Slice(start, end))}]`);
+  }
+
+  private traceOut(text: string): void {
+    this.cluster.logger.trace(`${this.label()} - ->> [${text}]`);
+  }
+
+  processPing(): void {
+    this.lastPingIn = Date.now();
+    this.send(PONG);
+  }
+
+  processPong(): void {
+    this.pingsOut = 0;
+    if (this.rttStart !== 0) {
+      this.rtt = performance.now() - this.rttStart;
+      this.rttAt = Date.now();
+      this.rttStart = 0;
+    }
+  }
+
+  processErr(text: string): void {
+    this.cluster.logger.error(`${this.label()} - Route Error ${text}`);
+    this.close(RouteCloseReason.ParseError);
+  }
+
+  processConnect(json: string): void {
+    const o = decodeConnect(json);
+    if (typeof o === 'string') {
+      this.cluster.logger.error(`${this.label()} - ${o}`);
+      this.close(RouteCloseReason.ProtocolViolation);
+      return;
+    }
+    this.clearAuthTimer();
+    this.connectReceived = true;
+    const cfg = this.cluster.config;
+    if (cfg.user === null) {
+      this.connectAuthorized(o);
+      return;
+    }
+    // Passwords may be bcrypt hashes: the check is asynchronous, input waits for it.
+    this.parser.suspend();
+    this.socket.pause();
+    this.cluster.checkRouteCredentials(o.user, o.pass).then(
+      (ok) => {
+        if (this.closed) return;
+        if (!ok) {
+          this.authViolation();
+          return;
+        }
+        this.parser.requireConnect = false;
+        this.connectAuthorized(o);
+        this.parser.resume();
+        if (!this.closed) this.socket.resume();
+      },
+      () => this.authViolation(),
+    );
+  }
+
+  private connectAuthorized(o: PeerConnect): void {
+    // Clients announce their language; routes never do.
+    // nats-server logs these refusals twice: when sending the -ERR and when its read loop ends.
+    if (o.lang !== '') {
+      this.cluster.logger.error(`${this.label()} - ${ROUTE_ERR.clientOnRoutePort}`);
+      this.sendErrAndClose(ROUTE_ERR.clientOnRoutePort, RouteCloseReason.WrongPort);
+      this.cluster.logger.error(`${this.label()} - ${ROUTE_ERR.clientOnRoutePort}`);
+      return;
+    }
+    if (o.gateway !== '') {
+      const text = `Rejecting connection from gateway "${o.gateway}" on the Route port`;
+      this.cluster.logger.error(`${this.label()} - ${text}`);
+      this.sendErrAndClose(text, RouteCloseReason.WrongGateway);
+      return;
+    }
+    if (!this.cluster.acceptClusterName(o.cluster, o.cluster_dynamic, this)) {
+      const text = `Rejecting connection, cluster name "${o.cluster}" does not match "${this.cluster.clusterName}"`;
+      this.cluster.logger.error(`${this.label()} - ${text}`);
+      this.sendErrAndClose(text, RouteCloseReason.ClusterNameConflict);
+      this.cluster.logger.error(`${this.label()} - ${ROUTE_ERR.clusterNameConflict}`);
+      return;
+    }
+    this.remoteId = o.name;
+    this.headers = o.headers && this.cluster.headersSupported;
+  }
+
+  processInfo(json: string): void {
+    const decoded = decodeInfo(json);
+    if (typeof decoded === 'string') {
+      this.cluster.logger.error(`${this.label()} - ${decoded}`);
+      this.close(RouteCloseReason.ProtocolViolation);
+      return;
+    }
+    this.cluster.routeInfo(this, decoded.info, decoded.raw);
+  }
+
+  processSub(account: string, subject: string, queue: string | null, weight: number): void {
+    const accName = this.cluster.acceptRemoteSub(this, account, subject);
+    if (accName === null) return;
+    const key = account + ' ' + interestKey(subject, queue);
+    const existing = this.remoteSubs.get(key);
+    const w = weight < 1 ? 1 : weight;
+    if (existing !== undefined) {
+      // A repeated queue RS+ is the group's new size there.
+      existing.weight = w;
+      return;
+    }
+    const sub = new RemoteSub<Route>(accName, subject, queue, w, this);
+    if (!this.cluster.remoteInterest.insert(sub)) {
+      this.cluster.logger.error(`${this.label()} - Could not insert subscription: invalid subject "${subject}"`);
+      this.sendErr('Invalid Subscription');
+      return;
+    }
+    this.remoteSubs.set(key, sub);
+  }
+
+  processUnsub(account: string, subject: string, queue: string | null): void {
+    const key = account + ' ' + interestKey(subject, queue);
+    const sub = this.remoteSubs.get(key);
+    if (sub === undefined) return;
+    this.remoteSubs.delete(key);
+    this.cluster.remoteInterest.remove(sub);
+  }
+
+  processMsg(account: string, subject: string, reply: string | null, queues: readonly string[], hdrLen: number, buf: Buffer, start: number, end: number): void {
+    this.inMsgs++;
+    this.inBytes += end - start;
+    this.cluster.deliver(this, account, subject, reply, queues, hdrLen, buf, start, end);
+  }
+
+  authViolation(): void {
+    this.cluster.logger.error(`${this.label()} - authentication error`);
+    this.sendErrAndClose(ERR.authViolation, RouteCloseReason.AuthViolation);
+  }
+
+  protocolError(errText: string | null, detail: string): void {
+    this.parser.stopped = true;
+    this.cluster.logger.error(`${this.label()} - ${detail}`);
+    if (errText !== null) this.sendErr(errText);
+    this.close(RouteCloseReason.ProtocolViolation);
+  }
+
+  private authTimeout(): void {
+    this.authTimer = null;
+    if (this.closed || this.connectReceived) return;
+    this.cluster.logger.debug(`${this.label()} - Authentication Timeout`);
+    this.sendErrAndClose(ERR.authTimeout, RouteCloseReason.AuthTimeout);
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+  }
+
+  private pingTimerFired(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const o = this.cluster.server.options;
+    const now = Date.now();
+    const needRtt = this.rtt === 0 || now - this.rttAt > RTT_REFRESH_MS;
+    // A busy route, or one whose peer just pinged us, needs no PING of ours.
+    if (needRtt || (now - this.lastActivity >= o.ping_interval && now - this.lastPingIn >= o.ping_interval)) {
+      if (this.pingsOut + 1 > o.ping_max) {
+        this.cluster.logger.debug(`${this.label()} - Stale Client Connection - Closing`);
+        this.sendErrAndClose(ERR.staleConnection, RouteCloseReason.StaleConnection);
+        return;
+      }
+      this.pingsOut++;
+      this.rttStart = performance.now();
+      this.send(PING);
+    }
+    this.pingTimer = setTimeout(() => this.pingTimerFired(), o.ping_interval);
+  }
+
+  // ---- outbound ----------------------------------------------------------------
+
+  /** Appends a protocol line (traced unless `trace` is false) and schedules a flush. */
+  send(line: string, trace = true): void {
+    if (this.closed) return;
+    if (trace && this.parser.tracing) this.traceOut(line.slice(0, line.indexOf('\r')).replace(/^-ERR '(.*)'$/, '-ERR $1'));
+    this.out.appendString(line);
+    if (!this.flushQueued) this.cluster.queueFlush(this);
+  }
+
+  sendErr(text: string): void {
+    this.send(errLine(text));
+  }
+
+  /** RS+ (weight > 0) or RS- (weight 0) for one interest of this server. */
+  sendInterest(account: string, subject: string, queue: string | null, weight: number): void {
+    let line: string;
+    if (weight > 0) line = queue === null ? `RS+ ${account} ${subject}\r\n` : `RS+ ${account} ${subject} ${queue} ${weight}\r\n`;
+    else line = queue === null ? `RS- ${account} ${subject}\r\n` : `RS- ${account} ${subject} ${queue}\r\n`;
+    this.send(line);
+  }
+
+  /**
+   * RMSG (or HMSG when both sides do headers) with the queue section:
+   * `+ reply q1 q2` or `| q1 q2` when queue groups are listed. A peer
+   * without headers gets the payload alone, as nats-server strips them.
+   */
+  sendMsg(account: string, subject: string, reply: string | null, queues: readonly string[] | null, hdrLen: number, buf: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    const withHeaders = hdrLen >= 0 && this.headers;
+    const bodyStart = hdrLen >= 0 && !withHeaders ? start + hdrLen : start;
+    const size = end - bodyStart;
+    let line = (withHeaders ? 'HMSG ' : 'RMSG ') + account + ' ' + subject + ' ';
+    if (queues !== null) line += (reply === null ? '| ' : '+ ' + reply + ' ') + queues.join(' ') + ' ';
+    else if (reply !== null) line += reply + ' ';
+    line += withHeaders ? hdrLen + ' ' + size + '\r\n' : size + '\r\n';
+    const out = this.out;
+    const n = line.length + size + 2;
+    const seg = out.reserve(n);
+    let off = out.offset;
+    off += seg.latin1Write(line, off, line.length);
+    buf.copy(seg, off, bodyStart, end);
+    off += size;
+    seg[off] = 13;
+    seg[off + 1] = 10;
+    out.commit(n);
+    this.outMsgs++;
+    this.outBytes += size;
+    if (this.parser.tracing) this.traceOut(line.slice(0, -2));
+    if (!this.flushQueued) this.cluster.queueFlush(this);
+  }
+
+  /** Hands pending bytes to the socket; a peer that cannot keep up is cut. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.closed) return;
+    this.bytesHanded += this.out.flush(this.socket);
+    if (this.socket.writableLength > this.cluster.server.options.max_pending) {
+      this.slowConsumer(RouteCloseReason.SlowConsumerPendingBytes);
+    }
+  }
+
+  slowConsumer(reason: RouteCloseReason): void {
+    this.cluster.logger.info(`${this.label()} - Slow Consumer Detected: ${reason === RouteCloseReason.SlowConsumerWriteDeadline ? 'WriteDeadline exceeded' : 'MaxPending exceeded'}`);
+    this.out.clear();
+    this.close(reason, true);
+  }
+
+  sendErrAndClose(text: string, reason: RouteCloseReason): void {
+    this.sendErr(text);
+    this.close(reason);
+  }
+
+  /** Ends the connection (queued bytes first unless `abort`) and tells the cluster. */
+  close(reason: RouteCloseReason, abort = false): void {
+    if (this.closed) return;
+    this.parser.stopped = true;
+    this.closeReason = reason;
+    if (!abort) this.bytesHanded += this.out.flush(this.socket);
+    this.closed = true;
+    this.out.clear();
+    this.clearAuthTimer();
+    if (this.pingTimer !== null) {
+      clearTimeout(this.pingTimer);
+      this.pingTimer = null;
+    }
+    if (abort) {
+      this.socket.destroy();
+    } else {
+      this.socket.end();
+      // Input may be paused (a password check): the peer's FIN must still be read.
+      this.socket.resume();
+    }
+    this.cluster.routeClosed(this);
+  }
+}
+
+// ---- decoding, with the strictness of Go's JSON decoder on the fields used ----
+
+function decodeObject(json: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return `cannot decode ${json.slice(0, 64)}`;
+  return v as Record<string, unknown>;
+}
+
+type FieldType = 'string' | 'boolean' | 'int' | 'strings' | 'permission';
+
+function fieldOk(v: unknown, t: FieldType): boolean {
+  if (v === undefined || v === null) return true;
+  switch (t) {
+    case 'string':
+      return typeof v === 'string';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'int':
+      return Number.isInteger(v);
+    case 'strings':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'permission':
+      return typeof v === 'object' && !Array.isArray(v) &&
+        fieldOk((v as Record<string, unknown>).allow, 'strings') && fieldOk((v as Record<string, unknown>).deny, 'strings');
+  }
+}
+
+function checkFields(o: Record<string, unknown>, types: Readonly<Record<string, FieldType>>): string | null {
+  for (const [k, t] of Object.entries(types)) {
+    if (!fieldOk(o[k], t)) return `json: cannot unmarshal ${JSON.stringify(o[k])} into field ${k}`;
+  }
+  return null;
+}
+
+const CONNECT_TYPES: Readonly<Record<string, FieldType>> = {
+  user: 'string', pass: 'string', name: 'string', cluster: 'string', cluster_dynamic: 'boolean',
+  headers: 'boolean', lang: 'string', gateway: 'string',
+};
+
+function decodeConnect(json: string): PeerConnect | string {
+  const o = decodeObject(json);
+  if (typeof o === 'string') return o;
+  const bad = checkFields(o, CONNECT_TYPES);
+  if (bad !== null) return bad;
+  return {
+    user: (o.user as string | undefined) ?? '',
+    pass: (o.pass as string | undefined) ?? '',
+    name: (o.name as string | undefined) ?? '',
+    cluster: (o.cluster as string | undefined) ?? '',
+    cluster_dynamic: o.cluster_dynamic === true,
+    headers: o.headers === true,
+    lang: (o.lang as string | undefined) ?? '',
+    gateway: (o.gateway as string | undefined) ?? '',
+  };
+}
+
+const INFO_TYPES: Readonly<Record<string, FieldType>> = {
+  server_id: 'string', server_name: 'string', cluster: 'string', cluster_dynamic: 'boolean', host: 'string',
+  port: 'int', ip: 'string', headers: 'boolean', auth_required: 'boolean', connect_urls: 'strings',
+  import: 'permission', export: 'permission', ldm: 'boolean',
+};
+
+function permissionOf(v: unknown): SubjectPermissionConfig | null {
+  if (v === undefined || v === null) return null;
+  const p = v as { allow?: string[] | null; deny?: string[] | null };
+  return { allow: p.allow ?? null, deny: p.deny ?? null };
+}
+
+function decodeInfo(json: string): { info: PeerInfo; raw: Record<string, unknown> } | string {
+  const o = decodeObject(json);
+  if (typeof o === 'string') return o;
+  const bad = checkFields(o, INFO_TYPES);
+  if (bad !== null) return bad;
+  const info: PeerInfo = {
+    server_id: (o.server_id as string | undefined) ?? '',
+    server_name: (o.server_name as string | undefined) ?? '',
+    cluster: (o.cluster as string | undefined) ?? '',
+    cluster_dynamic: o.cluster_dynamic === true,
+    host: (o.host as string | undefined) ?? '',
+    port: (o.port as number | undefined) ?? 0,
+    ip: (o.ip as string | undefined) ?? '',
+    headers: o.headers === true,
+    auth_required: o.auth_required === true,
+    connect_urls: (o.connect_urls as string[] | undefined) ?? [],
+    import: permissionOf(o.import),
+    export: permissionOf(o.export),
+    ldm: o.ldm === true,
+  };
+  return { info, raw: o };
+}

@@ -1,0 +1,149 @@
+/**
+ * /metrics: the server's figures in Prometheus' text exposition format
+ * (version 0.0.4), so Prometheus can scrape Natter without the separate
+ * exporter nats-server needs.
+ *
+ * Names follow Prometheus' conventions rather than prometheus-nats-exporter's
+ * `gnatsd_varz_*`, which mirror /varz fields one to one in their raw units
+ * (cpu in percent, for one): every family is `natter_`,
+ * counters end in `_total`, units are base units (bytes, seconds). The names
+ * are part of the public surface and are documented in the README.
+ *
+ * Everything is read from the core when scraped; the JSON builders are not
+ * involved, and a scrape costs one pass over connections and accounts.
+ */
+import type { Account } from '../accounts/account.js';
+import type { Server } from '../server/server.js';
+import { NATTER_VERSION, SERVER_VERSION } from '../server/version.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type MetricType = 'counter' | 'gauge';
+
+interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Builds the exposition text one family at a time, so a family's samples stay together. */
+class Exposition {
+  private text = '';
+
+  family(name: string, type: MetricType, help: string, samples: readonly Sample[]): void {
+    this.text += `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+    for (const s of samples) this.text += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+  }
+
+  /** A family with one unlabelled sample. */
+  single(name: string, type: MetricType, help: string, value: number): void {
+    this.family(name, type, help, [{ labels: {}, value }]);
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** HELP text escapes backslash and line feed only. */
+function escapeHelp(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Label values escape backslash, double quote and line feed. */
+function escapeLabelValue(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatLabels(labels: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+/** Go's ParseFloat spellings for the values JavaScript prints differently. */
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** One account's traffic: live connections plus what its closed connections left behind. */
+interface AccountFigures {
+  readonly account: Account;
+  readonly inMsgs: number;
+  readonly inBytes: number;
+  readonly outMsgs: number;
+  readonly outBytes: number;
+}
+
+function accountFigures(acc: Account): AccountFigures {
+  const t = acc.closedTotals;
+  let inMsgs = t.inMsgs;
+  let inBytes = t.inBytes;
+  let outMsgs = t.outMsgs;
+  let outBytes = t.outBytes;
+  for (const c of acc.clients) {
+    inMsgs += c.inMsgs;
+    inBytes += c.inBytes;
+    outMsgs += c.outMsgs;
+    outBytes += c.outBytes;
+  }
+  return { account: acc, inMsgs, inBytes, outMsgs, outBytes };
+}
+
+/** The whole /metrics body for `server`, as of now. */
+export function renderMetrics(server: Server): string {
+  const out = new Exposition();
+  const totals = server.totals();
+  const nowMs = Date.now();
+  const accounts = [...server.accounts.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(accountFigures);
+  let subscriptions = 0;
+  for (const a of accounts) subscriptions += a.account.sublist.size;
+  let pending = 0;
+  // What /connz reports as each connection's pending_bytes: queued here plus buffered in its socket.
+  for (const c of server.clients.values()) pending += c.out.pending + c.socket.writableLength;
+  const cpu = process.cpuUsage();
+  const perAccount = (value: (a: AccountFigures) => number): Sample[] =>
+    accounts.map((a) => ({ labels: { account: a.account.name }, value: value(a) }));
+
+  out.family('natter_info', 'gauge', 'Always 1; the labels identify the server.', [{
+    labels: {
+      server_id: server.id,
+      server_name: server.name,
+      version: SERVER_VERSION,
+      natter_version: NATTER_VERSION,
+    },
+    value: 1,
+  }]);
+  out.single('natter_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.', server.started.getTime() / 1000);
+  out.single('natter_uptime_seconds', 'gauge', 'Seconds since the server started.', (nowMs - server.started.getTime()) / 1000);
+
+  out.single('natter_connections', 'gauge', 'Client connections open now.', server.clients.size);
+  out.single('natter_connections_total', 'counter', 'Client connections accepted since the server started.', totals.totalConnections);
+  out.single('natter_max_connections', 'gauge', 'The configured limit on client connections (max_connections).', server.options.max_connections);
+  out.single('natter_subscriptions', 'gauge', 'Subscriptions in all accounts.', subscriptions);
+  out.single('natter_pending_bytes', 'gauge', 'Bytes waiting to be sent to client connections (the sum of /connz pending_bytes).', pending);
+  out.single('natter_slow_consumers_total', 'counter', 'Times a client connection was found to be a slow consumer.', totals.slowConsumers);
+
+  out.single('natter_in_messages_total', 'counter', 'Messages received from client connections.', totals.inMsgs);
+  out.single('natter_out_messages_total', 'counter', 'Messages delivered to client connections.', totals.outMsgs);
+  out.single('natter_in_bytes_total', 'counter', 'Message bytes (headers and payload) received from client connections.', totals.inBytes);
+  out.single('natter_out_bytes_total', 'counter', 'Message bytes (headers and payload) delivered to client connections.', totals.outBytes);
+
+  out.single('natter_accounts', 'gauge', 'Accounts defined, including the global and system accounts.', accounts.length);
+  out.family('natter_account_connections', 'gauge', 'Client connections open now, per account.', perAccount((a) => a.account.clients.size));
+  out.family('natter_account_subscriptions', 'gauge', 'Subscriptions, per account.', perAccount((a) => a.account.sublist.size));
+  out.family('natter_account_slow_consumers_total', 'counter', 'Slow consumers found among the account\'s connections.', perAccount((a) => a.account.slowConsumers));
+  out.family('natter_account_in_messages_total', 'counter', 'Messages received from the account\'s client connections.', perAccount((a) => a.inMsgs));
+  out.family('natter_account_out_messages_total', 'counter', 'Messages delivered to the account\'s client connections.', perAccount((a) => a.outMsgs));
+  out.family('natter_account_in_bytes_total', 'counter', 'Message bytes (headers and payload) received from the account\'s client connections.', perAccount((a) => a.inBytes));
+  out.family('natter_account_out_bytes_total', 'counter', 'Message bytes (headers and payload) delivered to the account\'s client connections.', perAccount((a) => a.outBytes));
+
+  out.single('natter_process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.', process.memoryUsage.rss());
+  out.single('natter_process_heap_used_bytes', 'gauge', 'JavaScript heap in use by the server process.', process.memoryUsage().heapUsed);
+  // Only ever grows, hence a counter: its rate() is the number of cores in use.
+  out.single('natter_process_cpu_seconds_total', 'counter', 'User and system CPU time the server process has used.', (cpu.user + cpu.system) / 1e6);
+  return out.toString();
+}

@@ -216,6 +216,8 @@ async function run(flags: FlagsResult): Promise<void> {
     logger.reconfigure(loggerOptionsFrom(next.options));
     server.followLogLevels();
   };
+  // `$SYS.REQ.SERVER.<id>.RELOAD` reloads the file too, like SIGHUP.
+  if (flags.configFile !== undefined && flags.configFile !== '') server.reloadConfig = reload;
 
   // Go's names for the signals, which nats-server prints when it traps one.
   const SIGNAL_NAMES: Readonly<Record<string, string>> = {

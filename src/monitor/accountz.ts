@@ -10,22 +10,31 @@ import { StatsSum } from './subsz.js';
 
 export const handleAccountz: Handler = (ctx, q) => {
   ctx.count('/accountz');
+  return jsonReply(accountzData(ctx, { account: q.get('acc') }));
+};
+
+/** The /accountz object (also `$SYS.REQ...ACCOUNTZ`): the list, or one account's detail. */
+export function accountzData(ctx: MonitorContext, o: { account: string }): Record<string, unknown> {
   const server = ctx.server;
-  const name = q.get('acc');
   const out: Record<string, unknown> = { server_id: server.id, now: formatTime(nowNanos()) };
   const sys = ctx.systemAccount();
   if (sys !== '') out.system_account = sys;
-  if (name === '') {
+  if (o.account === '') {
     const names = [...server.accounts.keys()];
     // Go omits an empty list; there is always at least the global account, though.
     if (names.length > 0) out.accounts = names;
-    return jsonReply(out);
+    return out;
   }
-  const acc = server.accounts.get(name);
+  out.account_detail = accountInfoData(ctx, o.account);
+  return out;
+}
+
+/** One account's AccountInfo (also `$SYS.REQ.ACCOUNT.<acc>.INFO`); BadRequest when there is no such account. */
+export function accountInfoData(ctx: MonitorContext, name: string): Record<string, unknown> {
+  const acc = ctx.server.accounts.get(name);
   if (acc === undefined) throw new BadRequest(`Account ${name} does not exist`);
-  out.account_detail = accountDetail(ctx, acc);
-  return jsonReply(out);
-};
+  return accountDetail(ctx, acc);
+}
 
 /**
  * nats-server's AccountInfo for an account without JWT, imports, exports or
@@ -54,21 +63,48 @@ function accountDetail(ctx: MonitorContext, acc: Account): Record<string, unknow
 
 export const handleAccstatz: Handler = (ctx, q) => {
   ctx.count('/accstatz');
-  const unused = q.bool('unused');
-  const list: Record<string, unknown>[] = [];
-  for (const acc of ctx.server.accounts.values()) {
-    if (!unused && acc.clients.size === 0) continue;
-    list.push(accountStat(ctx, acc));
-  }
-  return jsonReply({
-    server_id: ctx.server.id,
-    now: formatTime(nowNanos()),
-    account_statz: list,
-  });
+  return jsonReply(accstatzData(ctx, { accounts: [], includeUnused: q.bool('unused') }));
 };
 
-/** Live connections' counters plus what closed connections of the account left behind. */
-function accountStat(ctx: MonitorContext, acc: Account): Record<string, unknown> {
+/** nats-server's AccountStat. */
+export interface AccountStatJson {
+  acc: string;
+  conns: number;
+  leafnodes: number;
+  total_conns: number;
+  sent: { msgs: number; bytes: number };
+  received: { msgs: number; bytes: number };
+  slow_consumers: number;
+}
+
+/** nats-server's AccountStatzOptions. */
+export interface AccstatzOptions {
+  /** Only these accounts (unknown names are skipped); empty for all. */
+  accounts: readonly string[];
+  /** Also accounts without connections. */
+  includeUnused: boolean;
+}
+
+/** The /accstatz object (also `$SYS.REQ.ACCOUNT...STATZ`). */
+export function accstatzData(ctx: MonitorContext, o: AccstatzOptions): { server_id: string; now: string; account_statz: AccountStatJson[] } {
+  const server = ctx.server;
+  const list: AccountStatJson[] = [];
+  const chosen = o.accounts.length === 0
+    ? [...server.accounts.values()]
+    : o.accounts.flatMap((name) => server.accounts.get(name) ?? []);
+  for (const acc of chosen) {
+    if (!o.includeUnused && acc.clients.size === 0) continue;
+    list.push(accountStat(acc));
+  }
+  return {
+    server_id: server.id,
+    now: formatTime(nowNanos()),
+    account_statz: list,
+  };
+}
+
+/** Live connections' counters plus what closed connections of the account left behind (also in account connection events). */
+export function accountStat(acc: Account): AccountStatJson {
   let inMsgs = 0;
   let inBytes = 0;
   let outMsgs = 0;

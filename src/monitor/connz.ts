@@ -10,6 +10,8 @@
 import type { Client } from '../server/client.js';
 import type { ClosedConnection } from '../server/closed-connections.js';
 import { GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { subjectsCollide } from '../accounts/subject-sets.js';
+import { toWire } from '../auth/wire-text.js';
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { BadRequest, type Query } from './query.js';
 import {
@@ -27,12 +29,19 @@ const SORT_OPTS: ReadonlySet<string> = new Set<SortOpt>([
   'last', 'idle', 'uptime', 'stop', 'reason', 'rtt',
 ]);
 
-type ConnState = 'open' | 'closed' | 'all';
+/**
+ * Which connections to list. `none` is what nats-server does with a state
+ * number it does not know (possible over `$SYS`, where the state is an
+ * integer): it lists nothing.
+ */
+export type ConnState = 'open' | 'closed' | 'all' | 'none';
 
 type Entry = { open: Client; closed?: undefined } | { open?: undefined; closed: ClosedConnection };
 
-interface ConnzRequest {
-  sort: SortOpt;
+/** nats-server's ConnzOptions, as /connz's query or a `$SYS` request body gives them. */
+export interface ConnzOptions {
+  /** A sort option name; '' sorts by cid. */
+  sort: string;
   auth: boolean;
   subs: boolean;
   subsDetail: boolean;
@@ -43,7 +52,15 @@ interface ConnzRequest {
   user: string;
   acc: string;
   mqttClient: string;
+  /**
+   * Only open connections with a subscription that collides with this subject
+   * (needs `acc`). nats-server reads it from `$SYS` requests, not from the HTTP query.
+   */
+  filterSubject: string;
 }
+
+/** Options after validation and defaults. */
+type ConnzRequest = Omit<ConnzOptions, 'sort'> & { sort: SortOpt };
 
 /** subs=detail, else a Go boolean; shared with /routez. */
 export function decodeSubs(q: Query): { subs: boolean; detail: boolean } {
@@ -64,7 +81,7 @@ function decodeState(q: Query): ConnState {
 
 export const handleConnz: Handler = (ctx, q) => {
   // Same decoding order as nats-server, so the first bad parameter wins the 400.
-  const sortRaw = q.get('sort');
+  const sort = q.get('sort');
   const auth = q.bool('auth');
   const { subs, detail } = decodeSubs(q);
   const offset = q.int('offset');
@@ -72,27 +89,40 @@ export const handleConnz: Handler = (ctx, q) => {
   const cid = q.uint64('cid');
   const state = decodeState(q);
   ctx.count('/connz');
-
-  if (sortRaw !== '' && !SORT_OPTS.has(sortRaw)) throw new BadRequest(`invalid sorting option: ${sortRaw}`);
-  const sort = (sortRaw === '' ? 'cid' : sortRaw) as SortOpt;
-  if (sort === 'stop' && state !== 'closed') throw new BadRequest('sort by stop only valid on closed connections');
-  if (sort === 'reason' && state !== 'closed') throw new BadRequest('sort by reason only valid on closed connections');
-
-  return jsonReply(connz(ctx, {
+  return jsonReply(connzData(ctx, {
     sort,
     auth,
     subs,
     subsDetail: detail,
-    offset: offset < 0 ? 0 : offset,
-    // A cid lookup answers at most one connection.
-    limit: cid > 0 ? 1 : limit <= 0 ? DEFAULT_LIMIT : limit,
+    offset,
+    limit,
     cid,
     state,
     user: q.get('user'),
     acc: q.get('acc'),
     mqttClient: q.get('mqtt_client'),
+    filterSubject: '',
   }));
 };
+
+/** The /connz object (also `$SYS.REQ...CONNZ`); throws BadRequest for options nats-server refuses. */
+export function connzData(ctx: MonitorContext, o: ConnzOptions): Record<string, unknown> {
+  if (o.sort !== '' && !SORT_OPTS.has(o.sort)) throw new BadRequest(`invalid sorting option: ${o.sort}`);
+  const sort = (o.sort === '' ? 'cid' : o.sort) as SortOpt;
+  if (sort === 'stop' && o.state !== 'closed') throw new BadRequest('sort by stop only valid on closed connections');
+  if (sort === 'reason' && o.state !== 'closed') throw new BadRequest('sort by reason only valid on closed connections');
+  // A full wildcard filters nothing; subscriptions hold subjects in wire form.
+  const filterSubject = o.filterSubject === '>' ? '' : toWire(o.filterSubject);
+  if (filterSubject !== '' && o.acc === '') throw new BadRequest('filter by subject only valid with account filtering');
+  return connz(ctx, {
+    ...o,
+    sort,
+    filterSubject,
+    offset: o.offset < 0 ? 0 : o.offset,
+    // A cid lookup answers at most one connection.
+    limit: o.cid > 0 ? 1 : o.limit <= 0 ? DEFAULT_LIMIT : o.limit,
+  });
+}
 
 /** Global-account connections record no account name in nats-server's closed list. */
 function closedAccount(cc: ClosedConnection): string {
@@ -122,8 +152,8 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
     openCount = account.clients.size;
   }
 
-  const wantOpen = r.state !== 'closed';
-  const wantClosed = r.state !== 'open';
+  const wantOpen = r.state === 'open' || r.state === 'all';
+  const wantClosed = r.state === 'closed' || r.state === 'all';
   let closed: ClosedConnection[] = wantClosed ? server.closed.list() : [];
   let total = (wantOpen ? openCount : 0) + closed.length;
   if (r.acc !== '' && closed.length > 0) {
@@ -136,14 +166,15 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
     !(r.acc !== '' && c.account.name !== r.acc) &&
     !(r.user !== '' && c.authUser !== r.user) &&
     // No MQTT here: no client has an MQTT client id, so that filter matches nothing.
-    r.mqttClient === '';
+    r.mqttClient === '' &&
+    (r.filterSubject === '' || hasInterestIn(c, r.filterSubject));
   const closedFilter = (cc: ClosedConnection): boolean =>
     !(r.acc !== '' && closedAccount(cc) !== r.acc) &&
     !(r.user !== '' && cc.user !== r.user) &&
     r.mqttClient === '';
 
   const build = (e: Entry): Record<string, unknown> =>
-    e.open !== undefined ? openInfo(e.open, now, r) : closedInfo(ctx, e.closed, r);
+    e.open !== undefined ? openInfo(e.open, now, r) : closedInfo(e.closed, r);
 
   // Fast path: open connections in cid order need no sort and no candidate list.
   if (r.cid === 0 && r.state === 'open' && r.acc === '' && (r.sort === 'cid' || r.sort === 'start')) {
@@ -165,7 +196,7 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
     if (wantClosed) {
       const cc = closed.find((x) => x.cid === r.cid);
       if (cc !== undefined && closedFilter(cc)) entries.push({ closed: cc });
-    } else {
+    } else if (wantOpen) {
       const c = server.clients.get(r.cid);
       if (c !== undefined) entries.push({ open: c });
     }
@@ -186,6 +217,12 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
   const page: Record<string, unknown>[] = [];
   for (let i = from; i < to; i++) page.push(build(entries[i]));
   return head(server.id, total, page, page.length);
+}
+
+/** Whether any of the connection's subscriptions could share a subject with `subject`. */
+function hasInterestIn(c: Client, subject: string): boolean {
+  for (const s of c.subs.values()) if (subjectsCollide(subject, s.subject)) return true;
+  return false;
 }
 
 /** Bytes waiting for this connection: still in our queue plus still in Node's socket buffer. */
@@ -291,7 +328,7 @@ function openInfo(c: Client, now: EpochNanos, r: ConnzRequest): Record<string, u
   return ci;
 }
 
-function closedInfo(ctx: MonitorContext, cc: ClosedConnection, r: ConnzRequest): Record<string, unknown> {
+function closedInfo(cc: ClosedConnection, r: ConnzRequest): Record<string, unknown> {
   const stop = msToNanos(cc.stop.getTime());
   const last = cc.lastActivity;
   const hasPort = cc.port !== 0;

@@ -1,6 +1,11 @@
 /**
  * What every monitoring endpoint shares: the server, request counters,
  * process usage, and the reply shapes the HTTP layer knows how to send.
+ *
+ * Each endpoint has a data builder (`varzData`, `connzData`...) that returns
+ * the plain object and a thin HTTP handler around it; the system account's
+ * `$SYS.REQ.SERVER...` responders call the same builders, so HTTP and `$SYS`
+ * have one source of truth. A context works without an HTTP listener.
  */
 import type { Server } from '../server/server.js';
 import type { Query } from './query.js';
@@ -30,19 +35,45 @@ export function jsonReply(value: unknown, status = 200): JsonReply {
   return { kind: 'json', status, body: marshalIndent(value) };
 }
 
+/** State every context of one server must agree on. */
+interface SharedState {
+  readonly usage: ProcessUsage;
+  readonly reqStats: Map<string, number>;
+}
+
+const shared = new WeakMap<Server, SharedState>();
+
+/** Where nats-server reports the monitor to be when no http_host is set: the client host. */
+export function defaultHttpHost(server: Server): string {
+  const o = server.options;
+  return o.http_host === '' ? o.host : o.http_host;
+}
+
 export class MonitorContext {
   readonly server: Server;
-  readonly usage = new ProcessUsage();
+  /**
+   * CPU sampling and request counters are per server, not per context: the
+   * HTTP monitor and the `$SYS` responders must report the same cpu and
+   * http_req_stats.
+   */
+  readonly usage: ProcessUsage;
   /** Normalised base path ("/" or "/mon"), for routing and the index page links. */
   readonly basePath: string;
-  /** The monitoring host actually bound, reported as /varz http_host. */
+  /** The monitoring host, reported as /varz http_host. */
   readonly httpHost: string;
-  private readonly reqStats = new Map<string, number>();
+  private readonly reqStats: Map<string, number>;
 
-  constructor(server: Server, basePath: string, httpHost: string) {
+  constructor(server: Server, basePath = '/', httpHost = defaultHttpHost(server)) {
     this.server = server;
     this.basePath = basePath;
     this.httpHost = httpHost;
+    let state = shared.get(server);
+    if (state === undefined) {
+      state = { usage: new ProcessUsage(), reqStats: new Map() };
+      shared.set(server, state);
+    }
+    this.usage = state.usage;
+    this.reqStats = state.reqStats;
   }
 
   /** Counts a request under nats-server's path key (always without the base path). */

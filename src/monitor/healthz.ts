@@ -23,19 +23,48 @@ interface HealthOutcome {
   word: string;
 }
 
+/** nats-server's HealthzOptions (2.10's set). */
+export interface HealthzOptions {
+  jsEnabledOnly: boolean;
+  jsServerOnly: boolean;
+  account: string;
+  stream: string;
+  consumer: string;
+  details: boolean;
+}
+
+/** The health answer: the status code HTTP uses, the HealthStatus object, and the problem, if any. */
+export interface Health {
+  code: number;
+  body: Record<string, unknown>;
+  problem: string | null;
+}
+
 export const handleHealthz: Handler = (ctx, q) => {
   ctx.count('/healthz');
   const jsEnabled = q.bool('js-enabled');
   if (jsEnabled) ctx.server.logger.warn('Healthcheck: js-enabled deprecated, use js-enabled-only instead');
-  q.bool('js-enabled-only');
-  q.bool('js-server-only');
-  const details = q.bool('details');
-  const problem = check(ctx, q.get('account'), q.get('stream'), q.get('consumer'));
-  if (problem === null) return reply(200, { status: 'ok' });
-  ctx.server.logger.warn(`Healthcheck failed: ${goQuote(problem.text)}`);
-  if (details) return reply(problem.status, { status: 'error', errors: [{ type: problem.type, error: problem.text }] });
-  return reply(problem.status, { status: problem.word, error: problem.text });
+  const h = healthzData(ctx, {
+    jsEnabledOnly: q.bool('js-enabled-only'),
+    jsServerOnly: q.bool('js-server-only'),
+    details: q.bool('details'),
+    account: q.get('account'),
+    stream: q.get('stream'),
+    consumer: q.get('consumer'),
+  });
+  if (h.problem !== null) ctx.server.logger.warn(`Healthcheck failed: ${goQuote(h.problem)}`);
+  return reply(h.code, h.body);
 };
+
+/** The health status (also `$SYS.REQ...HEALTHZ`, which carries `body` as its data). */
+export function healthzData(ctx: MonitorContext, o: HealthzOptions): Health {
+  const problem = check(ctx, o.account, o.stream, o.consumer);
+  if (problem === null) return { code: 200, body: { status: 'ok' }, problem: null };
+  const body = o.details
+    ? { status: 'error', errors: [{ type: problem.type, error: problem.text }] }
+    : { status: problem.word, error: problem.text };
+  return { code: problem.status, body, problem: problem.text };
+}
 
 function reply(status: number, value: object): JsonReply {
   // nats-server marshals this one compactly.

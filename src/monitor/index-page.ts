@@ -17,6 +17,8 @@ const LINKS: ReadonlyArray<readonly [string, string]> = [
   ['/leafz', 'LeafNodes'],
   ['/gatewayz', 'Gateways'],
   ['/healthz', 'Health Probe'],
+  ['/metrics', 'Prometheus Metrics'],
+  ['/dashboard', 'Live Dashboard'],
 ];
 
 function escapeHtml(s: string): string {

@@ -2,8 +2,8 @@
  * /jsz. JetStream is not implemented, so every answer is nats-server's
  * "disabled" report: zero usage, zero limits, no accounts.
  */
-import { type Handler, jsonReply } from './context.js';
-import { BadRequest } from './query.js';
+import { type Handler, type MonitorContext, jsonReply } from './context.js';
+import { BadRequest, FilteredRequest } from './query.js';
 import { formatTime, nowNanos } from './go-format.js';
 
 export const handleJsz: Handler = (ctx, q) => {
@@ -16,9 +16,14 @@ export const handleJsz: Handler = (ctx, q) => {
   q.int('offset');
   q.int('limit');
   const leaderOnly = q.bool('leader-only');
+  return jsonReply(jszData(ctx, { leaderOnly }));
+};
+
+/** The /jsz object (also `$SYS.REQ...JSZ`). */
+export function jszData(ctx: MonitorContext, o: { leaderOnly: boolean }): Record<string, unknown> {
   // A server without JetStream is never the meta leader.
-  if (leaderOnly) throw new BadRequest('filtered response: not leader');
-  return jsonReply({
+  if (o.leaderOnly) throw new FilteredRequest('filtered response: not leader');
+  return {
     server_id: ctx.server.id,
     now: formatTime(nowNanos()),
     disabled: true,
@@ -34,5 +39,10 @@ export const handleJsz: Handler = (ctx, q) => {
     consumers: 0,
     messages: 0,
     bytes: 0,
-  });
-};
+  };
+}
+
+/** One account's JetStream usage (`$SYS.REQ.ACCOUNT.<acc>.JSZ`): nats-server's refusal while JetStream is off. */
+export function jszAccountData(): never {
+  throw new BadRequest('jetstream not enabled');
+}

@@ -5,8 +5,18 @@
  */
 import { goQuote } from './go-format.js';
 
-/** A bad parameter: the monitor answers 400 with this text, as nats-server does. */
+/**
+ * A request the endpoint refuses: over HTTP a 400 with this text, over `$SYS`
+ * an error reply with code 500, as nats-server answers each.
+ */
 export class BadRequest extends Error {}
+
+/**
+ * A request this server is not the one to answer (e.g. `leader-only` on a
+ * server that is not the JetStream leader): HTTP still answers 400, but a
+ * `$SYS` request gets no reply at all, leaving the answer to other servers.
+ */
+export class FilteredRequest extends BadRequest {}
 
 const utf8 = new TextDecoder('utf-8');
 

@@ -65,30 +65,70 @@ export class StatsSum {
   }
 }
 
+/** nats-server's SubszOptions. */
+export interface SubszOptions {
+  subscriptions: boolean;
+  offset: number;
+  limit: number;
+  /** Only subscriptions a publish on this literal subject would reach; '' for all. */
+  test: string;
+  /** Only this account; '' for all. */
+  account: string;
+}
+
+/** nats-server's Subsz: the statistics, then the page of subscriptions (absent when empty). */
+export interface SubszJson extends SublistStatsJson {
+  server_id: string;
+  now: string;
+  total: number;
+  offset: number;
+  limit: number;
+  subscriptions_list?: Record<string, unknown>[];
+}
+
 export const handleSubsz: Handler = (ctx, q) => {
   ctx.count('/subsz');
-  const subs = q.bool('subs');
-  let offset = q.int('offset');
-  let limit = q.int('limit');
-  const test = q.get('test');
-  const filterAcc = q.get('acc');
-  if (offset < 0) offset = 0;
-  if (limit <= 0) limit = DEFAULT_LIMIT;
+  const z = subszData(ctx, {
+    subscriptions: q.bool('subs'),
+    offset: q.int('offset'),
+    limit: q.int('limit'),
+    test: q.get('test'),
+    account: q.get('acc'),
+  });
+  // nats-server answers over HTTP with the bare statistics unless the page has entries.
+  if (z.subscriptions_list === undefined) return jsonReply(sublistStatsOf(z));
+  return jsonReply(z);
+};
+
+function sublistStatsOf(z: SubszJson): SublistStatsJson {
+  return {
+    num_subscriptions: z.num_subscriptions,
+    num_cache: z.num_cache,
+    num_inserts: z.num_inserts,
+    num_removes: z.num_removes,
+    num_matches: z.num_matches,
+    cache_hit_rate: z.cache_hit_rate,
+    max_fanout: z.max_fanout,
+    avg_fanout: z.avg_fanout,
+  };
+}
+
+/** The Subsz object (whole over `$SYS`); throws BadRequest for a test subject that is not literal. */
+export function subszData(ctx: MonitorContext, o: SubszOptions): SubszJson {
+  const offset = o.offset < 0 ? 0 : o.offset;
+  const limit = o.limit <= 0 ? DEFAULT_LIMIT : o.limit;
+  const test = o.test;
   if (test !== '' && !isValidLiteralSubject(test)) {
     throw new BadRequest(`invalid test subject, must be valid publish subject: ${test}`);
   }
-  return jsonReply(subsz(ctx, subs, offset, limit, test, filterAcc));
-};
-
-function subsz(ctx: MonitorContext, withSubs: boolean, offset: number, limit: number, test: string, filterAcc: string): object {
   const now = nowNanos();
   const sum = new StatsSum();
   const page: Record<string, unknown>[] = [];
   let matched = 0;
   for (const acc of ctx.server.accounts.values()) {
-    if (filterAcc !== '' && acc.name !== filterAcc) continue;
+    if (o.account !== '' && acc.name !== o.account) continue;
     sum.add(acc);
-    if (!withSubs) continue;
+    if (!o.subscriptions) continue;
     for (const s of acc.sublist.all()) {
       if (test !== '' && !subjectMatches(s.subject, test)) continue;
       // Only the requested window is turned into JSON objects.
@@ -97,9 +137,7 @@ function subsz(ctx: MonitorContext, withSubs: boolean, offset: number, limit: nu
       page.push(subDetail(acc.name, s.subject, s.queue ?? '', s.sid, s.delivered, s.max, s.client?.cid ?? 0));
     }
   }
-  // nats-server answers with the bare statistics unless the page has entries.
-  if (page.length === 0) return sum.json();
-  return {
+  const z: SubszJson = {
     server_id: ctx.server.id,
     now: formatTime(now),
     ...sum.json(),
@@ -107,6 +145,7 @@ function subsz(ctx: MonitorContext, withSubs: boolean, offset: number, limit: nu
     total: page.length,
     offset,
     limit,
-    subscriptions_list: page,
   };
+  if (page.length > 0) z.subscriptions_list = page;
+  return z;
 }

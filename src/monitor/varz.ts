@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { PROTO_VERSION, SERVER_VERSION } from '../server/version.js';
-import { type Handler, jsonReply } from './context.js';
+import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { formatDate, formatTime, formatUptime, msToGoDuration, nanosBetween, msToNanos, nowNanos } from './go-format.js';
 
 /** nats-server's TLS handshake timeout default (seconds); reported while no tls block says otherwise. */
@@ -13,6 +13,11 @@ const DEFAULT_TLS_TIMEOUT = 2;
 
 export const handleVarz: Handler = (ctx) => {
   ctx.count('/varz');
+  return jsonReply(varzData(ctx));
+};
+
+/** The /varz object (also `$SYS.REQ.SERVER...VARZ`). */
+export function varzData(ctx: MonitorContext): Record<string, unknown> {
   const server = ctx.server;
   const o = server.options;
   const now = nowNanos();
@@ -75,8 +80,8 @@ export const handleVarz: Handler = (ctx) => {
   v.config_load_time = formatDate(ctx.server.configLoadTime);
   const sys = ctx.systemAccount();
   if (sys !== '') v.system_account = sys;
-  return jsonReply(v);
-};
+  return v;
+}
 
 function tlsTimeout(tls: Record<string, unknown> | undefined): number {
   const t = tls?.timeout;

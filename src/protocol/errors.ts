@@ -9,7 +9,6 @@ export const ERR = {
   authViolation: 'Authorization Violation',
   authTimeout: 'Authentication Timeout',
   staleConnection: 'Stale Connection',
-  slowConsumer: 'Slow Consumer',
   maxConnections: 'maximum connections exceeded',
   maxSubscriptions: 'maximum subscriptions exceeded',
   noRespondersNeedsHeaders: 'no responders requires headers support',

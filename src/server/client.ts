@@ -27,10 +27,7 @@ export const enum CloseReason {
   SlowConsumerWriteDeadline = 'Slow Consumer (Write Deadline)',
   MaxPayload = 'Maximum Message Payload Exceeded',
   MaxControlLine = 'Maximum Control Line Exceeded',
-  MaxConnections = 'Maximum Connections Exceeded',
-  MaxSubscriptions = 'Maximum Subscriptions Exceeded',
   LameDuck = 'Lame Duck Mode',
-  WriteError = 'Write Error',
   ReadError = 'Read Error',
 }
 

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Account, GLOBAL_ACCOUNT } from '../accounts/account.js';
 import { ERR } from '../protocol/errors.js';
@@ -17,6 +16,7 @@ import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
 import type { ClusterHandle } from '../cluster/cluster.js';
+import { installSystemEvents, type SystemEventsHandle } from '../accounts/system-events.js';
 
 /** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
 const RESPONSE_PREFIX = '_R_.';
@@ -118,8 +118,11 @@ export class Server {
     try {
       await this.startSubsystems();
     } catch (e) {
-      // A half-started server must not keep the client port.
+      // A half-started server must not keep the client port, nor subsystems that did start.
+      this.systemEvents?.close();
+      this.systemEvents = null;
       await this.listener.stopAccepting();
+      for (const hook of this.shutdownHooks) await hook();
       throw e;
     }
     this.startTimers();
@@ -128,6 +131,7 @@ export class Server {
 
   private async startSubsystems(): Promise<void> {
     const o = this.options;
+    this.systemEvents = installSystemEvents(this, { reload: () => this.requestReload() });
     if (o.cluster !== undefined) {
       // Loaded on demand, like monitoring: a single embedded server needs none of it.
       const { startCluster } = await import('../cluster/cluster.js');
@@ -155,6 +159,9 @@ export class Server {
     this.shuttingDown = true;
     this.logger.info('Initiating Shutdown...');
     this.stopTimers();
+    // SHUTDOWN is announced while clients can still hear it.
+    this.systemEvents?.close();
+    this.systemEvents = null;
     const closing = this.listener.stopAccepting();
     for (const c of [...this.clients.values()]) c.close(CloseReason.ServerShutdown);
     for (const hook of this.shutdownHooks) await hook();
@@ -406,6 +413,21 @@ export class Server {
     s += this.clusterInfo;
     if (this.inLameDuck) s += ',"ldm":true';
     return `INFO ${s}} \r\n`;
+  }
+
+  /** `$SYS` events and services; running between start and shutdown. */
+  systemEvents: SystemEventsHandle | null = null;
+  /**
+   * Re-reads the configuration for `$SYS.REQ.SERVER.<id>.RELOAD`; the CLI
+   * sets it when the server runs from a config file.
+   */
+  reloadConfig: (() => Promise<void>) | null = null;
+
+  private requestReload(): Promise<void> {
+    if (this.reloadConfig === null) {
+      return Promise.reject(new Error('can only reload config when a file is provided using -c or --config'));
+    }
+    return this.reloadConfig();
   }
 
   /** The cluster layer, when this server is part of one (for /routez, /varz). */
@@ -773,9 +795,6 @@ export class Server {
     return t;
   }
 
-  hostname(): string {
-    return hostname();
-  }
 }
 
 /**

@@ -36,7 +36,8 @@ async function main(): Promise<void> {
       const mu = process.memoryUsage();
       const stats: ChildStats = {
         clients: srv.server.clients.size,
-        subscriptions: srv.server.globalAccount.sublist.size,
+        // Client subscriptions still in the sublist: the server's own `$SYS` services subscribe in `$G` too.
+        subscriptions: srv.server.globalAccount.sublist.all().filter((sub) => sub.client !== null).length,
         heapUsed: mu.heapUsed,
         rss: mu.rss,
       };

@@ -19,9 +19,9 @@ import {
 } from './helpers.js';
 
 /**
- * nats-server's system account brings service imports (`$SYS.REQ...`) into
- * every account; Natter's system account does not serve those requests yet,
- * so reporting the imports would be invented.
+ * nats-server lists the `$SYS` services it imports into every account as
+ * imports; Natter serves the same requests with internal subscriptions in
+ * each account instead, so it has no import entries to report.
  */
 export const OMITTED: Readonly<Record<string, readonly string[]>> = {
   '/accountz?acc=$G': ['account_detail.imports'],

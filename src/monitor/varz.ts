@@ -46,9 +46,9 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.max_control_line = o.max_control_line;
   v.max_payload = o.max_payload;
   v.max_pending = o.max_pending;
-  // Routes, gateways, leaf nodes, MQTT, websocket and JetStream are not running:
-  // nats-server shows each as an empty object then.
-  v.cluster = {};
+  // Gateways, leaf nodes, MQTT, websocket and JetStream are not running:
+  // nats-server shows each as an empty object then (and the cluster too, when off).
+  v.cluster = ctx.server.cluster?.varz() ?? {};
   v.gateway = {};
   v.leaf = {};
   v.mqtt = {};
@@ -67,7 +67,7 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.cpu = ctx.usage.cpu();
   v.connections = server.clients.size;
   v.total_connections = server.stats.totalConnections;
-  v.routes = 0;
+  v.routes = ctx.server.cluster?.routes().length ?? 0;
   v.remotes = 0;
   v.leafnodes = 0;
   v.in_msgs = totals.inMsgs;

@@ -4,6 +4,7 @@ import { ERR } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
 import { type Client, CloseReason } from './client.js';
 import { ClientListener } from './client-listener.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import { Subscription, type InternalHandler } from './subscription.js';
 import { validateOptions, type ServerOptions } from './options.js';
 import { newServerId } from './server-id.js';
@@ -80,9 +81,8 @@ export class Server {
   shuttingDown = false;
   private readonly listener = new ClientListener(this);
   private boundPort = 0;
-  private flushList: Client[] = [];
-  private flushScheduled = false;
-  private readonly flushAllBound = (): void => this.flushAll();
+  /** Shared by every kind of connection (clients, routes): one flush per connection per turn. */
+  readonly flusher = new FlushScheduler();
   private pingTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private infoPrefix = '';
@@ -698,19 +698,7 @@ export class Server {
 
   /** Puts a connection on this turn's flush list. */
   queueFlush(c: Client): void {
-    c.flushQueued = true;
-    this.flushList.push(c);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAllBound);
-    }
-  }
-
-  private flushAll(): void {
-    this.flushScheduled = false;
-    const list = this.flushList;
-    this.flushList = [];
-    for (let i = 0; i < list.length; i++) list[i].flush();
+    this.flusher.queue(c);
   }
 
   watchPausedProducer(c: Client): void {

@@ -185,7 +185,14 @@ export class Client implements ClientOpHandler {
   /** Socket 'data' handler body. */
   onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
-    this.parser.parse(chunk);
+    try {
+      this.parser.parse(chunk);
+    } catch (e) {
+      // A defect triggered by one connection's input must cost that connection, not the server.
+      this.server.logger.error(`${this.label()} - internal error while processing input: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.close(CloseReason.ParseError, true);
+      return;
+    }
     if (this.pauseRequested && !this.closed) {
       this.pauseRequested = false;
       this.paused = true;

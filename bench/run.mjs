@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCENARIOS, runScenario } from './lib/scenarios.mjs';
+import { SCENARIOS, nodesFor, runScenario } from './lib/scenarios.mjs';
 import { freePort, raiseOwnNofile, startServer, stopServer, waitReady, machineBusySeconds, selfCpuSeconds } from './lib/server.mjs';
 import { notes, summaryTable } from './lib/stats.mjs';
 
@@ -47,7 +47,7 @@ const hasB = CMD_B.trim() !== '' && CMD_B.trim() !== 'none';
 const labels = { A: env.LABEL_A || (env.SERVER_CMD_A ? 'A' : 'nats-server'), B: env.LABEL_B || (env.SERVER_CMD_B ? 'B' : 'natter') };
 
 if (env.LIST) {
-  for (const s of SCENARIOS) console.log(`${s.id.padEnd(12)} n=${String(s.n).padEnd(9)} ${s.what}`);
+  for (const s of SCENARIOS) console.log(`${s.id.padEnd(18)} n=${String(s.n).padEnd(9)} ${s.what}`);
   process.exit(0);
 }
 
@@ -77,7 +77,7 @@ function fmtRate(v) {
 
 function brief(r) {
   let s;
-  if (r.scenario.startsWith('reqrep')) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
+  if (r.scenario.includes('reqrep')) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
   else if (r.scenario.startsWith('conns')) s = `${r.received ?? 0} conns in ${r.connect_s ?? '–'} s, ${r.kb_per_conn ?? '–'} KiB/conn`;
   else s = `${fmtRate(r.msgs_per_s)} msgs/s${r.lost ? `, lost ${r.lost}` : ''}`;
   if (r.server_cpu_us_per_msg !== undefined && r.server_cpu_us_per_msg !== null) s += `, ${r.server_cpu_us_per_msg} µs CPU/msg`;
@@ -86,31 +86,55 @@ function brief(r) {
 
 const versions = {};
 
+/**
+ * The command for node i of a cluster: the side's command plus nats-server's
+ * cluster flags (Natter takes the same). Every node dials the first one.
+ */
+function nodeCommand(cmd, i, routePorts) {
+  if (routePorts.length < 2) return cmd;
+  let c = `${cmd} --cluster nats://127.0.0.1:${routePorts[i]} --cluster_name bench`;
+  if (i > 0) c += ` --routes nats-route://127.0.0.1:${routePorts[0]}`;
+  return c;
+}
+
 async function oneRun(sc, side, run) {
-  const cmd = side === 'A' ? CMD_A : CMD_B;
+  // natterBoth: a Natter-against-Natter scenario (scale-out), whatever A is.
+  const cmd = side === 'A' && !sc.natterBoth ? CMD_A : CMD_B;
   const label = labels[side];
-  const port = await freePort();
-  const logFile = path.join(outDir, 'logs', `${sc.id}.${side}.run${run}.log`);
-  const srv = startServer(cmd, { port, cwd: REPO_DIR, logFile });
+  const nodes = nodesFor(sc, side);
+  const ports = [];
+  const routePorts = [];
+  for (let i = 0; i < nodes; i++) {
+    ports.push(await freePort());
+    if (nodes > 1) routePorts.push(await freePort());
+  }
+  const servers = ports.map((port, i) => {
+    const logFile = path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodes > 1 ? `.node${i + 1}` : ''}.log`);
+    return startServer(nodeCommand(cmd, i, routePorts), { port, cwd: REPO_DIR, logFile });
+  });
+  const port = ports[0];
   const t0 = Date.now();
   let res;
   let info = null;
   try {
-    info = await waitReady(srv, cfg.setupMs);
+    for (const s of servers) info = await waitReady(s, cfg.setupMs);
     if (info && info.version) versions[side] = info.version;
-    res = await runScenario({ srv, cfg }, sc);
+    res = await runScenario({ servers, cfg }, sc);
   } catch (e) {
     res = { scenario: sc.id, size: sc.size ?? null, ok: false, errors: [e.message] };
   }
-  const exit = await stopServer(srv);
+  const exits = [];
+  for (const s of servers) exits.push(await stopServer(s));
+  const exit = exits.find((e) => e && e.beforeStop) ?? exits[0];
   const line = {
     ts: new Date().toISOString(),
     label,
     side,
     run,
     port,
-    server_cmd: srv.cmd,
+    server_cmd: nodes > 1 ? servers.map((s) => s.cmd) : servers[0].cmd,
     server_version: info?.version ?? null,
+    nodes,
     ...res,
     server_exit: exit,
     wall_s: (Date.now() - t0) / 1000,
@@ -165,6 +189,7 @@ async function main() {
     '',
     table,
     '',
+    ...scenarios.filter((sc) => sc.natterBoth).flatMap((sc) => [`- ${sc.id}: both sides run Natter (${sc.what}); the A/B labels do not apply.`, '']),
     ...(n.length ? ['Notes:', ...n, ''] : []),
     `Raw per-run JSON lines: ${path.relative(REPO_DIR, jsonl)}`,
     '',

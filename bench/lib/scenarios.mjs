@@ -1,7 +1,7 @@
 // Scenario definitions and the code that drives the worker roles for one run.
 import { Worker } from 'node:worker_threads';
 import { S_DONE, S_PER_SUB, S_RECV, S_TARGET, makeShared, views } from './shared.mjs';
-import { nowNs } from './proto.mjs';
+import { connect, flush, nowNs } from './proto.mjs';
 import { percentile } from './stats.mjs';
 import { machineBusySeconds, processTree, rssSampler, selfCpuSeconds, treeCpuSeconds, memKb, treeRssKb } from './server.mjs';
 
@@ -23,7 +23,21 @@ export const SCENARIOS = [
   { id: 'reqrep-c1', kind: 'reqrep', conns: 1, size: 16, n: 8_000, what: '1 requester, sequential request/reply, 16 B' },
   { id: 'reqrep-c16', kind: 'reqrep', conns: 16, size: 16, n: 2_500, what: '16 concurrent requesters, each sequential, 16 B' },
   { id: 'conns-10k', kind: 'conns', n: 10_000, what: '10,000 idle connections: RSS per connection' },
+  // Two-node clusters (nodes: 2): each side runs two of its servers routed to each other.
+  { id: 'cluster-pubsub-16', kind: 'flow', nodes: 2, pubs: 1, subs: 1, size: 16, n: 2_000_000, what: '2-node cluster: publisher on node 1 -> subscriber on node 2, 16 B' },
+  { id: 'cluster-reqrep', kind: 'reqrep', nodes: 2, conns: 1, size: 16, n: 8_000, what: '2-node cluster: requester on node 1, responder on node 2, sequential, 16 B' },
+  // Scale-out: both sides run Natter; A one process, B a 2-process cluster, the pairs spread over its nodes.
+  {
+    id: 'scaleout-4x4', kind: 'flow', nodes: { A: 1, B: 2 }, natterBoth: true, pairs: 4, pubs: 4, subs: 4, size: 16, n: 4_000_000,
+    what: 'scale-out: 4 publisher -> subscriber pairs (own subject each), A = 1 Natter process, B = 2-process Natter cluster with the pairs spread over both',
+  },
 ];
+
+/** How many server processes a scenario runs on one side. */
+export function nodesFor(sc, side) {
+  const n = sc.nodes ?? 1;
+  return typeof n === 'number' ? n : n[side];
+}
 
 // ---------------------------------------------------------------- worker wrapper
 
@@ -104,9 +118,11 @@ function addErrors(res, list) {
   for (const e of list ?? []) if (res.errors.length < 20 && !res.errors.includes(e)) res.errors.push(e);
 }
 
-/** Resource counters around the timed part of a run. */
-function startMeasure(srv) {
-  const pids = processTree(srv.pid);
+const treeOf = (servers) => [...new Set(servers.flatMap((s) => processTree(s.pid)))];
+
+/** Resource counters around the timed part of a run, summed over the side's server processes. */
+function startMeasure(servers) {
+  const pids = treeOf(servers);
   return {
     pids,
     wall0: nowNs(),
@@ -118,9 +134,9 @@ function startMeasure(srv) {
   };
 }
 
-function endMeasure(m, srv) {
+function endMeasure(m, servers) {
   const peak = m.sampler.stop();
-  const pids = [...new Set([...m.pids, ...processTree(srv.pid)])];
+  const pids = [...new Set([...m.pids, ...treeOf(servers)])];
   const wall = (nowNs() - m.wall0) / 1e9;
   const cpu = treeCpuSeconds(pids) - m.cpu0;
   const self = selfCpuSeconds() - m.self0;
@@ -134,7 +150,7 @@ function endMeasure(m, srv) {
     server_rss_start_kb: m.rss0,
     server_rss_end_kb: treeRssKb(pids),
     server_rss_peak_kb: peak,
-    server_hwm_kb: memKb(srv.pid).hwm,
+    server_hwm_kb: servers.reduce((a, s) => a + (memKb(s.pid).hwm ?? 0), 0),
   };
 }
 
@@ -146,28 +162,71 @@ export function round(x, d = 2) {
 
 // ---------------------------------------------------------------- flow: pub, pubsub, fanout, fanin, queue
 
+/**
+ * With more than one server, waits until a message published on each node
+ * reaches a subscriber on each other node. Interest travels in order, so
+ * once a probe subscription made now is known everywhere, so is every
+ * subscription the roles made before.
+ */
+async function waitRouted(servers, timeoutMs) {
+  if (servers.length < 2) return;
+  const deadline = Date.now() + timeoutMs;
+  const conns = [];
+  try {
+    for (let i = 0; i < servers.length; i++) {
+      const got = { n: 0 };
+      const c = await connect(servers[i].port, { name: 'bench-route-probe', parserOpts: { onMsg: () => got.n++ } });
+      c.got = got;
+      c.sock.write(`SUB bench.probe.${i} 1\r\n`);
+      await flush(c.sock, c.parser);
+      conns.push(c);
+    }
+    for (let to = 0; to < conns.length; to++) {
+      for (let from = 0; from < conns.length; from++) {
+        if (from === to) continue;
+        const target = conns[to];
+        const before = target.got.n;
+        for (;;) {
+          conns[from].sock.write(`PUB bench.probe.${to} 0\r\n\r\n`);
+          await flush(conns[from].sock, conns[from].parser);
+          await flush(target.sock, target.parser);
+          if (target.got.n > before) break;
+          if (Date.now() > deadline) throw new Error(`no route from node ${from + 1} to node ${to + 1} within ${timeoutMs} ms`);
+          await sleep(50);
+        }
+      }
+    }
+  } finally {
+    for (const c of conns) c.sock.destroy();
+  }
+}
+
 async function runFlow(ctx, sc, n) {
-  const { srv, cfg } = ctx;
-  const port = srv.port;
+  const { servers, cfg } = ctx;
+  // Publishers on the first node, subscribers on the last; with `pairs`, pair i (own subject) on node i mod nodes.
+  const pubPort = (i) => servers[sc.pairs ? i % servers.length : 0].port;
+  const subPort = (i) => servers[sc.pairs ? i % servers.length : servers.length - 1].port;
+  const subjectOf = (i) => (sc.pairs ? `bench.flow.${i}` : 'bench.flow');
   const res = { errors: [], truncated: false };
-  const subject = 'bench.flow';
   const warm = Math.round(n * cfg.warmup);
   const sab = makeShared();
   const { i32, t64 } = views(sab);
   const seen = sc.queue ? new SharedArrayBuffer(warm + n) : null;
-  const fan = sc.subs === 0 ? 0 : sc.queue ? 1 : sc.subs; // deliveries per published message
+  // deliveries per published message (a pair's subject has one subscriber)
+  const fan = sc.subs === 0 ? 0 : sc.queue || sc.pairs ? 1 : sc.subs;
   const subs = [];
   const pubs = [];
   let expectedTotal = 0;
   try {
     for (let i = 0; i < sc.subs; i++) {
-      subs.push(new Role('sub', port, { subject, queue: sc.queue ? 'bench.q' : null, index: i, shared: sab, seen }));
+      subs.push(new Role('sub', subPort(i), { subject: subjectOf(i), queue: sc.queue ? 'bench.q' : null, index: i, shared: sab, seen }));
     }
     await Promise.all(subs.map((s) => s.wait('ready', cfg.setupMs)));
     for (let i = 0; i < sc.pubs; i++) {
-      pubs.push(new Role('pub', port, { subject, size: sc.size, seq: !!sc.queue, index: i, ...cfg.pubOpts }));
+      pubs.push(new Role('pub', pubPort(i), { subject: subjectOf(i), size: sc.size, seq: !!sc.queue, index: i, ...cfg.pubOpts }));
     }
     await Promise.all(pubs.map((p) => p.wait('ready', cfg.setupMs)));
+    await waitRouted(servers, cfg.setupMs);
 
     // one phase: publish `count` messages split over the publishers, wait for delivery
     const phase = async (count, seqStart) => {
@@ -254,9 +313,9 @@ async function runFlow(ctx, sc, n) {
       }
       if (w.broken || w.truncated) throw new Error('run abandoned after a failed warm-up');
     }
-    const m = startMeasure(srv);
+    const m = startMeasure(servers);
     const r = await phase(n, warm);
-    Object.assign(res, endMeasure(m, srv));
+    Object.assign(res, endMeasure(m, servers));
 
     const elapsed = r.t0 > 0 && r.t1 > r.t0 ? (r.t1 - r.t0) / 1e9 : null;
     const perSec = (x) => (elapsed ? round(x / elapsed, 0) : null);
@@ -278,7 +337,7 @@ async function runFlow(ctx, sc, n) {
       res.server_cpu_us_per_msg = cpuPer(r.received);
       res.per_sub = r.perSub;
       if (r.quiet) res.errors.push(`deliveries stopped at ${r.received}/${r.expected} (no progress for ${cfg.quietMs} ms)`);
-      if (!sc.queue && sc.subs > 1 && r.perSub.some((c) => c !== r.sent)) {
+      if (!sc.queue && !sc.pairs && sc.subs > 1 && r.perSub.some((c) => c !== r.sent)) {
         res.errors.push(`not every subscriber got every message: ${JSON.stringify(r.perSub)} of ${r.sent}`);
       }
     }
@@ -319,13 +378,14 @@ async function runFlow(ctx, sc, n) {
 // ---------------------------------------------------------------- request/reply
 
 async function runReqRep(ctx, sc, n) {
-  const { srv, cfg } = ctx;
-  const port = srv.port;
+  const { servers, cfg } = ctx;
+  // Requesters on the first node, the responder on the last.
+  const port = servers[0].port;
   const res = { errors: [], truncated: false };
   const subject = 'bench.rr';
   const roles = [];
   try {
-    const rep = new Role('rep', port, { subject });
+    const rep = new Role('rep', servers[servers.length - 1].port, { subject });
     roles.push(rep);
     await rep.wait('ready', cfg.setupMs);
     const nw = Math.ceil(sc.conns / cfg.reqPerWorker);
@@ -337,6 +397,7 @@ async function runReqRep(ctx, sc, n) {
       roles.push(r);
     }
     await Promise.all(reqs.map((r) => r.wait('ready', cfg.setupMs)));
+    await waitRouted(servers, cfg.setupMs);
 
     const phase = async (count) => {
       for (const r of reqs) r.send({ cmd: 'run', count });
@@ -365,9 +426,9 @@ async function runReqRep(ctx, sc, n) {
     const w = await phase(warm);
     res.warmup_msgs = warm * sc.conns;
     if (w.truncated) res.errors.push('warm-up did not finish in time');
-    const m = startMeasure(srv);
+    const m = startMeasure(servers);
     const { done, truncated } = await phase(n);
-    Object.assign(res, endMeasure(m, srv));
+    Object.assign(res, endMeasure(m, servers));
     res.truncated = truncated;
     const t0 = Math.min(...done.map((d) => d.t0));
     const t1 = Math.max(...done.map((d) => d.t1));
@@ -419,13 +480,14 @@ async function runReqRep(ctx, sc, n) {
 // ---------------------------------------------------------------- idle connections
 
 async function runConns(ctx, sc, n) {
-  const { srv, cfg } = ctx;
+  const { servers, cfg } = ctx;
+  const srv = servers[0];
   const res = { errors: [], truncated: false };
   const role = new Role('conns', srv.port, {});
   try {
     await role.wait('ready', cfg.setupMs);
     await sleep(300); // let the fresh server settle
-    const m = startMeasure(srv);
+    const m = startMeasure(servers);
     const idle = treeRssKb(m.pids);
     role.send({ cmd: 'run', count: n, concurrency: cfg.dialers });
     let d;
@@ -440,7 +502,7 @@ async function runConns(ctx, sc, n) {
     await sleep(1000); // settle, then read RSS with everything open
     const pids = processTree(srv.pid);
     const withConns = treeRssKb(pids);
-    Object.assign(res, endMeasure(m, srv));
+    Object.assign(res, endMeasure(m, servers));
     addErrors(res, d.errors);
     res.expected = n;
     res.received = d.connected;
@@ -465,7 +527,7 @@ async function runConns(ctx, sc, n) {
   return res;
 }
 
-/** Runs one scenario against a started, ready server. */
+/** Runs one scenario against started, ready servers (ctx.servers: one, or a routed cluster). */
 export async function runScenario(ctx, sc) {
   const n = Math.max(1, Math.round(sc.n * ctx.cfg.scale));
   const base = { scenario: sc.id, size: sc.size ?? null, n };

@@ -51,11 +51,12 @@ export function metricsFor(sc) {
         rssRow,
       ];
     }
-    const what = sc.subs > 1 && !sc.queue ? 'deliveries/s' : 'msgs/s received';
+    const fanout = sc.subs > 1 && !sc.queue && !sc.pairs;
+    const what = fanout ? 'deliveries/s' : 'msgs/s received';
     return [
       { name: what, get: (r) => r.msgs_per_s, fmt: rate, better: 'higher' },
       { name: 'MB/s received', get: (r) => r.mb_per_s, fmt: sig3, better: 'higher' },
-      cpuRow(sc.subs > 1 && !sc.queue ? 'delivery' : 'msg'),
+      cpuRow(fanout ? 'delivery' : 'msg'),
       rssRow,
     ];
   }

@@ -15,8 +15,15 @@
  * - Duplicates: the first connection registered for a server wins, the
  *   other one is closed, as in nats-server; configured routes stay known
  *   and are dialled again whenever their server has no route left.
+ * - TLS: with a `tls` block every route starts with a handshake before any
+ *   protocol byte (nats-server's createRoute: the dialling side is the TLS
+ *   client, the accepting side the server), and both sides must present a
+ *   certificate the CA vouches for: nats-server forces client certificate
+ *   verification on routes whatever `verify` says. The dialling side also
+ *   checks the peer's name against the route URL's host unless `insecure`.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { networkInterfaces } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +35,7 @@ import { fromWire, toWire } from '../auth/wire-text.js';
 import type { InterestListener, MessageForwarder, Server } from '../server/server.js';
 import type { Subscription } from '../server/subscription.js';
 import { SERVER_VERSION, NATTER_VERSION } from '../server/version.js';
+import { describeTlsError, pinnedCertId, TlsAcceptor } from '../tls/index.js';
 import { clusterConfigFrom, joinHostPort, parseRouteURL, routeURL, type ClusterConfig, type RouteURL } from './config.js';
 import { LocalInterest, RemoteInterest, type InterestUpdate } from './interest.js';
 import { Route, RouteCloseReason, type PeerInfo } from './route.js';
@@ -114,6 +122,9 @@ export interface ClusterVarz {
   readonly urls?: readonly string[];
   /** nats-server reports its default TLS handshake timeout (seconds) even without route TLS. */
   readonly tls_timeout: number;
+  /** Present (true) only with route TLS, as nats-server's omitempty fields. */
+  readonly tls_required?: true;
+  readonly tls_verify?: true;
 }
 
 export interface ClusterHandle {
@@ -201,15 +212,16 @@ export class Cluster implements InterestListener, MessageForwarder {
   private listener: net.Server | null = null;
   private boundPort = 0;
   private nextRid = 1;
-  private flushList: Route[] = [];
-  private flushScheduled = false;
-  private readonly flushAllBound = (): void => this.flushAll();
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Sockets of closed routes whose peer has not closed yet; shutdown cuts them. */
   private readonly lingering = new Set<net.Socket>();
   private readonly wireNames = new WeakMap<Account, string>();
   /** Where other servers should dial us, from `advertise`; null: the listen address. */
   private advertised: { host: string; port: number } | null = null;
+  /** The server side of route TLS handshakes; null without route TLS. */
+  private readonly acceptor: TlsAcceptor | null;
+  /** Accepted sockets still in their TLS handshake; shutdown cuts them. */
+  private readonly handshaking = new Set<net.Socket>();
   private closing = false;
 
   constructor(server: Server, config: ClusterConfig) {
@@ -223,6 +235,9 @@ export class Cluster implements InterestListener, MessageForwarder {
     this.importPerms = perms?.import ? new Permissions({ publish: perms.import, subscribe: null, response: null }) : null;
     this.exportPerms = perms?.export ? new Permissions({ publish: null, subscribe: perms.export, response: null }) : null;
     this.ownClientURLs = ownClientURLs(server);
+    const t = config.tls;
+    // Routes always verify the peer's certificate (nats-server's getTLSConfig forces RequireAndVerifyClientCert).
+    this.acceptor = t === null ? null : new TlsAcceptor({ ...t, config: { ...t.config, verify: true } }, server.logger);
   }
 
   async start(): Promise<void> {
@@ -281,6 +296,8 @@ export class Cluster implements InterestListener, MessageForwarder {
       s.dialing?.destroy();
       s.dialing = null;
     }
+    for (const socket of this.handshaking) socket.destroy();
+    this.handshaking.clear();
     for (const r of [...this.routes]) r.close(RouteCloseReason.ServerShutdown);
     const i = this.server.interestListeners.indexOf(this);
     if (i >= 0) this.server.interestListeners.splice(i, 1);
@@ -308,6 +325,10 @@ export class Cluster implements InterestListener, MessageForwarder {
       headers: this.headersSupported,
     };
     if (c.user !== null) info.auth_required = true;
+    if (c.tls !== null) {
+      info.tls_required = true;
+      info.tls_verify = true;
+    }
     info.max_payload = o.max_payload;
     const adv = this.advertised;
     if (adv !== null) {
@@ -338,7 +359,7 @@ export class Cluster implements InterestListener, MessageForwarder {
       o.user = url.user;
       o.pass = url.password ?? '';
     }
-    o.tls_required = false;
+    o.tls_required = this.config.tls !== null;
     o.headers = this.headersSupported;
     o.name = this.server.id;
     o.cluster = this.clusterName;
@@ -447,8 +468,8 @@ export class Cluster implements InterestListener, MessageForwarder {
     if (t === null) return 0;
     const routes = t.routes;
     const account = this.wireName(acc);
-    for (let i = 0; i < routes.length; i++) routes[i].sendMsg(account, subject, reply, t.queues[i], hdrLen, buf, start, end);
-    return routes.length;
+    for (let i = 0; i < t.count; i++) routes[i].sendMsg(account, subject, reply, t.queues[i], hdrLen, buf, start, end);
+    return t.count;
   }
 
   // ---- connections ------------------------------------------------------------------
@@ -458,12 +479,31 @@ export class Cluster implements InterestListener, MessageForwarder {
       socket.destroy();
       return;
     }
-    this.startRoute(socket, null);
+    const rid = this.nextRid++;
+    const acceptor = this.acceptor;
+    if (acceptor === null) {
+      this.startRoute(socket, null, rid);
+      return;
+    }
+    // TLS comes first: our INFO goes out only once the peer proved who it is.
+    this.handshaking.add(socket);
+    const done = (): boolean => this.handshaking.delete(socket);
+    acceptor.upgrade({
+      socket,
+      label: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - rid:${rid}`,
+      deadline: Date.now() + acceptor.material.config.timeoutMs,
+      onSecure: (secure) => {
+        done();
+        if (this.closing) secure.destroy();
+        else this.startRoute(secure, null, rid);
+      },
+      onFailed: done,
+    });
   }
 
-  private startRoute(socket: net.Socket, solicit: Solicit | null): Route {
+  private startRoute(socket: net.Socket, solicit: Solicit | null, rid = this.nextRid++): Route {
     socket.setNoDelay(true);
-    const route = new Route(this, socket, this.nextRid++, solicit);
+    const route = new Route(this, socket, rid, solicit);
     this.routes.add(route);
     if (solicit !== null) solicit.route = route;
     socket.on('data', (chunk: Buffer) => route.onData(chunk));
@@ -717,13 +757,87 @@ export class Cluster implements InterestListener, MessageForwarder {
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
-      s.pending = false;
-      s.dialing = null;
       if (this.closing) {
+        s.pending = false;
+        s.dialing = null;
         socket.destroy();
         return;
       }
+      if (this.config.tls !== null) {
+        this.secureDial(s, socket);
+        return;
+      }
+      s.pending = false;
+      s.dialing = null;
       this.startRoute(socket, s);
+    });
+  }
+
+  /**
+   * The client side of route TLS on a dialled socket: our certificate for
+   * the peer to verify, and the peer's checked against the CA and the URL's
+   * host (Go's ServerName) unless `insecure`. The route starts once it holds.
+   */
+  private secureDial(s: Solicit, socket: net.Socket): void {
+    const t = this.config.tls;
+    if (t === null) return;
+    const rid = this.nextRid++;
+    const label = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - rid:${rid}`;
+    if (this.logger.debugEnabled) this.logger.debug(`${label} - Starting TLS route client handshake`);
+    const host = s.url.host;
+    const secure = tls.connect({
+      ...t.contextOptions,
+      socket,
+      // `host` is the name the certificate must carry; SNI cannot be an IP address.
+      host,
+      servername: net.isIP(host) === 0 ? host : undefined,
+      rejectUnauthorized: !t.config.insecure,
+    });
+    // The TLS socket reports what happens underneath; this only keeps a raw error from going unhandled.
+    socket.on('error', () => secure.destroy());
+    let settled = false;
+    const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.pending = false;
+      s.dialing = null;
+      secure.destroy();
+      socket.destroy();
+      if (this.closing) return;
+      this.logger.error(`${label} - TLS route handshake error: ${why}`);
+      this.retryLater(s);
+    };
+    const timer = setTimeout(() => fail('TLS handshake timeout'), t.config.timeoutMs);
+    secure.once('error', (e: Error) => fail(describeTlsError(e)));
+    secure.once('close', () => fail('EOF'));
+    secure.once('secureConnect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      secure.removeAllListeners('error');
+      secure.removeAllListeners('close');
+      s.pending = false;
+      s.dialing = null;
+      if (this.closing) {
+        secure.destroy();
+        return;
+      }
+      // pinned_certs hold for the servers we dial as for those that dial us (the acceptor checks those).
+      const pinned = t.config.pinnedCerts;
+      if (pinned !== null) {
+        const cert = secure.getPeerX509Certificate();
+        const id = cert === undefined ? null : pinnedCertId(cert);
+        if (id === null || !pinned.has(id)) {
+          if (this.logger.debugEnabled) this.logger.debug(`${label} - Failed pinned cert test for key id: ${id ?? ''}`);
+          this.logger.error(`${label} - TLS route handshake error: certificate not pinned`);
+          secure.destroy();
+          this.retryLater(s);
+          return;
+        }
+      }
+      if (this.logger.debugEnabled) this.logger.debug(`${label} - TLS handshake complete`);
+      this.startRoute(secure, s, rid);
     });
   }
 
@@ -736,6 +850,16 @@ export class Cluster implements InterestListener, MessageForwarder {
     const line = `Error trying to connect to route (attempt ${s.attempts}): ${why}`;
     if (s.attempts === 1 || (every > 0 && s.attempts % every === 0)) this.logger.error(line);
     else if (this.logger.debugEnabled) this.logger.debug(line);
+    this.retryOrForget(s);
+  }
+
+  /** A connection that failed before it became a route: counts as a failed attempt. */
+  private retryLater(s: Solicit): void {
+    s.attempts++;
+    this.retryOrForget(s);
+  }
+
+  private retryOrForget(s: Solicit): void {
     if (!s.explicit && s.attempts > this.config.connectRetries) {
       this.implicit.delete(s.url.key);
       return;
@@ -821,35 +945,18 @@ export class Cluster implements InterestListener, MessageForwarder {
 
   varz(): ClusterVarz {
     const c = this.config;
-    const v: ClusterVarz = {
-      name: this.clusterName,
-      addr: c.host,
-      cluster_port: this.boundPort,
-      auth_timeout: c.authTimeoutMs / 1000,
-      tls_timeout: DEFAULT_TLS_TIMEOUT_S,
-    };
-    if (c.routes.length === 0) return v;
-    // nats-server's key order: urls come before tls_timeout.
-    const { tls_timeout, ...head } = v;
-    return { ...head, urls: c.routes.map((u) => joinHostPort(u.host, u.port)), tls_timeout };
+    // nats-server's key order: urls (left out when none are configured), then the TLS fields.
+    const urls = c.routes.length > 0 ? { urls: c.routes.map((u) => joinHostPort(u.host, u.port)) } : {};
+    const head = { name: this.clusterName, addr: c.host, cluster_port: this.boundPort, auth_timeout: c.authTimeoutMs / 1000, ...urls };
+    if (c.tls === null) return { ...head, tls_timeout: DEFAULT_TLS_TIMEOUT_S };
+    return { ...head, tls_timeout: c.tls.config.timeoutMs / 1000, tls_required: true, tls_verify: true };
   }
 
   // ---- outbound scheduling and upkeep ---------------------------------------------------
 
+  /** Routes share the server's per-turn flush with client connections. */
   queueFlush(r: Route): void {
-    r.flushQueued = true;
-    this.flushList.push(r);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAllBound);
-    }
-  }
-
-  private flushAll(): void {
-    this.flushScheduled = false;
-    const list = this.flushList;
-    this.flushList = [];
-    for (let i = 0; i < list.length; i++) list[i].flush();
+    this.server.flusher.queue(r);
   }
 
   /** Cuts routes whose socket made no progress for write_deadline while bytes waited. */

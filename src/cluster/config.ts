@@ -2,10 +2,11 @@
  * The `cluster` block, read the way nats-server's parseCluster reads it:
  * `name`, `listen` or `host`/`port`, `routes`, `authorization { user,
  * password, timeout }`, `advertise`, `no_advertise`, `connect_retries`,
- * `permissions { import, export }`. Keys are case-insensitive; unknown keys
- * are errors. Route TLS (`tls`) belongs to the TLS module and is refused
- * here rather than silently running routes in clear text.
+ * `permissions { import, export }`, `tls`. Keys are case-insensitive;
+ * unknown keys are errors. The `tls` block is read and its files loaded by
+ * the TLS module, as nats-server loads them while parsing the configuration.
  */
+import { loadTls, TlsConfigError, type TlsMaterial } from '../tls/index.js';
 import { permissionsConfigFrom, type SubjectPermissionConfig } from '../auth/permissions.js';
 import { SecurityConfigError } from '../auth/conf-input.js';
 import type { RawBlock } from '../server/options.js';
@@ -52,9 +53,20 @@ export interface ClusterConfig {
   /** Extra attempts for routes learned by gossip (configured routes retry forever). */
   readonly connectRetries: number;
   readonly permissions: ClusterPermissions | null;
+  /**
+   * Route TLS: every route, accepted or dialled, starts with a handshake,
+   * and both sides must present a certificate the CA vouches for.
+   */
+  readonly tls: TlsMaterial | null;
 }
 
 export class ClusterConfigError extends Error {}
+
+/**
+ * Blocks already read: the TLS files are loaded once per block, however
+ * often the configuration is looked at (monitoring reads it per request).
+ */
+const parsed = new WeakMap<RawBlock, ClusterConfig | null>();
 
 /**
  * Reads a cluster block. Returns null when clustering is off (no block, or
@@ -62,6 +74,14 @@ export class ClusterConfigError extends Error {}
  */
 export function clusterConfigFrom(raw: RawBlock | undefined): ClusterConfig | null {
   if (raw === undefined) return null;
+  const known = parsed.get(raw);
+  if (known !== undefined) return known;
+  const config = readClusterBlock(raw);
+  parsed.set(raw, config);
+  return config;
+}
+
+function readClusterBlock(raw: RawBlock): ClusterConfig | null {
   let name: string | null = null;
   let host = '0.0.0.0';
   let port: number | null = null;
@@ -74,6 +94,7 @@ export function clusterConfigFrom(raw: RawBlock | undefined): ClusterConfig | nu
   let connectRetries = 0;
   let permissions: ClusterPermissions | null = null;
   let authPermissions: ClusterPermissions | null = null;
+  let tls: TlsMaterial | null = null;
 
   for (const [key, value] of Object.entries(raw)) {
     switch (key.toLowerCase()) {
@@ -105,7 +126,13 @@ export function clusterConfigFrom(raw: RawBlock | undefined): ClusterConfig | nu
         routes = parseRoutes(value);
         break;
       case 'tls':
-        throw new ClusterConfigError('cluster tls is not supported by this Natter version: routes would run without TLS, refusing to start');
+        try {
+          tls = loadTls(value, 'peer');
+        } catch (e) {
+          if (e instanceof TlsConfigError) throw new ClusterConfigError(e.message);
+          throw e;
+        }
+        break;
       case 'cluster_advertise':
       case 'advertise':
         advertise = str(value, 'cluster advertise');
@@ -129,6 +156,10 @@ export function clusterConfigFrom(raw: RawBlock | undefined): ClusterConfig | nu
   if ((user === null) !== (password === null)) {
     throw new ClusterConfigError('cluster authorization needs both user and password');
   }
+  if (tls !== null && tls.certificate === null) {
+    // Both ends of a route present a certificate: without one no route could ever form.
+    throw new ClusterConfigError("missing 'cert_file' in TLS configuration");
+  }
   if (name !== null && name.includes(' ')) {
     // nats-server refuses this in validateOptions: names travel in space-separated protocol lines.
     throw new ClusterConfigError(`cluster name cannot contain spaces: "${name}"`);
@@ -146,6 +177,7 @@ export function clusterConfigFrom(raw: RawBlock | undefined): ClusterConfig | nu
     connectRetries,
     // Top-level permissions win over the deprecated ones inside authorization.
     permissions: permissions ?? authPermissions,
+    tls,
   };
 }
 

@@ -70,6 +70,9 @@ interface PeerConnect {
   readonly gateway: string;
 }
 
+/** Payloads and strings up to this size are copied byte by byte into the outbound buffer. */
+const SMALL_COPY = 64;
+
 const PING = 'PING\r\n';
 const PONG = 'PONG\r\n';
 
@@ -381,23 +384,36 @@ export class Route implements RouteOpHandler, InterestSource {
     const withHeaders = hdrLen >= 0 && this.headers;
     const bodyStart = hdrLen >= 0 && !withHeaders ? start + hdrLen : start;
     const size = end - bodyStart;
-    let line = (withHeaders ? 'HMSG ' : 'RMSG ') + account + ' ' + subject + ' ';
-    if (queues !== null) line += (reply === null ? '| ' : '+ ' + reply + ' ') + queues.join(' ') + ' ';
-    else if (reply !== null) line += reply + ' ';
-    line += withHeaders ? hdrLen + ' ' + size + '\r\n' : size + '\r\n';
+    // The line goes into the buffer piece by piece: joining it into one string first cost more than the writes.
+    const verb = withHeaders ? 'HMSG ' : 'RMSG ';
+    let mid: string | null = null;
+    if (queues !== null) mid = (reply === null ? '| ' : '+ ' + reply + ' ') + queues.join(' ') + ' ';
+    else if (reply !== null) mid = reply + ' ';
+    const tail = withHeaders ? hdrLen + ' ' + size + '\r\n' : size + '\r\n';
+    const lineLen = verb.length + account.length + subject.length + 2 + (mid === null ? 0 : mid.length) + tail.length;
     const out = this.out;
-    const n = line.length + size + 2;
+    const n = lineLen + size + 2;
     const seg = out.reserve(n);
-    let off = out.offset;
-    off += seg.latin1Write(line, off, line.length);
-    buf.copy(seg, off, bodyStart, end);
-    off += size;
+    let off = putLatin1(seg, out.offset, verb);
+    off = putLatin1(seg, off, account);
+    seg[off++] = 32;
+    off = putLatin1(seg, off, subject);
+    seg[off++] = 32;
+    if (mid !== null) off = putLatin1(seg, off, mid);
+    off = putLatin1(seg, off, tail);
+    if (size <= SMALL_COPY) {
+      // Buffer#copy costs more than the bytes it moves for small payloads.
+      for (let i = bodyStart; i < end; i++) seg[off++] = buf[i];
+    } else {
+      buf.copy(seg, off, bodyStart, end);
+      off += size;
+    }
     seg[off] = 13;
     seg[off + 1] = 10;
     out.commit(n);
     this.outMsgs++;
     this.outBytes += size;
-    if (this.parser.tracing) this.traceOut(line.slice(0, -2));
+    if (this.parser.tracing) this.traceOut(verb + account + ' ' + subject + ' ' + (mid ?? '') + tail.slice(0, -2));
     if (!this.flushQueued) this.cluster.queueFlush(this);
   }
 
@@ -444,6 +460,14 @@ export class Route implements RouteOpHandler, InterestSource {
     }
     this.cluster.routeClosed(this);
   }
+}
+
+/** Writes a string of latin1 characters at `off`; returns the offset after it. Short ones by hand: cheaper than latin1Write. */
+function putLatin1(seg: Buffer, off: number, s: string): number {
+  const n = s.length;
+  if (n > SMALL_COPY) return off + seg.latin1Write(s, off, n);
+  for (let i = 0; i < n; i++) seg[off + i] = s.charCodeAt(i);
+  return off + n;
 }
 
 // ---- decoding, with the strictness of Go's JSON decoder on the fields used ----

@@ -53,7 +53,9 @@ describe('cluster block', () => {
     assert.throws(() => clusterConfigFrom({ port: 1, authorization: { users: [] } }), /does not allow multiple users/);
     assert.throws(() => clusterConfigFrom({ port: 1, authorization: { token: 't' } }), /does not support tokens/);
     assert.throws(() => clusterConfigFrom({ port: 1, permissions: { import: 'a', allow_responses: true } }), /do not support dynamic responses/);
-    assert.throws(() => clusterConfigFrom({ port: 1, tls: {} }), /cluster tls is not supported/);
+    // Both ends of a route present a certificate, so a block without one is refused.
+    assert.throws(() => clusterConfigFrom({ port: 1, tls: {} }), /missing 'cert_file' in TLS configuration/);
+    assert.throws(() => clusterConfigFrom({ port: 1, tls: { cert_file: '/nonexistent/c.pem', key_file: '/nonexistent/k.pem' } }), /nonexistent/);
     assert.throws(() => clusterConfigFrom({ listen: 'nonsense' }), /could not parse cluster listen/);
   });
 

@@ -265,8 +265,8 @@ describe('startCluster', () => {
     }
   });
 
-  it('refuses route TLS rather than running routes in clear text', async () => {
-    await assert.rejects(startServer({ cluster: { listen: '127.0.0.1:-1', tls: { cert_file: 'x', key_file: 'y' } } }), /cluster tls is not supported/);
+  it('refuses to start when the route TLS files cannot be loaded', async () => {
+    await assert.rejects(startServer({ cluster: { listen: '127.0.0.1:-1', tls: { cert_file: '/nonexistent/x.pem', key_file: '/nonexistent/y.pem' } } }), /nonexistent/);
   });
 
   it('keeps client URLs to itself with no_advertise', async () => {

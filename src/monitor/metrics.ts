@@ -141,6 +141,18 @@ export function renderMetrics(server: Server): string {
   out.family('natter_account_in_bytes_total', 'counter', 'Message bytes (headers and payload) received from the account\'s client connections.', perAccount((a) => a.inBytes));
   out.family('natter_account_out_bytes_total', 'counter', 'Message bytes (headers and payload) delivered to the account\'s client connections.', perAccount((a) => a.outBytes));
 
+  // Routes of the cluster, labelled by the peer's server id and name (no samples when not clustered).
+  const routes = server.cluster?.routes() ?? [];
+  const perRoute = (f: (r: (typeof routes)[number]) => number): Sample[] =>
+    routes.map((r) => ({ labels: { remote_id: r.remoteId, remote_name: r.remoteName }, value: f(r) }));
+  out.single('natter_routes', 'gauge', 'Routes to other cluster members open now.', routes.length);
+  out.family('natter_route_pending_bytes', 'gauge', 'Bytes queued for a route and not yet written.', perRoute((r) => r.pendingBytes));
+  out.family('natter_route_in_messages_total', 'counter', 'Messages received from a route.', perRoute((r) => r.inMsgs));
+  out.family('natter_route_out_messages_total', 'counter', 'Messages sent over a route.', perRoute((r) => r.outMsgs));
+  out.family('natter_route_in_bytes_total', 'counter', 'Message bytes received from a route.', perRoute((r) => r.inBytes));
+  out.family('natter_route_out_bytes_total', 'counter', 'Message bytes sent over a route.', perRoute((r) => r.outBytes));
+  out.family('natter_route_subscriptions', 'gauge', 'Interest a route\'s peer announced.', perRoute((r) => r.subscriptions.length));
+
   out.single('natter_process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.', process.memoryUsage.rss());
   out.single('natter_process_heap_used_bytes', 'gauge', 'JavaScript heap in use by the server process.', process.memoryUsage().heapUsed);
   // Only ever grows, hence a counter: its rate() is the number of cores in use.

@@ -40,6 +40,10 @@ test('/routez and /varz describe the routes of a two-node cluster', async () => 
     assert.equal(varz.routes, 1);
     assert.deepEqual(Object.keys(varz.cluster as object).slice(0, 3), ['name', 'addr', 'cluster_port']);
     assert.equal((varz.cluster as Record<string, unknown>).name, 'mon');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^natter_routes 1$/m);
+    assert.match(metrics, new RegExp(`^natter_route_subscriptions\\{remote_id="${b.server.id}",remote_name="b"\\} [1-9]\\d*$`, 'm'));
+    assert.match(metrics, /^natter_route_in_bytes_total\{remote_id="[A-Z0-9]+",remote_name="b"\} \d+$/m);
     await nc.close();
   } finally {
     await b.close();

@@ -1,5 +1,5 @@
 /**
- * /jsz. JetStream is not implemented, so every answer is nats-server's
+ * /jsz. JetStream does not run in this version, so every answer is nats-server's
  * "disabled" report: zero usage, zero limits, no accounts.
  */
 import { type Handler, type MonitorContext, jsonReply } from './context.js';

@@ -193,7 +193,7 @@ class SystemEvents implements ConnectionObserver {
    */
   private sync(): void {
     const server = this.server;
-    const sys = server.accounts.get(server.security.systemAccount) ?? null;
+    const sys = server.accounts.get(server.systemAccountName) ?? null;
     if (sys !== this.systemAccount) {
       this.unsubscribeAll();
       this.systemAccount = sys;

@@ -69,7 +69,8 @@ export function optionsFromConfigTree(root: ConfMap, options: LoadOptions = {}):
   if (mapper.errors.length > 0) throw ConfigError.combine(mapper.errors);
   // Users, permissions and accounts are checked here, where positions are
   // known, so their errors name file:line:col; the server rebuilds them from the options.
-  securityFromConfigTree(root);
+  // In operator mode accounts and users come from JWTs; the static checks do not apply.
+  if (mapper.options.operator === undefined) securityFromConfigTree(root);
   return { options: mapper.options, warnings: mapper.warnings };
 }
 
@@ -556,7 +557,6 @@ on(['operator', 'operators', 'roots', 'root', 'root_operators', 'root_operator']
     m.typeError(e, 'a JWT file name, a JWT, or an array of them');
     return;
   }
-  m.inactive('operator');
 });
 on(['resolver', 'account_resolver', 'accounts_resolver'], (m, e) => {
   const v = e.value;
@@ -565,7 +565,13 @@ on(['resolver', 'account_resolver', 'accounts_resolver'], (m, e) => {
     return;
   }
   m.set('resolver', toPlain(v));
-  m.inactive('resolver');
+});
+on(['resolver_preload'], (m, e) => {
+  if (e.value.kind !== 'map') {
+    m.typeError(e, 'a map of account public keys to account JWTs');
+    return;
+  }
+  m.set('resolver_preload', toPlain(e.value) as Record<string, string>);
 });
 
 /**
@@ -589,7 +595,6 @@ const UNSUPPORTED_KEYS: ReadonlySet<string> = new Set([
   'ocsp',
   'ocsp_cache',
   'resolver_tls',
-  'resolver_preload',
   'resolver_pinned_accounts',
   'no_system_account',
   'no_system',

@@ -97,6 +97,6 @@ export class MonitorContext {
 
   /** The system account's name (`$SYS` unless configured), as nats-server reports it. */
   systemAccount(): string {
-    return this.server.security.systemAccount;
+    return this.server.systemAccountName;
   }
 }

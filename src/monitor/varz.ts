@@ -33,7 +33,7 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
     host: o.host,
     port: server.port,
   };
-  if (server.users.authRequired) v.auth_required = true;
+  if (server.authRequired) v.auth_required = true;
   v.max_connections = o.max_connections;
   if (o.max_subscriptions !== 0) v.max_subscriptions = o.max_subscriptions;
   v.ping_interval = msToGoDuration(o.ping_interval);

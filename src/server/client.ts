@@ -226,7 +226,7 @@ export class Client implements ClientOpHandler {
       this.sendErrAndClose(ERR.noRespondersNeedsHeaders, CloseReason.ProtocolViolation);
       return;
     }
-    if (!this.server.users.authRequired) {
+    if (!this.server.authRequired) {
       if (this.verbose) this.send(OK);
       this.server.clientConnected(this);
       return;

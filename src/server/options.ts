@@ -75,6 +75,8 @@ export interface ServerOptions {
   allow_non_tls?: boolean;
   operator?: unknown;
   resolver?: unknown;
+  /** MEMORY resolver: account public key -> account JWT. */
+  resolver_preload?: Record<string, string>;
 }
 
 export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({

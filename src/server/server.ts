@@ -12,6 +12,7 @@ import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
 import { securityFromOptions, type SecurityConfig } from '../auth/security-config.js';
 import type { AuthenticatedUser, UserTable } from '../auth/users.js';
 import { generateNonce } from '../auth/nkey.js';
+import { createJwtAuthenticator, type JwtAuthenticator } from '../jwt/operator-mode.js';
 import { certIdentities, parseTlsBlock, peerCertificateOf, tlsMapUsername } from '../tls/index.js';
 import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions.js';
 import { ClosedConnections } from './closed-connections.js';
@@ -75,6 +76,8 @@ export class Server {
   /** Kernel-bound backlog above which a consumer is stalled and its producers wait. */
   stallThreshold: number;
   security: SecurityConfig;
+  /** Operator mode (decentralized JWT auth): accounts and users come from JWTs. */
+  private jwtAuth: JwtAuthenticator | null;
   /** verify_and_map: a client's certificate, not its CONNECT, names its user. */
   private tlsMap: boolean;
   inLameDuck = false;
@@ -96,7 +99,8 @@ export class Server {
     this.globalAccount = new Account(GLOBAL_ACCOUNT);
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.stallThreshold = stallThresholdFor(options.max_pending);
-    this.security = securityFromOptions(options);
+    this.jwtAuth = createJwtAuthenticator(options, logger);
+    this.security = securityFromOptions(this.jwtAuth === null ? options : withoutSystemAccount(options));
     this.tlsMap = options.tls !== undefined && parseTlsBlock(options.tls).map;
     this.applyAccounts(this.security);
     this.closed = new ClosedConnections(10000);
@@ -210,7 +214,8 @@ export class Server {
     // Everything that can fail runs before anything changes: a refused reload leaves the server as it was.
     validateOptions(next);
     const changes = diffOptions(this.options, next);
-    const security = securityFromOptions(next);
+    const jwtAuth = createJwtAuthenticator(next, this.logger);
+    const security = securityFromOptions(jwtAuth === null ? next : withoutSystemAccount(next));
     const tlsMap = next.tls !== undefined && parseTlsBlock(next.tls).map;
     // TLS material is the last thing that can fail: after it, the reload cannot be refused.
     this.listener.applyOptions(next);
@@ -218,6 +223,7 @@ export class Server {
     this.tlsMap = tlsMap;
     this.stallThreshold = stallThresholdFor(next.max_pending);
     this.security = security;
+    this.jwtAuth = jwtAuth;
     this.applyAccounts(security);
     this.configLoadTime = new Date();
     this.buildInfoPrefix();
@@ -296,6 +302,16 @@ export class Server {
     for (const c of this.clients.values()) c.parser.tracing = this.logger.traceEnabled;
   }
 
+  /** Whether clients must authenticate: configured users, or operator mode. */
+  get authRequired(): boolean {
+    return this.jwtAuth !== null || this.users.authRequired;
+  }
+
+  /** The system account's name: configured, named by the operator JWT, or `$SYS`. */
+  get systemAccountName(): string {
+    return this.jwtAuth?.systemAccount ?? this.security.systemAccount;
+  }
+
   /** The user table of the current configuration. */
   get users(): UserTable {
     return this.security.userTable;
@@ -308,6 +324,7 @@ export class Server {
    */
   authenticateClient(c: Client, connect: Record<string, unknown>): Promise<AuthenticatedUser | null> {
     const users = this.users;
+    if (this.jwtAuth !== null) return this.jwtAuth.authenticate(connect, c.nonce, c.host);
     if (this.tlsMap && !(typeof connect.nkey === 'string' && connect.nkey !== '')) {
       const cert = peerCertificateOf(c.socket);
       const name = cert === null ? null : tlsMapUsername(certIdentities(cert), users.names());
@@ -320,9 +337,9 @@ export class Server {
   authFor(): { required: boolean; timeoutMs: number; nonce: string | null } {
     const users = this.users;
     return {
-      required: users.authRequired,
+      required: this.authRequired,
       timeoutMs: users.timeoutMs ?? this.options.auth_timeout,
-      nonce: users.nonceRequired ? generateNonce() : null,
+      nonce: this.jwtAuth !== null || users.nonceRequired ? generateNonce() : null,
     };
   }
 
@@ -347,7 +364,7 @@ export class Server {
 
   /** Creates configured accounts and installs their import routes. */
   private applyAccounts(sec: SecurityConfig): void {
-    const names = new Set<string>([GLOBAL_ACCOUNT, sec.systemAccount, ...sec.accounts.map((a) => a.name)]);
+    const names = new Set<string>([GLOBAL_ACCOUNT, this.systemAccountName, ...sec.accounts.map((a) => a.name), ...(this.jwtAuth?.accounts() ?? [])]);
     for (const name of names) {
       if (!this.accounts.has(name)) this.accounts.set(name, new Account(name));
     }
@@ -366,7 +383,7 @@ export class Server {
     const users = this.users;
     for (const c of [...this.clients.values()]) {
       if (!c.authorized || c.closed) continue;
-      if (!users.authRequired) {
+      if (!this.authRequired) {
         // Without any authorization a named user no longer exists: nats-server drops such clients quietly.
         if (c.authUser !== '') this.dropAfterReload(c, false);
         else this.applyPermissions(c, null);
@@ -461,7 +478,7 @@ export class Server {
       port: this.boundPort,
       headers: !o.no_header_support,
     };
-    if (this.users.authRequired && this.users.noAuthIdentity() === null) info.auth_required = true;
+    if (this.jwtAuth !== null || (this.users.authRequired && this.users.noAuthIdentity() === null)) info.auth_required = true;
     Object.assign(info, this.listener.tlsInfo());
     info.max_payload = o.max_payload;
     info.natter_version = NATTER_VERSION;
@@ -795,6 +812,12 @@ function addRequestInfo(buf: Buffer, start: number, hdrLen: number, end: number,
   const cut = start + hdrLen - 2;
   const msg = Buffer.concat([buf.subarray(start, cut), info, buf.subarray(cut, end)]);
   return { msg, hdrLen: hdrLen + info.length };
+}
+
+/** In operator mode the system account is a public key the static account config does not know. */
+function withoutSystemAccount(o: ServerOptions): ServerOptions {
+  const { system_account: _named, ...rest } = o;
+  return rest;
 }
 
 /** "<size>\r\n" strings, made once per size: most traffic repeats a few sizes. */

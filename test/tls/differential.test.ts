@@ -111,23 +111,27 @@ test('a plain client that sends the protocol: INFO, then closed at once without 
 
 test('a plain client that waits: INFO, then closed at the TLS timeout without a byte', { skip }, async () => {
   const p = await startBoth(tlsBlock());
-  const [ours, theirs] = await Promise.all([p.natter.port, p.ref.port].map(async (port) => {
-    const t = record(await dial(port));
-    return { after: await t.closedAfter(), text: t.text() };
-  }));
-  for (const r of [ours, theirs]) {
-    assert.match(r.text, /^INFO \{.*\} \r\n$/, 'nothing after INFO: the -ERR nats-server queues never reaches the wire');
-    assert.ok(r.after >= 900 && r.after < 2000, `closed after ${r.after}ms`);
+  try {
+    const [ours, theirs] = await Promise.all([p.natter.port, p.ref.port].map(async (port) => {
+      const t = record(await dial(port));
+      return { after: await t.closedAfter(), text: t.text() };
+    }));
+    for (const r of [ours, theirs]) {
+      assert.match(r.text, /^INFO \{.*\} \r\n$/, 'nothing after INFO: the -ERR nats-server queues never reaches the wire');
+      assert.ok(r.after >= 900 && r.after < 2000, `closed after ${r.after}ms`);
+    }
+    // nats-server logs its read deadline's error and (unless that already closed the connection)
+    // "TLS handshake timeout"; which of its goroutines logs first varies with load.
+    const re = /TLS handshake (error|timeout)/;
+    await logged(() => p.ref.log(), /i\/o timeout/);
+    const normalize = (lines: string[]): string[] => lines.map((l) => l.replace(/read tcp \S+->\S+:/, 'read tcp A->B:'));
+    const refLines = normalize(problems(p.ref.log(), re));
+    assert.ok(refLines.includes('TLS handshake error: read tcp A->B: i/o timeout'), refLines.join('\n'));
+    assert.ok(refLines.every((l) => l === 'TLS handshake error: read tcp A->B: i/o timeout' || l === 'TLS handshake timeout'), refLines.join('\n'));
+    assert.deepEqual(normalize(problems(p.natter.log.lines.join('\n'), re)), ['TLS handshake error: read tcp A->B: i/o timeout', 'TLS handshake timeout']);
+  } finally {
+    await p.close();
   }
-  // nats-server logs its read deadline's error, then (unless that already closed the connection) "TLS handshake timeout".
-  const re = /TLS handshake (error|timeout)/;
-  await logged(() => p.ref.log(), /i\/o timeout/);
-  const normalize = (lines: string[]): string[] => lines.map((l) => l.replace(/read tcp \S+->\S+:/, 'read tcp A->B:'));
-  const refLines = normalize(problems(p.ref.log(), re));
-  assert.ok(refLines.length === 1 || (refLines.length === 2 && refLines[1] === 'TLS handshake timeout'), refLines.join('\n'));
-  assert.equal(refLines[0], 'TLS handshake error: read tcp A->B: i/o timeout');
-  assert.deepEqual(normalize(problems(p.natter.log.lines.join('\n'), re)), ['TLS handshake error: read tcp A->B: i/o timeout', 'TLS handshake timeout']);
-  await p.close();
 });
 
 test('verify: the same client certificates are refused, with the same log line', { skip }, async () => {
@@ -171,17 +175,23 @@ test('HTTPS monitoring: plain HTTP gets the same answer', { skip }, async () => 
   const refHttps = await freePort();
   const ref = await startNatsServer({ config: `${tlsBlock()}https: "127.0.0.1:${refHttps}"\n` });
   const srv = await startNatter({ ...optionsFromConfigText(tlsBlock()).options, host: '127.0.0.1', port: 0, https_port: -1 });
-  const ours = Number(new URL(srv.server.monitorURLs[0]).port);
-  const answers: string[] = [];
-  for (const port of [ours, refHttps]) {
-    const s = await dial(port);
-    const t = record(s);
-    s.write('GET /varz HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    await t.closedAfter();
-    answers.push(t.text());
+  try {
+    const ours = Number(new URL(srv.server.monitorURLs[0]).port);
+    const answers: string[] = [];
+    for (const port of [ours, refHttps]) {
+      const s = await dial(port);
+      const t = record(s);
+      s.write('GET /varz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      // Both servers close after answering; a server that does not must fail here, not hang the suite.
+      const closed = await Promise.race([t.closedAfter().then(() => true), sleep(5000).then(() => false)]);
+      s.destroy();
+      assert.ok(closed, `port ${port} closed the connection after its answer`);
+      answers.push(t.text());
+    }
+    assert.equal(answers[0], answers[1]);
+    assert.equal(answers[1], PLAIN_HTTP_ON_HTTPS);
+  } finally {
+    await srv.close();
+    await ref.stop();
   }
-  assert.equal(answers[0], answers[1]);
-  assert.equal(answers[1], PLAIN_HTTP_ON_HTTPS);
-  await srv.close();
-  await ref.stop();
 });

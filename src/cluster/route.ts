@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import '../protocol/buffer-internals.js';
 import { errLine, ERR } from '../protocol/errors.js';
 import { OutboundQueue } from '../server/outbound.js';
-import { goQuote } from '../auth/wire-text.js';
+import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { SubjectPermissionConfig } from '../auth/permissions.js';
 import { RouteParser, type RouteOpHandler } from './route-parser.js';
 import { RemoteSub, interestKey, type InterestSource } from './interest.js';
@@ -173,15 +173,15 @@ export class Route implements RouteOpHandler, InterestSource {
   }
 
   traceOp(text: string): void {
-    this.cluster.logger.trace(`${this.label()} - <<- [${text}]`);
+    traceIn(this.cluster.logger, this.label(), text);
   }
 
   tracePayload(buf: Buffer, start: number, end: number): void {
-    this.cluster.logger.trace(`${this.label()} - <<- MSG_PAYLOAD: [${goQuote(buf.latin1Slice(start, end))}]`);
+    traceInPayload(this.cluster.logger, this.label(), buf, start, end);
   }
 
   private traceOut(text: string): void {
-    this.cluster.logger.trace(`${this.label()} - ->> [${text}]`);
+    traceOut(this.cluster.logger, this.label(), text);
   }
 
   processPing(): void {

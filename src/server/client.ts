@@ -3,7 +3,7 @@ import '../protocol/buffer-internals.js';
 import { ClientParser, type ClientOpHandler } from '../protocol/parser.js';
 import { ERR, errLine } from '../protocol/errors.js';
 import { isValidLiteralSubject } from '../subjects/validate.js';
-import { goQuote } from '../auth/wire-text.js';
+import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import { OutboundQueue } from './outbound.js';
 import { Subscription } from './subscription.js';
 import type { Account } from '../accounts/account.js';
@@ -264,15 +264,15 @@ export class Client implements ClientOpHandler {
   }
 
   traceOp(text: string): void {
-    this.server.logger.trace(`${this.label()} - <<- [${text}]`);
+    traceIn(this.server.logger, this.label(), text);
   }
 
   tracePayload(buf: Buffer, start: number, end: number): void {
-    this.server.logger.trace(`${this.label()} - <<- MSG_PAYLOAD: [${goQuote(buf.latin1Slice(start, end))}]`);
+    traceInPayload(this.server.logger, this.label(), buf, start, end);
   }
 
   private traceOut(text: string): void {
-    this.server.logger.trace(`${this.label()} - ->> [${text}]`);
+    traceOut(this.server.logger, this.label(), text);
   }
 
   processPing(): void {

@@ -7,6 +7,7 @@
  */
 import '../protocol/buffer-internals.js';
 import { ERR } from '../protocol/errors.js';
+import { FramedParser } from '../protocol/framing.js';
 
 /** What a route connection does with each operation. */
 export interface RouteOpHandler {
@@ -98,136 +99,33 @@ function upper(c: number): number {
   return c >= 97 && c <= 122 ? c - 32 : c;
 }
 
-export class RouteParser {
+export class RouteParser extends FramedParser {
   private readonly h: RouteOpHandler;
-  private lineBuf: Buffer | null = null;
-  // A message whose payload is still arriving.
+  // The message whose payload the framing delivers next.
   private pendAccount = '';
   private pendSubject = '';
   private pendReply: string | null = null;
   private pendQueues: readonly string[] = NO_QUEUES;
   private pendHdr = -1;
-  private pendMsg: Buffer | null = null;
-  private pendFill = 0;
   /** Argument token boundaries of the current line; grown for long queue lists. */
   private argStart = new Int32Array(16);
   private argEnd = new Int32Array(16);
   private kwEnd = 0;
-  /** Set once the handler closed the connection: later input is ignored. */
-  stopped = false;
-  tracing = false;
   /** Route authorization is on and CONNECT has not arrived: anything else is a violation. */
   requireConnect = false;
-  private suspended = false;
-  private held: Buffer | null = null;
 
   constructor(handler: RouteOpHandler) {
+    super();
     this.h = handler;
   }
 
-  parse(chunk: Buffer): void {
-    if (this.suspended) {
-      this.hold(chunk, 0);
-      return;
-    }
-    let pos = 0;
-    const len = chunk.length;
-    if (this.pendMsg !== null) {
-      pos = this.fillPayload(chunk);
-      if (pos < 0) return;
-    } else if (this.lineBuf !== null) {
-      const nl = chunk.indexOf(LF);
-      if (nl < 0) {
-        this.lineBuf = Buffer.concat([this.lineBuf, chunk]);
-        this.checkPartialLine(this.lineBuf);
-        return;
-      }
-      const line = Buffer.concat([this.lineBuf, chunk.subarray(0, nl + 1)]);
-      this.lineBuf = null;
-      pos = nl + 1;
-      const need = this.processLine(line, 0, line.length - 1);
-      if (this.stopped) return;
-      if (need >= 0) {
-        pos = this.payloadFrom(chunk, pos, need);
-        if (pos < 0) return;
-      }
-    }
-    while (pos < len && !this.stopped) {
-      if (this.suspended) {
-        this.hold(chunk, pos);
-        return;
-      }
-      const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) {
-        this.lineBuf = Buffer.from(chunk.subarray(pos));
-        this.checkPartialLine(this.lineBuf);
-        return;
-      }
-      const need = this.processLine(chunk, pos, nl);
-      pos = nl + 1;
-      if (this.stopped) return;
-      if (need >= 0) {
-        pos = this.payloadFrom(chunk, pos, need);
-        if (pos < 0) return;
-      }
-    }
+  protected deliver(buf: Buffer, start: number, end: number): void {
+    if (this.tracing) this.h.tracePayload(buf, start, end);
+    this.h.processMsg(this.pendAccount, this.pendSubject, this.pendReply, this.pendQueues, this.pendHdr, buf, start, end);
   }
 
-  /** Holds later input until resume() (CONNECT awaits an asynchronous password check). */
-  suspend(): void {
-    this.suspended = true;
-  }
-
-  resume(): void {
-    this.suspended = false;
-    const held = this.held;
-    this.held = null;
-    if (held !== null && !this.stopped) this.parse(held);
-  }
-
-  private hold(chunk: Buffer, pos: number): void {
-    const rest = chunk.subarray(pos);
-    this.held = this.held === null ? Buffer.from(rest) : Buffer.concat([this.held, rest]);
-  }
-
-  private payloadFrom(chunk: Buffer, pos: number, size: number): number {
-    const end = pos + size;
-    if (end + 2 <= chunk.length) {
-      if (chunk[end] !== CR || chunk[end + 1] !== LF) {
-        this.unknownOp();
-        return -1;
-      }
-      if (this.tracing) this.h.tracePayload(chunk, pos, end);
-      this.h.processMsg(this.pendAccount, this.pendSubject, this.pendReply, this.pendQueues, this.pendHdr, chunk, pos, end);
-      return end + 2;
-    }
-    if ((end < chunk.length && chunk[end] !== CR) || (end + 1 < chunk.length && chunk[end + 1] !== LF)) {
-      this.unknownOp();
-      return -1;
-    }
-    const msg = Buffer.allocUnsafe(size + 2);
-    chunk.copy(msg, 0, pos, chunk.length);
-    this.pendMsg = msg;
-    this.pendFill = chunk.length - pos;
-    return -1;
-  }
-
-  private fillPayload(chunk: Buffer): number {
-    const msg = this.pendMsg as Buffer;
-    const take = Math.min(msg.length - this.pendFill, chunk.length);
-    chunk.copy(msg, this.pendFill, 0, take);
-    this.pendFill += take;
-    const size = msg.length - 2;
-    if ((this.pendFill > size && msg[size] !== CR) || (this.pendFill > size + 1 && msg[size + 1] !== LF)) {
-      this.pendMsg = null;
-      this.unknownOp();
-      return -1;
-    }
-    if (this.pendFill < msg.length) return -1;
-    this.pendMsg = null;
-    if (this.tracing) this.h.tracePayload(msg, 0, size);
-    this.h.processMsg(this.pendAccount, this.pendSubject, this.pendReply, this.pendQueues, this.pendHdr, msg, 0, size);
-    return this.stopped ? -1 : take;
+  protected fail(): void {
+    this.unknownOp();
   }
 
   private unknownOp(): void {
@@ -266,7 +164,7 @@ export class RouteParser {
     return -1;
   }
 
-  private checkPartialLine(buf: Buffer): void {
+  protected checkPartialLine(buf: Buffer): void {
     if (this.requireConnect && upper(buf[0]) !== 67) {
       this.stopped = true;
       this.h.authViolation();
@@ -283,7 +181,7 @@ export class RouteParser {
   }
 
   /** One control line buf[start..nl); returns the payload size that follows, or -1. */
-  private processLine(buf: Buffer, start: number, nl: number): number {
+  protected processLine(buf: Buffer, start: number, nl: number): number {
     let end = nl;
     if (end > start && buf[end - 1] === CR) end--;
     if (this.requireConnect && upper(buf[start]) !== 67) {

@@ -1,11 +1,10 @@
 /**
- * The client protocol parser: a resumable state machine over the Buffers a
- * socket hands us. Control lines are found with a native newline search;
- * payloads are passed on as views of the chunk they arrived in and copied
- * only when a frame spans chunks.
+ * The client protocol parser: the shared framing (framing.ts) finds lines
+ * and payloads; this class interprets the client ops.
  */
 
 import './buffer-internals.js';
+import { FramedParser } from './framing.js';
 import { ERR } from './errors.js';
 
 /** What a client connection does with each operation. */
@@ -39,7 +38,6 @@ export interface ParserLimits {
 }
 
 const CR = 13;
-const LF = 10;
 const SP = 32;
 const TAB = 9;
 
@@ -83,154 +81,32 @@ function upper(c: number): number {
 /** Max bytes of arguments we split per op (PUB/HPUB need at most 4). */
 const MAX_ARGS = 4;
 
-export class ClientParser {
+export class ClientParser extends FramedParser {
   private readonly h: ClientOpHandler;
   private readonly limits: ParserLimits;
-  /** Bytes of an unterminated control line carried over from the last chunk. */
-  private lineBuf: Buffer | null = null;
-  /** A PUB/HPUB whose payload is still arriving. */
+  /** The PUB/HPUB whose payload the framing delivers next. */
   private pendSubject = '';
   private pendReply: string | null = null;
   private pendHdr = -1;
   private pendSizeText: string | null = null;
-  private pendMsg: Buffer | null = null;
-  private pendFill = 0;
   /** Argument token boundaries of the current line, reused to avoid allocation. */
   private readonly argStart = new Int32Array(MAX_ARGS + 1);
   private readonly argEnd = new Int32Array(MAX_ARGS + 1);
   /** Index after the keyword matched last. */
   private kwEnd = 0;
-  /** Set once the handler closed the connection; the parser then ignores input. */
-  stopped = false;
-  /** Protocol tracing on: every op and payload is reported to the handler first. */
-  tracing = false;
-  /** While set (an op awaits something, e.g. CONNECT's authentication), input is held, not parsed. */
-  private suspended = false;
-  private held: Buffer | null = null;
 
   constructor(handler: ClientOpHandler, limits: ParserLimits) {
+    super();
     this.h = handler;
     this.limits = limits;
   }
 
-  /** Parses one chunk. The chunk must not be modified afterwards (Node's read buffers are not). */
-  parse(chunk: Buffer): void {
-    if (this.suspended) {
-      this.hold(chunk, 0);
-      return;
-    }
-    let pos = 0;
-    const len = chunk.length;
-    if (this.pendMsg !== null) {
-      pos = this.fillPayload(chunk);
-      if (pos < 0) return;
-    } else if (this.lineBuf !== null) {
-      const nl = chunk.indexOf(LF);
-      if (nl < 0) {
-        this.lineBuf = Buffer.concat([this.lineBuf, chunk]);
-        this.checkPartialLine(this.lineBuf, 0, this.lineBuf.length);
-        return;
-      }
-      const line = Buffer.concat([this.lineBuf, chunk.subarray(0, nl + 1)]);
-      this.lineBuf = null;
-      pos = nl + 1;
-      const need = this.processLine(line, 0, line.length - 1);
-      if (this.stopped) return;
-      if (need >= 0) {
-        pos = this.payloadFrom(chunk, pos, need);
-        if (pos < 0) return;
-      }
-    }
-    while (pos < len && !this.stopped) {
-      if (this.suspended) {
-        this.hold(chunk, pos);
-        return;
-      }
-      const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) {
-        // Keep a private copy: the tail is small and we must not pin the whole chunk.
-        this.lineBuf = Buffer.from(chunk.subarray(pos));
-        this.checkPartialLine(this.lineBuf, 0, this.lineBuf.length);
-        return;
-      }
-      const need = this.processLine(chunk, pos, nl);
-      pos = nl + 1;
-      if (this.stopped) return;
-      if (need >= 0) {
-        pos = this.payloadFrom(chunk, pos, need);
-        if (pos < 0) return;
-      }
-    }
+  protected deliver(buf: Buffer, start: number, end: number): void {
+    if (this.tracing) this.h.tracePayload(buf, start, end);
+    this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, buf, start, end, this.pendSizeText);
   }
 
-  /** Stops parsing after the current op; later input waits for resume(). */
-  suspend(): void {
-    this.suspended = true;
-  }
-
-  /** Parses what arrived while suspended. */
-  resume(): void {
-    this.suspended = false;
-    const held = this.held;
-    this.held = null;
-    if (held !== null && !this.stopped) this.parse(held);
-  }
-
-  private hold(chunk: Buffer, pos: number): void {
-    const rest = chunk.subarray(pos);
-    this.held = this.held === null ? Buffer.from(rest) : Buffer.concat([this.held, rest]);
-  }
-
-  /**
-   * A PUB/HPUB line was parsed and `size` payload bytes (+CRLF) follow at `pos`.
-   * Returns the position after the frame, or -1 when the frame continues in a later chunk.
-   */
-  private payloadFrom(chunk: Buffer, pos: number, size: number): number {
-    const end = pos + size;
-    if (end + 2 <= chunk.length) {
-      if (chunk[end] !== CR || chunk[end + 1] !== LF) {
-        this.fail();
-        return -1;
-      }
-      if (this.tracing) this.h.tracePayload(chunk, pos, end);
-      this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, chunk, pos, end, this.pendSizeText);
-      return end + 2;
-    }
-    // The terminator is checked as soon as its bytes arrive, as nats-server does.
-    if ((end < chunk.length && chunk[end] !== CR) || (end + 1 < chunk.length && chunk[end + 1] !== LF)) {
-      this.fail();
-      return -1;
-    }
-    // Spans chunks: copy into a private buffer sized for payload + CRLF.
-    const msg = Buffer.allocUnsafe(size + 2);
-    const have = chunk.length - pos;
-    chunk.copy(msg, 0, pos, chunk.length);
-    this.pendMsg = msg;
-    this.pendFill = have;
-    return -1;
-  }
-
-  /** Continues a spanning payload. Returns the position after it, or -1 when more is needed. */
-  private fillPayload(chunk: Buffer): number {
-    const msg = this.pendMsg as Buffer;
-    const want = msg.length - this.pendFill;
-    const take = Math.min(want, chunk.length);
-    chunk.copy(msg, this.pendFill, 0, take);
-    this.pendFill += take;
-    const size = msg.length - 2;
-    if ((this.pendFill > size && msg[size] !== CR) || (this.pendFill > size + 1 && msg[size + 1] !== LF)) {
-      this.pendMsg = null;
-      this.fail();
-      return -1;
-    }
-    if (this.pendFill < msg.length) return -1;
-    this.pendMsg = null;
-    if (this.tracing) this.h.tracePayload(msg, 0, size);
-    this.h.processMsg(this.pendSubject, this.pendReply, this.pendHdr, msg, 0, size, this.pendSizeText);
-    return this.stopped ? -1 : take;
-  }
-
-  private fail(): void {
+  protected fail(): void {
     this.stopped = true;
     this.h.protocolViolation(ERR.unknownOp, 'parser error');
   }
@@ -287,8 +163,9 @@ export class ClientParser {
   }
 
   /** On an incomplete line: reject unknown ops early and enforce the control line limit. */
-  private checkPartialLine(buf: Buffer, start: number, end: number): void {
-    const m = this.matchKeyword(buf, start, end, false);
+  protected checkPartialLine(buf: Buffer): void {
+    const end = buf.length;
+    const m = this.matchKeyword(buf, 0, end, false);
     if (m === UNKNOWN) {
       this.fail();
       return;
@@ -296,7 +173,7 @@ export class ClientParser {
     if (m === PARTIAL) return;
     // Whatever the op, an unterminated line may not grow past the limit: we buffer it.
     let argEnd = end;
-    if (argEnd > start && buf[argEnd - 1] === CR) argEnd--;
+    if (argEnd > 0 && buf[argEnd - 1] === CR) argEnd--;
     if (argEnd - skipSpace(buf, this.kwEnd, argEnd) > this.limits.maxControlLine) {
       this.controlLineTooLong();
     }
@@ -312,7 +189,7 @@ export class ClientParser {
    * Handles one control line buf[start..nl) (nl is the LF). Returns the number of
    * payload bytes that follow for PUB/HPUB, else -1.
    */
-  private processLine(buf: Buffer, start: number, nl: number): number {
+  protected processLine(buf: Buffer, start: number, nl: number): number {
     let end = nl;
     if (end > start && buf[end - 1] === CR) end--;
     const op = this.matchKeyword(buf, start, end, true);

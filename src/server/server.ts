@@ -597,7 +597,7 @@ export class Server {
   }
 
   /** Delivers to the subscribers of one account: all plain ones, one member per queue group. */
-  private deliverLocal(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null, queueFilter: readonly string[] | null = null): number {
+  private deliverLocal(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null, queueFilter: readonly string[] | null = null, shown: string | null = null): number {
     const r = acc.sublist.match(subject);
     const psubs = r.psubs;
     const qsubs = r.qsubs;
@@ -605,7 +605,10 @@ export class Server {
     const size = end - start;
     let head: string;
     let tail: string;
-    if (sizeText !== null) {
+    if (shown !== null) {
+      head = (hdrLen < 0 ? 'MSG ' : 'HMSG ') + shown + ' ';
+      tail = (reply === null ? '' : reply + ' ') + (hdrLen < 0 ? '' : hdrLen + ' ') + size + '\r\n';
+    } else if (sizeText !== null) {
       // Sizes written with leading zeros are echoed as written (nats-server copies the bytes).
       head = hdrLen < 0 ? 'MSG ' + subject + ' ' : 'HMSG ' + subject + ' ';
       tail = (reply === null ? '' : reply + ' ') + sizeText + '\r\n';
@@ -699,16 +702,27 @@ export class Server {
    * Publishes a message from the server itself into `acc`, routed like a
    * client's (imports included). `headers` is a full NATS/1.0 header block.
    */
-  publishInternal(acc: Account, subject: string, reply: string | null, payload: Buffer | string, headers: string | null = null): number {
+  publishInternal(acc: Account, subject: string, reply: string | null, payload: Buffer | string, headers: string | Buffer | null = null): number {
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
     let msg = body;
     let hdrLen = -1;
     if (headers !== null) {
-      const h = Buffer.from(headers, 'latin1');
+      const h = typeof headers === 'string' ? Buffer.from(headers, 'latin1') : headers;
       msg = Buffer.concat([h, body]);
       hdrLen = h.length;
     }
     return this.routeMessage(null, acc, subject, reply, hdrLen, msg, 0, msg.length, null);
+  }
+
+  /**
+   * Delivers a server-made message to the local subscribers of `routeSubject`
+   * while showing them `shownSubject` in MSG/HMSG, as JetStream does: a pull
+   * or push delivery travels to the consumer's inbox but carries the
+   * stream message's own subject. `msg` holds the header block (hdrLen
+   * bytes, -1 for none) followed by the payload.
+   */
+  deliverInternalAs(acc: Account, routeSubject: string, shownSubject: string, reply: string | null, hdrLen: number, msg: Buffer): number {
+    return this.deliverLocal(null, acc, routeSubject, reply, hdrLen, msg, 0, msg.length, null, null, shownSubject);
   }
 
   // ---- outbound scheduling -------------------------------------------------

@@ -1,0 +1,28 @@
+/**
+ * What a stream offers its consumers. Implemented by the Stream; consumers
+ * see nothing else of it, so the two sides change independently.
+ */
+import type { Account } from '../../accounts/account.js';
+import type { Server } from '../../server/server.js';
+import type { StreamStore } from '../store/types.js';
+import type { StreamConfig } from '../types.js';
+
+export interface ConsumerHost {
+  readonly name: string;
+  readonly account: Account;
+  readonly server: Server;
+  readonly store: StreamStore;
+  /** The stream's current configuration (changes on update). */
+  config(): StreamConfig;
+  /** Date.now() when the stream was created. */
+  readonly created: number;
+  /**
+   * Interest and workqueue retention: a consumer no longer needs `seq`
+   * (acked, or terminated). The stream removes it once no consumer wants it.
+   */
+  acked(seq: number): void;
+  /** Publishes a JetStream advisory (`$JS.EVENT.ADVISORY.…`) in the stream's account. */
+  advisory(subject: string, body: Record<string, unknown>): void;
+  /** The JetStream domain, '' when none (for ack subjects and info). */
+  readonly domain: string;
+}

@@ -77,7 +77,7 @@ function fmtRate(v) {
 
 function brief(r) {
   let s;
-  if (r.scenario.includes('reqrep')) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
+  if (r.scenario.includes('reqrep') || r.p50_us !== undefined) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
   else if (r.scenario.startsWith('conns')) s = `${r.received ?? 0} conns in ${r.connect_s ?? '–'} s, ${r.kb_per_conn ?? '–'} KiB/conn`;
   else s = `${fmtRate(r.msgs_per_s)} msgs/s${r.lost ? `, lost ${r.lost}` : ''}`;
   if (r.server_cpu_us_per_msg !== undefined && r.server_cpu_us_per_msg !== null) s += `, ${r.server_cpu_us_per_msg} µs CPU/msg`;
@@ -108,9 +108,11 @@ async function oneRun(sc, side, run) {
     ports.push(await freePort());
     if (nodes > 1) routePorts.push(await freePort());
   }
+  // JetStream scenarios: both sides get JetStream with a fresh store dir, unless the command has it.
+  const sideCmd = sc.kind === 'js' && !/(^|\s)(-js|--jetstream)(\s|$)/.test(cmd) ? `${cmd} -js -sd {dir}` : cmd;
   const servers = ports.map((port, i) => {
     const logFile = path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodes > 1 ? `.node${i + 1}` : ''}.log`);
-    return startServer(nodeCommand(cmd, i, routePorts), { port, cwd: REPO_DIR, logFile });
+    return startServer(nodeCommand(sideCmd, i, routePorts), { port, cwd: REPO_DIR, logFile });
   });
   const port = ports[0];
   const t0 = Date.now();

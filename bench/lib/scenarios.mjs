@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { S_DONE, S_PER_SUB, S_RECV, S_TARGET, makeShared, views } from './shared.mjs';
 import { connect, flush, nowNs } from './proto.mjs';
 import { percentile } from './stats.mjs';
+import { runJetStream } from './jetstream.mjs';
 import { machineBusySeconds, processTree, rssSampler, selfCpuSeconds, treeCpuSeconds, memKb, treeRssKb } from './server.mjs';
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -23,6 +24,12 @@ export const SCENARIOS = [
   { id: 'reqrep-c1', kind: 'reqrep', conns: 1, size: 16, n: 8_000, what: '1 requester, sequential request/reply, 16 B' },
   { id: 'reqrep-c16', kind: 'reqrep', conns: 16, size: 16, n: 2_500, what: '16 concurrent requesters, each sequential, 16 B' },
   { id: 'conns-10k', kind: 'conns', n: 10_000, what: '10,000 idle connections: RSS per connection' },
+  // JetStream (both servers started with -js -sd <fresh dir>), as ../shared/bench runs them.
+  { id: 'js-pub-sync', kind: 'js', latency: true, size: 128, n: 15_000, what: 'JetStream publish, wait for each PubAck, file stream, 128 B' },
+  { id: 'js-pub-async', kind: 'js', size: 128, inflight: 256, n: 150_000, what: 'JetStream publish, 256 acks in flight, file stream, 128 B' },
+  { id: 'js-consume', kind: 'js', size: 128, batch: 256, n: 150_000, what: 'durable pull consumer, batch 256, explicit ack of each, 128 B (pre-filled)' },
+  { id: 'kv-put', kind: 'js', latency: true, size: 128, keys: 1000, n: 10_000, what: 'KV put (history 1, file), sequential, 1,000 keys, 128 B' },
+  { id: 'kv-get', kind: 'js', latency: true, size: 128, keys: 1000, n: 10_000, what: 'KV get (DIRECT.GET), sequential, 1,000 keys, 128 B' },
   // Two-node clusters (nodes: 2): each side runs two of its servers routed to each other.
   { id: 'cluster-pubsub-16', kind: 'flow', nodes: 2, pubs: 1, subs: 1, size: 16, n: 2_000_000, what: '2-node cluster: publisher on node 1 -> subscriber on node 2, 16 B' },
   { id: 'cluster-reqrep', kind: 'reqrep', nodes: 2, conns: 1, size: 16, n: 8_000, what: '2-node cluster: requester on node 1, responder on node 2, sequential, 16 B' },
@@ -535,6 +542,7 @@ export async function runScenario(ctx, sc) {
   if (sc.kind === 'flow') r = await runFlow(ctx, sc, n);
   else if (sc.kind === 'reqrep') r = await runReqRep(ctx, sc, n);
   else if (sc.kind === 'conns') r = await runConns(ctx, sc, n);
+  else if (sc.kind === 'js') r = await runJetStream(ctx, sc, n, { start: startMeasure, end: endMeasure });
   else throw new Error(`unknown scenario kind ${sc.kind}`);
   return { ...base, ...r };
 }

@@ -60,6 +60,15 @@ export function metricsFor(sc) {
       rssRow,
     ];
   }
+  if (sc.kind === 'js') {
+    const unit = sc.id.startsWith('kv') ? 'op' : 'msg';
+    const rows = [{ name: sc.id.startsWith('kv') ? 'ops/s' : 'msgs/s', get: (r) => r.msgs_per_s, fmt: rate, better: 'higher' }];
+    if (sc.latency) {
+      rows.push({ name: 'latency p50 µs', get: (r) => r.p50_us, fmt: sig3, better: 'lower' });
+      rows.push({ name: 'latency p99 µs', get: (r) => r.p99_us, fmt: sig3, better: 'lower' });
+    }
+    return [...rows, cpuRow(unit), rssRow];
+  }
   if (sc.kind === 'reqrep') {
     return [
       { name: 'latency p50 µs', get: (r) => r.p50_us, fmt: sig3, better: 'lower' },

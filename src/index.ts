@@ -5,6 +5,9 @@
  *   const srv = await startServer({ port: 0 });
  *   // connect to srv.url with any NATS client
  *   await srv.close();
+ *
+ * JetStream is on with `jetstream: true` (store under os.tmpdir()/nats) or
+ * `jetstream: { store_dir, max_memory_store, ... }` with the config file's keys.
  */
 import { Server } from './server/server.js';
 import { resolveOptions, type ServerOptions } from './server/options.js';

@@ -38,6 +38,7 @@
  *   the wrong side of a mapping, so it can miss or invent a cycle in
  *   configurations that map subjects).
  */
+import { accountLimitProblem } from '../jetstream/account-limits.js';
 import { isValidSubject, subjectHasWildcard } from '../subjects/validate.js';
 import { DurationError, parseGoDuration } from '../config/durations.js';
 import { describe, Problems, type InEntry, type InMap, type InNode } from '../auth/conf-input.js';
@@ -64,6 +65,13 @@ export interface StreamExportConfig {
    * name (account_token_position); 0 when unused.
    */
   readonly tokenPosition: number;
+  /**
+   * Importers need an activation token from the exporter (JWT exports with
+   * `token_req`); `revocations` maps importing accounts (or `*`) to the Unix
+   * time up to which their tokens are revoked.
+   */
+  readonly tokenRequired?: boolean;
+  readonly revocations?: ReadonlyMap<string, number>;
   readonly at: InNode;
 }
 
@@ -80,6 +88,8 @@ export interface StreamImportConfig {
   readonly subject: string;
   readonly prefix: string | null;
   readonly to: string | null;
+  /** The activation token presented for an export that requires one (JWT imports). */
+  readonly token?: string;
   readonly at: InNode;
 }
 
@@ -91,6 +101,8 @@ export interface ServiceImportConfig {
   /** The subject requests are published to in the importing account. */
   readonly to: string;
   readonly share: boolean;
+  /** The activation token presented for an export that requires one (JWT imports). */
+  readonly token?: string;
   readonly at: InNode;
 }
 
@@ -231,7 +243,13 @@ function parseJetStream(v: InNode, problems: Problems): AccountJetStream | null 
     problems.add(v, `Expected 'enabled' or 'disabled' for string value, got '${v.value}'`);
     return null;
   }
-  if (v.kind === 'map') return { enabled: true, limits: plainOf(v) as Record<string, unknown> };
+  if (v.kind === 'map') {
+    for (const e of v.entries) {
+      const problem = accountLimitProblem(e.key, plainOf(e.value));
+      if (problem !== null) problems.add(e.value, problem);
+    }
+    return { enabled: true, limits: plainOf(v) as Record<string, unknown> };
+  }
   problems.add(v, `Expected map, bool or string to define JetStream, got ${describe(v)}`);
   return null;
 }
@@ -683,14 +701,24 @@ interface ExportAuth {
   /** null: public. */
   readonly approved: Set<string> | null;
   readonly tokenPosition: number;
+  readonly tokenRequired: boolean;
+  readonly revocations: ReadonlyMap<string, number>;
 }
+
+/**
+ * Decides whether an activation token lets `importer` import from
+ * `exporter` under an export with these revocations (operator mode supplies it).
+ */
+export type ActivationCheck = (exporter: string, importer: string, token: string, revocations: ReadonlyMap<string, number>) => boolean;
+
+const NO_REVOCATIONS: ReadonlyMap<string, number> = new Map();
 
 /**
  * Checks exports and imports across accounts (existence, authorization,
  * prefixes and mappings, duplicates, cycles) and builds the routes. Every
  * problem is recorded with nats-server's wording.
  */
-export function buildAccountRoutes(accounts: readonly AccountConfig[], problems: Problems): AccountRoutes {
+export function buildAccountRoutes(accounts: readonly AccountConfig[], problems: Problems, activation: ActivationCheck | null = null): AccountRoutes {
   const names = new Set(accounts.map((a) => a.name));
   const streamExports = new Map<string, ExportAuth[]>();
   const serviceExports = new Map<string, { auth: ExportAuth; config: ServiceExportConfig }[]>();
@@ -709,14 +737,14 @@ export function buildAccountRoutes(accounts: readonly AccountConfig[], problems:
   const streams: StreamImportRoute[] = [];
   for (const acc of accounts) {
     for (const im of acc.streamImports) {
-      const route = streamRoute(acc.name, im, names, streamExports, streams, problems);
+      const route = streamRoute(acc.name, im, names, streamExports, streams, problems, activation);
       if (route !== null) streams.push(route);
     }
   }
   const services: ServiceImportRoute[] = [];
   for (const acc of accounts) {
     for (const im of acc.serviceImports) {
-      const route = serviceRoute(acc.name, im, names, serviceExports, services, problems);
+      const route = serviceRoute(acc.name, im, names, serviceExports, services, problems, activation);
       if (route !== null) services.push(route);
     }
   }
@@ -747,11 +775,22 @@ function exportAuth(
     subject: toWire(ex.subject),
     approved: ex.accounts === null ? null : new Set(ex.accounts),
     tokenPosition: ex.tokenPosition,
+    tokenRequired: ex.tokenRequired ?? false,
+    revocations: ex.revocations ?? NO_REVOCATIONS,
   };
 }
 
-/** May `importer` import `subject` (wire form) under one of these exports? */
-function authorized(exports: readonly ExportAuth[], importer: string, subject: string): ExportAuth | null {
+/** What an import presents to be authorized: the importer, and its activation token if any. */
+interface ImportGrant {
+  readonly importer: string;
+  readonly exporter: string;
+  readonly token: string | undefined;
+  readonly activation: ActivationCheck | null;
+}
+
+/** May the importer import `subject` (wire form) under one of these exports? */
+function authorized(exports: readonly ExportAuth[], grant: ImportGrant, subject: string): ExportAuth | null {
+  const importer = grant.importer;
   if (!isValidSubject(subject)) return null;
   // An export of exactly this subject decides alone, as in nats-server.
   const exact = exports.filter((e) => e.subject === subject);
@@ -761,6 +800,11 @@ function authorized(exports: readonly ExportAuth[], importer: string, subject: s
     if (e.tokenPosition > 0) {
       const tokens = subject.split('.');
       if (e.tokenPosition <= tokens.length && tokens[e.tokenPosition - 1] === wire) return e;
+      continue;
+    }
+    if (e.tokenRequired) {
+      const { token, activation } = grant;
+      if (token !== undefined && token !== '' && activation !== null && activation(grant.exporter, importer, token, e.revocations)) return e;
       continue;
     }
     if (e.approved === null || e.approved.has(importer)) return e;
@@ -775,6 +819,7 @@ function streamRoute(
   exportsByAccount: ReadonlyMap<string, ExportAuth[]>,
   existing: readonly StreamImportRoute[],
   problems: Problems,
+  activation: ActivationCheck | null,
 ): StreamImportRoute | null {
   const fail = (why: string): null => {
     problems.add(im.at, `Error adding stream import ${quote(im.subject)}: ${why}`);
@@ -785,7 +830,8 @@ function streamRoute(
     return null;
   }
   const from = toWire(im.subject);
-  if (authorized(exportsByAccount.get(im.account) ?? [], importer, from) === null) {
+  const grant = { importer, exporter: im.account, token: im.token, activation };
+  if (authorized(exportsByAccount.get(im.account) ?? [], grant, from) === null) {
     return fail('stream import not authorized');
   }
   let to: string;
@@ -850,6 +896,7 @@ function serviceRoute(
   exportsByAccount: ReadonlyMap<string, { auth: ExportAuth; config: ServiceExportConfig }[]>,
   existing: readonly ServiceImportRoute[],
   problems: Problems,
+  activation: ActivationCheck | null,
 ): ServiceImportRoute | null {
   const fail = (why: string): null => {
     problems.add(im.at, `Error adding service import ${quote(im.subject)}: ${why}`);
@@ -863,7 +910,7 @@ function serviceRoute(
   const local = toWire(im.to);
   if (!isValidSubject(remote) || !isValidSubject(local)) return fail('sublist: invalid subject');
   const candidates = exportsByAccount.get(im.account) ?? [];
-  const auth = authorized(candidates.map((c) => c.auth), importer, remote);
+  const auth = authorized(candidates.map((c) => c.auth), { importer, exporter: im.account, token: im.token, activation }, remote);
   if (auth === null) return fail('service import not authorized');
   if (serviceCycle(importer, im.account, remote, existing)) return fail('import forms a cycle');
   let transform: SubjectTransform | null = null;

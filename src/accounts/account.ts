@@ -1,7 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { Sublist } from '../subjects/sublist.js';
 import type { Subscription } from '../server/subscription.js';
 import type { Client } from '../server/client.js';
 import type { ServiceImportRoute, StreamImportRoute, ResponseType } from './account-config.js';
+import type { AccountLimits } from '../jwt/claims.js';
+
+/** Bumped whenever any account's import routes are replaced: indexes built from them know to rebuild. */
+let routesVersion = 0;
+
+export function accountRoutesVersion(): number {
+  return routesVersion;
+}
 
 /** The global account nats-server uses when no accounts are configured. */
 export const GLOBAL_ACCOUNT = '$G';
@@ -33,12 +42,27 @@ export class Account {
   readonly responses = new Map<string, ResponseEntry>();
   /** Any cross-account routing to consider on publish: keeps the common case to one check. */
   crossAccount = false;
+  /**
+   * The limits of the account JWT in operator mode (null for configured
+   * accounts), replaced on every claim update. Connections, subscriptions
+   * and payload are enforced by src/jwt/live-accounts.ts; JetStream reads
+   * `jetstream` (or `tiered_limits`): mem_storage, disk_storage, streams, consumer...
+   */
+  jwtLimits: AccountLimits | null = null;
+
+  /**
+   * `_R_.<random>.`: the reply subjects this account's responders see all
+   * start with it, so one wildcard interest (`<prefix>>`) brings their
+   * answers back across routes, as nats-server's per-account response prefix.
+   */
+  readonly responsePrefix = `_R_.${randomBytes(5).toString('base64url').slice(0, 6)}.`;
 
   constructor(name: string) {
     this.name = name;
   }
 
   setRoutes(streamExports: readonly StreamImportRoute[], serviceImports: readonly ServiceImportRoute[]): void {
+    routesVersion++;
     this.streamExports = streamExports;
     this.serviceImports = serviceImports;
     this.refreshCrossAccount();

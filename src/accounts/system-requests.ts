@@ -10,6 +10,7 @@
  *   $SYS.REQ.SERVER.<id>.RELOAD                (2.10) the reload callback, if any
  *   $SYS.REQ.ACCOUNT.<acc>.<Y>                 Y = SUBSZ CONNZ LEAFZ JSZ INFO STATZ, for one account
  *   $SYS.REQ.ACCOUNT.PING.STATZ                every account's (or the listed accounts') STATZ
+ *   $SYS.REQ.CLAIMS.*, ...CLAIMS.UPDATE/LOOKUP  operator mode's claim requests (src/jwt/claim-services.ts)
  * In every account, as nats-server's automatic service imports provide them:
  *   $SYS.REQ.USER.INFO                         (2.10) the requester's user, account and permissions
  * and, outside the system account, scoped to the requesting account:
@@ -209,7 +210,7 @@ const ACCOUNT_ENDPOINTS: ReadonlyArray<readonly [string, GoStruct, AccountBuild]
   ['SUBSZ', SUBSZ_OPTIONS, (ctx, o, account) => subszData(ctx, { ...subszOptions(o), subscriptions: true, account })],
   ['CONNZ', CONNZ_OPTIONS, ACCOUNT_CONNZ],
   ['LEAFZ', LEAFZ_OPTIONS, (ctx) => leafzData(ctx)],
-  ['JSZ', JSZ_OPTIONS, () => jszAccountData()],
+  ['JSZ', JSZ_OPTIONS, (ctx, _o, account) => jszAccountData(ctx, account)],
   ['INFO', ACCOUNT_INFO_OPTIONS, (ctx, _o, account) => accountInfoData(ctx, account)],
   ['STATZ', ACCOUNT_STATZ_OPTIONS, ACCOUNT_STATZ],
 ];
@@ -291,6 +292,11 @@ export class SystemServices {
       out.push([accountRequestSubject('*', name), handler]);
     }
     out.push([ACCOUNT_PING_STATZ, this.api(sys, ACCOUNT_STATZ_OPTIONS, (o) => someAccountsStatz(this.ctx, o.list('accounts'), o.bool('include_unused')))]);
+    // Operator mode's account claim requests (src/jwt/claim-services.ts); Go sorts the reply's keys, `server` last.
+    out.push(...this.server.claimRequestHandlers({
+      json: (reply, body) => this.msgs.publish(sys, reply, { ...body, server: this.msgs.serverInfo() }),
+      raw: (reply, text) => this.server.publishInternal(sys, reply, null, text),
+    }));
     return out;
   }
 

@@ -101,10 +101,6 @@ function describeListenError(err: unknown, o: ServerOptions): string {
  * effect. (The config reader warns the same way about config file blocks.)
  */
 function warnInactive(flags: FlagsResult, logger: ServerLogger): void {
-  const b = flags.blocks;
-  if (b.jetstream !== undefined && (b.jetstream.enabled === true || b.jetstream.store_dir !== undefined)) {
-    logger.warn('JetStream flags (-js, -sd) are parsed but JetStream is not active yet in this Natter version');
-  }
   if (flags.options.syslog === true) logger.warn('Syslog is not supported yet in this Natter version; logging to stderr');
   if (flags.extras.remote_syslog !== undefined) {
     logger.warn('Remote syslog is not supported yet in this Natter version; logging to stderr');

@@ -9,7 +9,15 @@
  * - Messages: a client publish goes, after local delivery, to each route
  *   with matching interest (RMSG/HMSG) and, per queue group not served
  *   locally, to one route picked by weight, named in that route's queue
- *   section. A routed message is delivered locally only, never forwarded.
+ *   section. A routed message is delivered locally only, never forwarded,
+ *   except to a queue group whose member here left meanwhile: that goes on
+ *   to another route serving the group, as nats-server does.
+ * - Accounts: a subscription in an account that imports a stream is also
+ *   announced as interest in the exporter (shadow interest), so a publish
+ *   there reaches it; a service request this server moves into the
+ *   exporter goes to the exporter's routes, with a reply under the
+ *   exporter's response prefix, whose wildcard interest is announced
+ *   first so that responders elsewhere can answer.
  * - Discovery: a new route's INFO is forwarded to the other routes, which
  *   dial it (gossip), so one seed is enough to join the mesh.
  * - Duplicates: the first connection registered for a server wins, the
@@ -27,7 +35,7 @@ import tls from 'node:tls';
 import { networkInterfaces } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
-import type { Account } from '../accounts/account.js';
+import { accountRoutesVersion, type Account } from '../accounts/account.js';
 import type { Logger } from '../log/logger.js';
 import { Permissions, type SubjectPermissionConfig } from '../auth/permissions.js';
 import { verifySecret } from '../auth/passwords.js';
@@ -38,6 +46,7 @@ import { SERVER_VERSION, NATTER_VERSION } from '../server/version.js';
 import { describeTlsError, pinnedCertId, TlsAcceptor } from '../tls/index.js';
 import { clusterConfigFrom, joinHostPort, parseRouteURL, routeURL, type ClusterConfig, type RouteURL } from './config.js';
 import { LocalInterest, RemoteInterest, type InterestUpdate } from './interest.js';
+import { StreamImportIndex, type Shadow } from './shadow-interest.js';
 import { Route, RouteCloseReason, type PeerInfo } from './route.js';
 
 /** nats-server's RouteProtoV2: routes carry account names. */
@@ -195,6 +204,15 @@ export class Cluster implements InterestListener, MessageForwarder {
   readonly urlListeners: Array<() => void> = [];
 
   private readonly localInterest = new LocalInterest();
+  private readonly streamImports: StreamImportIndex;
+  /** The shadow interest each subscription added, withdrawn exactly so when it goes (imports may change meanwhile). */
+  private readonly shadowed = new Map<Subscription, readonly Shadow[]>();
+  /** The account routes version the shadows were last checked against. */
+  private shadowVersion = accountRoutesVersion();
+  /** Accounts whose response wildcard (`_R_.<prefix>.>`) is announced; it stays, as in nats-server. */
+  private readonly responseInterest = new Set<Account>();
+  /** Queue groups a routed message found nobody here for (reused per message). */
+  private readonly unserved: string[] = [];
   /** Every route connection, registered or not. */
   private readonly routes = new Set<Route>();
   /** Registered routes by remote server id. */
@@ -235,6 +253,7 @@ export class Cluster implements InterestListener, MessageForwarder {
     this.importPerms = perms?.import ? new Permissions({ publish: perms.import, subscribe: null, response: null }) : null;
     this.exportPerms = perms?.export ? new Permissions({ publish: null, subscribe: perms.export, response: null }) : null;
     this.ownClientURLs = ownClientURLs(server);
+    this.streamImports = new StreamImportIndex(server.accounts);
     const t = config.tls;
     // Routes always verify the peer's certificate (nats-server's getTLSConfig forces RequireAndVerifyClientCert).
     this.acceptor = t === null ? null : new TlsAcceptor({ ...t, config: { ...t.config, verify: true } }, server.logger);
@@ -266,8 +285,9 @@ export class Cluster implements InterestListener, MessageForwarder {
     this.logger.info(`Listening for route connections on ${joinHostPort(c.host, this.boundPort)}`);
     this.findSelfAddresses();
 
+    // No route is registered yet: this only counts what the first routes will be told.
     for (const acc of this.server.accounts.values()) {
-      for (const sub of acc.sublist.all()) this.localInterest.add(acc.name, sub.subject, sub.queue);
+      for (const sub of acc.sublist.all()) this.subscriptionAdded(acc, sub);
     }
     this.server.interestListeners.push(this);
     this.server.forwarder = this;
@@ -428,7 +448,35 @@ export class Cluster implements InterestListener, MessageForwarder {
       if (this.logger.debugEnabled) this.logger.debug(`${route.label()} - Unknown account "${account}" for routed message on subject: "${subject}"`);
       return;
     }
-    this.server.deliverFromPeer(acc, subject, reply, hdrLen, buf, start, end, queues);
+    if (queues.length === 0) {
+      this.server.deliverFromPeer(acc, subject, reply, hdrLen, buf, start, end, queues);
+      return;
+    }
+    const unserved = this.unserved;
+    unserved.length = 0;
+    this.server.deliverFromPeer(acc, subject, reply, hdrLen, buf, start, end, queues, unserved);
+    if (unserved.length > 0) this.reroute(route, acc, subject, reply, [...unserved], hdrLen, buf, start, end);
+  }
+
+  /**
+   * The sender picked this server for queue groups whose last member here
+   * left before the message arrived: each goes on to a route that still
+   * has members (the sender only if no other has), so it is not lost.
+   */
+  private reroute(from: Route, acc: Account, subject: string, reply: string | null, queues: readonly string[], hdrLen: number, buf: Buffer, start: number, end: number): void {
+    const byRoute = new Map<Route, string[]>();
+    for (const q of queues) {
+      const to = this.remoteInterest.queueRoute(acc.name, subject, q, from);
+      if (to === null) continue;
+      const list = byRoute.get(to);
+      if (list === undefined) byRoute.set(to, [q]);
+      else list.push(q);
+    }
+    const account = this.wireName(acc);
+    for (const [to, qs] of byRoute) {
+      if (this.logger.debugEnabled) this.logger.debug(`${from.label()} - Re-routing message on "${subject}" for queue group(s) ${qs.join(', ')} to ${to.label()}`);
+      to.sendMsg(account, subject, reply, qs, hdrLen, buf, start, end);
+    }
   }
 
   // ---- interest (InterestListener) --------------------------------------------------
@@ -436,11 +484,48 @@ export class Cluster implements InterestListener, MessageForwarder {
   subscriptionAdded(acc: Account, sub: Subscription): void {
     const u = this.localInterest.add(acc.name, sub.subject, sub.queue);
     if (u !== null) this.announce(u);
+    const shadows = this.streamImports.shadowsOf(acc.name, sub.subject);
+    if (shadows.length === 0) return;
+    this.shadowed.set(sub, shadows);
+    for (const sh of shadows) this.addShadow(sh, sub.queue);
   }
 
   subscriptionRemoved(acc: Account, sub: Subscription): void {
     const u = this.localInterest.remove(acc.name, sub.subject, sub.queue);
     if (u !== null) this.announce(u);
+    const shadows = this.shadowed.get(sub);
+    if (shadows === undefined) return;
+    this.shadowed.delete(sub);
+    for (const sh of shadows) this.removeShadow(sh, sub.queue);
+  }
+
+  private addShadow(sh: Shadow, queue: string | null): void {
+    const u = this.localInterest.add(sh.account, sh.subject, queue);
+    if (u !== null) this.announce(u);
+  }
+
+  private removeShadow(sh: Shadow, queue: string | null): void {
+    const u = this.localInterest.remove(sh.account, sh.subject, queue);
+    if (u !== null) this.announce(u);
+  }
+
+  /**
+   * Imports changed (reload, JWT claim update): the shadow interest of
+   * every existing subscription follows them; only the difference is
+   * announced.
+   */
+  private resyncShadows(): void {
+    this.shadowVersion = accountRoutesVersion();
+    for (const acc of this.server.accounts.values()) {
+      for (const sub of acc.sublist.all()) {
+        const was = this.shadowed.get(sub) ?? [];
+        const now = this.streamImports.shadowsOf(acc.name, sub.subject);
+        for (const sh of was) if (!now.some((n) => sameShadow(n, sh))) this.removeShadow(sh, sub.queue);
+        for (const sh of now) if (!was.some((w) => sameShadow(w, sh))) this.addShadow(sh, sub.queue);
+        if (now.length === 0) this.shadowed.delete(sub);
+        else this.shadowed.set(sub, now);
+      }
+    }
   }
 
   /** Only interest in subjects this server may import is announced. */
@@ -470,6 +555,16 @@ export class Cluster implements InterestListener, MessageForwarder {
     const account = this.wireName(acc);
     for (let i = 0; i < t.count; i++) routes[i].sendMsg(account, subject, reply, t.queues[i], hdrLen, buf, start, end);
     return t.count;
+  }
+
+  forwardImport(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, localQueues: readonly string[]): number {
+    if (reply !== null && !this.responseInterest.has(acc) && reply.startsWith(acc.responsePrefix)) {
+      // Announced before the request goes out on the same connections, so the answer finds its way back.
+      this.responseInterest.add(acc);
+      const u = this.localInterest.add(acc.name, acc.responsePrefix + '>', null);
+      if (u !== null) this.announce(u);
+    }
+    return this.forward(acc, subject, reply, hdrLen, buf, start, end, localQueues);
   }
 
   // ---- connections ------------------------------------------------------------------
@@ -959,8 +1054,13 @@ export class Cluster implements InterestListener, MessageForwarder {
     this.server.flusher.queue(r);
   }
 
-  /** Cuts routes whose socket made no progress for write_deadline while bytes waited. */
+  /**
+   * Cuts routes whose socket made no progress for write_deadline while
+   * bytes waited, and brings shadow interest up to date after imports
+   * changed (checked here rather than hooked into every way accounts change).
+   */
   private housekeeping(): void {
+    if (accountRoutesVersion() !== this.shadowVersion) this.resyncShadows();
     const deadline = this.server.options.write_deadline;
     const now = Date.now();
     for (const r of this.routes) {
@@ -988,6 +1088,10 @@ export class Cluster implements InterestListener, MessageForwarder {
     const h = this.config.host;
     if (h !== '0.0.0.0' && h !== '::' && h !== '') add(h);
   }
+}
+
+function sameShadow(a: Shadow, b: Shadow): boolean {
+  return a.account === b.account && a.subject === b.subject;
 }
 
 /** `host[:port]` as nats-server's parseHostPort reads an advertise value; the port defaults to ours. */

@@ -167,6 +167,25 @@ export class RemoteInterest<R extends InterestSource> {
     }
     return t.count === 0 ? null : t;
   }
+
+  /**
+   * A route that still serves queue group `queue` for `subject`, for a
+   * routed message whose member here went away: weighted by members,
+   * avoiding `avoid` (where the message came from) unless no other route
+   * has any.
+   */
+  queueRoute(account: string, subject: string, queue: string, avoid: R): R | null {
+    const list = this.byAccount.get(account);
+    if (list === undefined) return null;
+    const qsubs = list.match(subject).qsubs;
+    for (let g = 0; g < qsubs.length; g++) {
+      const group = qsubs[g];
+      if (group[0].queue !== queue) continue;
+      const others = group.filter((s) => s.route !== avoid);
+      return (pickWeighted(others) ?? pickWeighted(group))?.route ?? null;
+    }
+    return null;
+  }
 }
 
 function indexOf<R extends InterestSource>(t: Targets<R>, route: R): number {

@@ -18,7 +18,9 @@
  * write_deadline, ...) the default is filled in, so the result means the
  * same thing whether or not it is layered over other options.
  */
+import { parseResolver } from '../jwt/resolver-config.js';
 import { DEFAULT_OPTIONS, type RawBlock, type ServerOptions } from '../server/options.js';
+import { jetStreamKeyProblem } from '../jetstream/config.js';
 import { securityFromConfigTree } from '../auth/security-config.js';
 import { ConfigError, formatPos, PSEUDO_FILE, type SourcePos } from './errors.js';
 import { DurationError, formatGoDuration, parseGoDuration } from './durations.js';
@@ -510,27 +512,27 @@ stringOption(['no_auth_user'], 'no_auth_user');
 
 on(['jetstream'], (m, e) => {
   const v = e.value;
-  let enabled: boolean;
   if (v.kind === 'bool') {
-    enabled = v.value;
-    m.set('jetstream', enabled);
+    m.set('jetstream', v.value);
   } else if (v.kind === 'string') {
     const word = v.value.toLowerCase();
-    if (word === 'enabled' || word === 'enable') enabled = true;
-    else if (word === 'disabled' || word === 'disable') enabled = false;
+    if (word === 'enabled' || word === 'enable') m.set('jetstream', true);
+    else if (word === 'disabled' || word === 'disable') m.set('jetstream', false);
     else {
       m.error(v.pos, `jetstream must be a map, a boolean, "enabled" or "disabled", got ${describe(v)}`);
       return;
     }
-    m.set('jetstream', enabled);
   } else if (v.kind === 'map') {
-    enabled = true;
+    for (const entry of v.entries.values()) {
+      if (entry.usedAsVariable) continue;
+      const problem = jetStreamKeyProblem(entry.key, toPlain(entry.value));
+      if (problem !== null) m.error(problem.startsWith('unknown field') ? entry.keyPos : entry.value.pos, problem);
+    }
     m.set('jetstream', mapToPlain(v));
   } else {
     m.typeError(e, 'a map, a boolean, "enabled" or "disabled"');
     return;
   }
-  if (enabled) m.inactive('jetstream');
 });
 
 blockOption(['cluster'], 'cluster', true);
@@ -564,7 +566,14 @@ on(['resolver', 'account_resolver', 'accounts_resolver'], (m, e) => {
     m.typeError(e, 'MEM, URL("...") or a map');
     return;
   }
-  m.set('resolver', toPlain(v));
+  const plain = toPlain(v);
+  // Each problem points at the offending key of the resolver block when there is one.
+  const { problems } = parseResolver(plain);
+  for (const p of problems) {
+    const at = p.key !== null && v.kind === 'map' ? v.entries.get(p.key) : undefined;
+    m.error(at?.value.pos ?? v.pos, p.message);
+  }
+  if (problems.length === 0) m.set('resolver', plain);
 });
 on(['resolver_preload'], (m, e) => {
   if (e.value.kind !== 'map') {

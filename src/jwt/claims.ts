@@ -103,6 +103,18 @@ export interface UserScope {
   readonly template: UserPermissionLimits;
 }
 
+/** JetStream limits of an account (jwt's JetStreamLimits), as sent; 0 means disabled for the storage kinds. */
+export interface JetStreamLimits {
+  readonly mem_storage: number;
+  readonly disk_storage: number;
+  readonly streams: number;
+  readonly consumer: number;
+  readonly max_ack_pending: number;
+  readonly mem_max_stream_bytes: number;
+  readonly disk_max_stream_bytes: number;
+  readonly max_bytes_required: boolean;
+}
+
 /** Account limits (jwt's OperatorLimits flattened), as sent: -1 is unlimited, absent reads 0 (false) as in Go. */
 export interface AccountLimits {
   readonly subs: number;
@@ -113,6 +125,44 @@ export interface AccountLimits {
   readonly wildcards: boolean;
   readonly conn: number;
   readonly leaf: number;
+  /** For the JetStream subsystem, which enforces them; the untiered limits. */
+  readonly jetstream: JetStreamLimits;
+  /** Tier name (e.g. "R1") → limits, when the account uses tiers instead. */
+  readonly tiered_limits: ReadonlyMap<string, JetStreamLimits>;
+}
+
+export type ExportKind = 'stream' | 'service';
+
+/** An export of an account JWT (jwt's Export). */
+export interface JwtExport {
+  readonly name: string;
+  readonly subject: string;
+  /** 'stream' or 'service'; any other value as sent, lower-cased (validation refuses it). */
+  readonly type: string;
+  readonly token_req: boolean;
+  /** Importing account (or `*`) → Unix seconds: activations issued up to it are revoked. */
+  readonly revocations: ReadonlyMap<string, number>;
+  /** "Singleton", "Stream", "Chunked" or '' (Singleton). */
+  readonly response_type: string;
+  /** Nanoseconds (a Go time.Duration); 0 for the default. */
+  readonly response_threshold: number;
+  readonly account_token_position: number;
+  readonly advertise: boolean;
+}
+
+/** An import of an account JWT (jwt's Import). */
+export interface JwtImport {
+  readonly name: string;
+  /** The subject as the publisher sees it (the exporter's for streams, the requester's for services). */
+  readonly subject: string;
+  readonly account: string;
+  /** An activation JWT, when the export requires one. */
+  readonly token: string;
+  /** Deprecated: a stream's prefix, or a service's subject in the exporter. */
+  readonly to: string;
+  readonly local_subject: string;
+  readonly type: string;
+  readonly share: boolean;
 }
 
 export interface AccountNats {
@@ -123,14 +173,27 @@ export interface AccountNats {
   readonly revocations: ReadonlyMap<string, number>;
   /** For users whose JWT has no permissions of its own. */
   readonly default_permissions: JwtPermissions;
+  /** `limits.disallow_bearer` (where nats-io/jwt puts it), or the same flag directly under `nats`. */
   readonly disallow_bearer: boolean;
-  /** Exports and imports as sent; checked and applied by a later slice. */
-  readonly exports: readonly unknown[];
-  readonly imports: readonly unknown[];
+  readonly exports: readonly JwtExport[];
+  readonly imports: readonly JwtImport[];
+  /** Account tags, for `{{account-tag(name)}}` in scope templates. */
+  readonly tags: readonly string[];
 }
 
 export interface AccountClaims extends ClaimsData {
   readonly nats: AccountNats;
+}
+
+/** An activation: the exporting account lets `sub` (an account) import `subject`. */
+export interface ActivationClaims extends ClaimsData {
+  readonly nats: {
+    readonly subject: string;
+    /** 'stream' or 'service' (jwt's `kind`). */
+    readonly kind: string;
+    /** The exporting account when one of its signing keys issued this; '' otherwise. */
+    readonly issuer_account: string;
+  };
 }
 
 // ---- typed reading -------------------------------------------------------------
@@ -235,7 +298,64 @@ function userPermissionLimits(n: Obj, where: string): UserPermissionLimits {
   };
 }
 
-function expectKind(d: DecodedJwt, kind: 'operator' | 'account' | 'user'): Obj {
+function revocationMap(o: Obj, where: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new JwtError(`${where}.${k} must be an integer`);
+    out.set(k, v);
+  }
+  return out;
+}
+
+function jetStreamLimits(l: Obj, where: string): JetStreamLimits {
+  return {
+    mem_storage: int(l, 'mem_storage', where),
+    disk_storage: int(l, 'disk_storage', where),
+    streams: int(l, 'streams', where),
+    consumer: int(l, 'consumer', where),
+    max_ack_pending: int(l, 'max_ack_pending', where),
+    mem_max_stream_bytes: int(l, 'mem_max_stream_bytes', where),
+    disk_max_stream_bytes: int(l, 'disk_max_stream_bytes', where),
+    max_bytes_required: bool(l, 'max_bytes_required', where),
+  };
+}
+
+function entries(n: Obj, key: string, where: string): Array<[Obj, string]> {
+  return list(n, key, where).map((e, i) => {
+    const at = `${where}.${key}[${i}]`;
+    if (!isObj(e)) throw new JwtError(`${at} must be an object`);
+    return [e, at];
+  });
+}
+
+function jwtExport(e: Obj, at: string): JwtExport {
+  return {
+    name: str(e, 'name', at),
+    subject: str(e, 'subject', at),
+    type: str(e, 'type', at).toLowerCase(),
+    token_req: bool(e, 'token_req', at),
+    revocations: revocationMap(obj(e, 'revocations', at), `${at}.revocations`),
+    response_type: str(e, 'response_type', at),
+    response_threshold: int(e, 'response_threshold', at),
+    account_token_position: int(e, 'account_token_position', at),
+    advertise: bool(e, 'advertise', at),
+  };
+}
+
+function jwtImport(e: Obj, at: string): JwtImport {
+  return {
+    name: str(e, 'name', at),
+    subject: str(e, 'subject', at),
+    account: str(e, 'account', at),
+    token: str(e, 'token', at),
+    to: str(e, 'to', at),
+    local_subject: str(e, 'local_subject', at),
+    type: str(e, 'type', at).toLowerCase(),
+    share: bool(e, 'share', at),
+  };
+}
+
+function expectKind(d: DecodedJwt, kind: 'operator' | 'account' | 'user' | 'activation'): Obj {
   if (d.kind !== kind) throw new JwtError(`not ${kind === 'user' ? 'a' : 'an'} ${kind} JWT (type ${d.kind})`);
   return obj(d.payload, 'nats', 'claims');
 }
@@ -283,10 +403,11 @@ export function decodeAccountClaims(token: string): AccountClaims {
   });
   const l = obj(n, 'limits', w);
   const lw = `${w}.limits`;
-  const revocations = new Map<string, number>();
-  for (const [k, v] of Object.entries(obj(n, 'revocations', w))) {
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new JwtError(`${w}.revocations.${k} must be an integer`);
-    revocations.set(k, v);
+  const revocations = revocationMap(obj(n, 'revocations', w), `${w}.revocations`);
+  const tiers = new Map<string, JetStreamLimits>();
+  for (const [tier, t] of Object.entries(obj(l, 'tiered_limits', lw))) {
+    if (!isObj(t)) throw new JwtError(`${lw}.tiered_limits.${tier} must be an object`);
+    tiers.set(tier, jetStreamLimits(t, `${lw}.tiered_limits.${tier}`));
   }
   return {
     ...claimsData(d.payload),
@@ -301,13 +422,27 @@ export function decodeAccountClaims(token: string): AccountClaims {
         wildcards: bool(l, 'wildcards', lw),
         conn: int(l, 'conn', lw),
         leaf: int(l, 'leaf', lw),
+        jetstream: jetStreamLimits(l, lw),
+        tiered_limits: tiers,
       },
       revocations,
       default_permissions: jwtPermissions(obj(n, 'default_permissions', w), `${w}.default_permissions`),
-      disallow_bearer: bool(n, 'disallow_bearer', w),
-      exports: list(n, 'exports', w),
-      imports: list(n, 'imports', w),
+      disallow_bearer: bool(l, 'disallow_bearer', lw) || bool(n, 'disallow_bearer', w),
+      exports: entries(n, 'exports', w).map(([e, at]) => jwtExport(e, at)),
+      imports: entries(n, 'imports', w).map(([e, at]) => jwtImport(e, at)),
+      tags: strList(n, 'tags', w) ?? [],
     },
+  };
+}
+
+/** Decodes and signature-checks an activation JWT (issued by an account key). */
+export function decodeActivationClaims(token: string): ActivationClaims {
+  const d = decodeJwt(token);
+  const n = expectKind(d, 'activation');
+  const w = 'nats';
+  return {
+    ...claimsData(d.payload),
+    nats: { subject: str(n, 'subject', w), kind: str(n, 'kind', w).toLowerCase(), issuer_account: str(n, 'issuer_account', w) },
   };
 }
 
@@ -390,14 +525,139 @@ export function validateUserClaims(c: UserClaims, now: number): string[] {
   return out;
 }
 
+/** jwt's Subject.IsContainedIn: every subject `s` matches is also matched by `other`. */
+function isContainedIn(s: string, other: string): boolean {
+  const o = other.split('.');
+  const m = s.split('.');
+  if (m.length > o.length && o[o.length - 1] !== '>') return false;
+  if (m.length < o.length) return false;
+  for (let i = 0; i < o.length; i++) {
+    if (i === o.length - 1 && o[i] === '>') return true;
+    if (o[i] !== m[i] && o[i] !== '*') return false;
+  }
+  return true;
+}
+
+function subjectProblems(subject: string): string[] {
+  if (subject === '') return ['subject cannot be empty'];
+  return subject.includes(' ') ? [`subject ${JSON.stringify(subject)} cannot have spaces`] : [];
+}
+
+const hasWildcards = (subject: string): boolean => subject.split('.').some((t) => t === '*' || t === '>');
+const RESPONSE_TYPES: ReadonlySet<string> = new Set(['', 'Singleton', 'Stream', 'Chunked']);
+const EXPORT_KINDS: ReadonlySet<string> = new Set(['stream', 'service']);
+
+/** jwt's Export.Validate, Exports.Validate and the account's export limits. */
+function exportProblems(exports: readonly JwtExport[], limits: AccountLimits): string[] {
+  const out: string[] = [];
+  for (const e of exports) {
+    if (!EXPORT_KINDS.has(e.type)) out.push(`invalid export type: ${JSON.stringify(e.type)}`);
+    if (e.type === 'service' && !RESPONSE_TYPES.has(e.response_type)) out.push(`invalid response type for service: ${JSON.stringify(e.response_type)}`);
+    if (e.type === 'stream' && e.response_type !== '') out.push(`invalid response type for stream: ${JSON.stringify(e.response_type)}`);
+    if (e.response_threshold < 0) out.push('negative response threshold is invalid');
+    if (e.response_threshold > 0 && e.type !== 'service') out.push('response threshold only valid for services');
+    out.push(...subjectProblems(e.subject));
+    if (e.account_token_position > 0) {
+      const tokens = e.subject.split('.');
+      if (!hasWildcards(e.subject)) out.push(`Account Token Position can only be used with wildcard subjects: ${e.subject}`);
+      else if (e.account_token_position > tokens.length) out.push(`Account Token Position ${e.account_token_position} exceeds length of subject '${e.subject}'`);
+      else if (tokens[e.account_token_position - 1] !== '*') out.push(`Account Token Position ${e.account_token_position} matches '${tokens[e.account_token_position - 1]}' but must match a * in: ${e.subject}`);
+    }
+  }
+  for (const kind of EXPORT_KINDS) {
+    const subjects = exports.filter((e) => (kind === 'service') === (e.type === 'service')).map((e) => e.subject);
+    const reported = new Set<string>();
+    subjects.forEach((s, i) => subjects.forEach((other, j) => {
+      if (i !== j && isContainedIn(s, other) && !reported.has(other)) {
+        reported.add(other);
+        out.push(`${kind} export subject ${JSON.stringify(other)} already exports ${JSON.stringify(s)}`);
+      }
+    }));
+  }
+  if (limits.exports !== -1) {
+    if (exports.length > limits.exports) out.push('the account contains more exports than allowed by the operator');
+    if (!limits.wildcards && exports.some((e) => hasWildcards(e.subject))) {
+      out.push('the account contains wildcard exports that are not allowed by the operator');
+    }
+  }
+  return out;
+}
+
+/** jwt's Import.Validate (activation times are checked when the import is used, not here). */
+function importProblems(i: JwtImport, account: string): string[] {
+  const out: string[] = [];
+  if (!EXPORT_KINDS.has(i.type)) out.push(`invalid import type: ${JSON.stringify(i.type)}`);
+  if (i.account === '') out.push('account to import from is not specified');
+  out.push(...subjectProblems(i.subject));
+  if (i.local_subject !== '') {
+    out.push(...subjectProblems(i.local_subject));
+    if (i.to !== '') out.push('Local Subject replaces To');
+  }
+  if (i.share && i.type !== 'service') out.push(`sharing information (for latency tracking) is only valid for services: ${JSON.stringify(i.subject)}`);
+  if (i.token === '') return out;
+  let act: ActivationClaims;
+  try {
+    act = decodeActivationClaims(i.token);
+  } catch {
+    out.push(`import ${JSON.stringify(i.subject)} contains an invalid activation token`);
+    return out;
+  }
+  if (act.iss !== i.account && act.nats.issuer_account !== i.account) out.push(`activation token doesn't match account for import ${JSON.stringify(i.subject)}`);
+  if (act.sub !== account) out.push(`activation token doesn't match account it is being included in, ${JSON.stringify(i.subject)}`);
+  if (act.nats.kind !== i.type) out.push(`mismatch between token import type ${act.nats.kind} and type of import ${i.type}`);
+  if (act.nats.issuer_account !== '' && !isPublicKeyOf(act.nats.issuer_account, NKEY_PREFIX_ACCOUNT)) out.push('account_id is not an account public key');
+  const subject = i.type === 'service' && i.to !== '' ? i.to : i.subject;
+  if (!isContainedIn(subject, act.nats.subject)) {
+    out.push(`activation token import subject ${JSON.stringify(act.nats.subject)} doesn't match import ${JSON.stringify(i.subject)}`);
+  }
+  return out;
+}
+
+/** jwt's Imports.Validate: service imports may not share a local subject space; and the import limit. */
+function importsProblems(imports: readonly JwtImport[], account: string, limits: AccountLimits): string[] {
+  const out: string[] = [];
+  const locals: string[] = [];
+  for (const i of imports) {
+    if (i.type === 'service') {
+      const local = i.to !== '' ? i.to : i.local_subject !== '' ? i.local_subject : i.subject;
+      for (const k of locals) {
+        if (isContainedIn(local, k) || isContainedIn(k, local)) out.push(`overlapping subject namespace for ${JSON.stringify(local)} and ${JSON.stringify(k)}`);
+      }
+      locals.push(local);
+    }
+    out.push(...importProblems(i, account));
+  }
+  // nats-io/jwt checks this twice (once for non-empty limits), so nats-server reports it twice.
+  if (!limitsEmpty(limits) && limits.imports >= 0 && imports.length > limits.imports) out.push('the account contains more imports than allowed by the operator');
+  if (limits.imports !== -1 && imports.length > limits.imports) out.push('the account contains more imports than allowed by the operator');
+  return out;
+}
+
+/** jwt's OperatorLimits.IsEmpty: every limit at Go's zero value. */
+function limitsEmpty(l: AccountLimits): boolean {
+  const js = l.jetstream;
+  return l.subs === 0 && l.data === 0 && l.payload === 0 && l.imports === 0 && l.exports === 0 && !l.wildcards && l.conn === 0 && l.leaf === 0 &&
+    js.mem_storage === 0 && js.disk_storage === 0 && js.streams === 0 && js.consumer === 0 && js.max_ack_pending === 0 &&
+    js.mem_max_stream_bytes === 0 && js.disk_max_stream_bytes === 0 && !js.max_bytes_required && l.tiered_limits.size === 0;
+}
+
 /** Blocking problems of account claims at `now` (Unix seconds). */
 export function validateAccountClaims(c: AccountClaims, now: number): string[] {
   const out = timeProblems(c, now);
   if (!isPublicKeyOf(c.sub, NKEY_PREFIX_ACCOUNT)) out.push(`subject ${JSON.stringify(c.sub)} is not a public account key`);
+  out.push(...importsProblems(c.nats.imports, c.sub, c.nats.limits));
+  out.push(...exportProblems(c.nats.exports, c.nats.limits));
   for (const [key, scope] of c.nats.signing_keys) {
     if (!isPublicKeyOf(key, NKEY_PREFIX_ACCOUNT)) out.push(`${JSON.stringify(key)} is not an account public key`);
     if (scope !== null) out.push(...limitsProblems(scope.template));
   }
+  return out;
+}
+
+/** Blocking problems of activation claims at `now` (Unix seconds). */
+export function validateActivationClaims(c: ActivationClaims, now: number): string[] {
+  const out = timeProblems(c, now);
+  if (c.nats.issuer_account !== '' && !isPublicKeyOf(c.nats.issuer_account, NKEY_PREFIX_ACCOUNT)) out.push('account_id is not an account public key');
   return out;
 }
 

@@ -1,18 +1,23 @@
 /**
- * Operator mode with the MEMORY resolver: the trust chain operator →
- * account → user, checked as nats-server checks it.
+ * Operator mode: the trust chain operator → account → user, checked as
+ * nats-server checks it.
  *
  *   operator: /path/to/operator.jwt      # or the JWT inline, or a list
  *   system_account: ADRN...              # else the operator's system_account
- *   resolver: MEMORY
+ *   resolver: MEMORY                     # or { type: full|cache, dir: ... } (resolver-config.ts)
  *   resolver_preload: { ACZS...: "eyJ0eXAi..." }
  *
- * Accounts are the preloaded JWTs signed by a trusted key (the operator's
- * identity key, unless strict_signing_key_usage, and its signing keys),
- * named by their public keys as nats-server names them. A client proves
- * itself with CONNECT `jwt` (a user JWT issued by the account or one of its
- * signing keys) and `sig` (the INFO nonce signed by the user's key; bearer
- * tokens skip it).
+ * Accounts are JWTs signed by a trusted key (the operator's identity key,
+ * unless strict_signing_key_usage, and its signing keys), named by their
+ * public keys as nats-server names them. They come from the preloads and,
+ * with a directory resolver, from the directory (preloads are stored there
+ * unless a newer JWT is); claim updates (claim-services.ts) replace them
+ * while the server runs, and a listener (live-accounts.ts) applies each
+ * change to the live server.
+ *
+ * A client proves itself with CONNECT `jwt` (a user JWT issued by the
+ * account or one of its signing keys) and `sig` (the INFO nonce signed by
+ * the user's key; bearer tokens skip it).
  */
 import { readFileSync } from 'node:fs';
 import { CONNECTION_TYPES, type AuthenticatedUser } from '../auth/users.js';
@@ -44,6 +49,9 @@ import {
 } from './claims.js';
 import { parseDecoratedJwt } from './creds.js';
 import { isPublicKeyOf, NKEY_PREFIX_ACCOUNT } from './jwt.js';
+import { parseResolver } from './resolver-config.js';
+import { openAccountSource, type AccountSource } from './account-source.js';
+import { expandTemplate, TemplateError } from './scope-template.js';
 
 /** The options operator mode reads; ServerOptions fits. */
 export interface JwtModeOptions {
@@ -72,13 +80,51 @@ export interface JwtAuthenticatedUser extends AuthenticatedUser {
    * of its connect-time window, whichever is first; null for never.
    */
   readonly expiresAt: number | null;
+  /** The user JWT's `iat`, for revocations. */
+  readonly issuedAt: number;
+  readonly bearer: boolean;
+  /** The user's own `subs` and `payload` limits (or its scope's): -1 is unlimited. */
+  readonly subsLimit: number;
+  readonly payloadLimit: number;
+}
+
+/** Told about every account whose claims appear, change or go. */
+export interface JwtAccountListener {
+  /** `claims` null: the account was deleted; `previous` null: first loaded. */
+  accountChanged(account: string, claims: AccountClaims | null, previous: AccountClaims | null): void;
 }
 
 export interface JwtAuthenticator {
-  /** Account public keys to create: valid preloads and the system account. */
+  /** Account public keys to create: valid preloads, valid accounts of the directory, and the system account. */
   accounts(): string[];
   /** The system account's public key, from the config or the operator JWT; null when neither names one. */
   readonly systemAccount: string | null;
+  /** Where account JWTs are kept. */
+  readonly source: AccountSource;
+  /** The verified claims of an account, loaded from the source on first use; null when unknown or not valid. */
+  claimsOf(account: string): AccountClaims | null;
+  /**
+   * Checks an account JWT as a claim update must pass: decodes, validates
+   * (without time checks, as nats-server), and requires a trusted issuer.
+   * Throws ClaimUpdateError.
+   */
+  verifyUpdate(jwt: string): AccountClaims;
+  /**
+   * Stores verified claims and makes them current, telling the listener.
+   * Throws ClaimUpdateError when the store refuses or the JWT is older than the current one.
+   */
+  applyUpdate(claims: AccountClaims, jwt: string): void;
+  /** Removes an account (claim delete); its clients are told by the listener. */
+  deleteAccount(account: string): void;
+  /** Whether the operator forbids its identity key to issue accounts. */
+  isStrictIssuer(issuer: string): boolean;
+  /** Whether the key may sign operator requests (a key trusted to issue accounts). */
+  isOperatorKey(key: string): boolean;
+  /** Whether the account's claims are loaded (a cache resolver skips updates of others). */
+  isLoaded(account: string): boolean;
+  listen(listener: JwtAccountListener): void;
+  /** Stops the source's timers. */
+  close(): void;
   /**
    * Who a CONNECT makes the client, or null for 'Authorization Violation'.
    * `nonce` is what INFO carried; `clientIp` the peer address (for `src`);
@@ -100,10 +146,19 @@ export class OperatorConfigError extends Error {
   }
 }
 
+/** Which check refused a claim update: replies name the account and word the context by it. */
+export type ClaimUpdateStage = 'decode' | 'strict' | 'validate' | 'trust' | 'store';
+
+/** A refused claim update: `reason` is the cause, as the reply's description ends. */
+export class ClaimUpdateError extends Error {
+  constructor(readonly stage: ClaimUpdateStage, readonly reason: string) {
+    super(reason);
+    this.name = 'ClaimUpdateError';
+  }
+}
+
 /** nats-server's test for an inline JWT when no file has the name. */
 const JWT_PREFIX = 'eyJ';
-/** nats-server matches the resolver keyword case-insensitively; URL and full/cache resolvers come later. */
-const MEMORY_RESOLVER = /^\s*(MEM|MEMORY)\s*$/i;
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -156,8 +211,9 @@ export function createJwtAuthenticator(options: JwtModeOptions, logger: Logger):
   const operators = operatorRefs(options.operator).map(readOperator);
   if (operators.length === 0) return null;
   if (options.resolver === undefined) throw new OperatorConfigError('operators require an account resolver to be configured');
-  if (typeof options.resolver !== 'string' || !MEMORY_RESOLVER.test(options.resolver)) {
-    throw new OperatorConfigError('only the MEMORY account resolver is supported so far');
+  const resolver = parseResolver(options.resolver);
+  if (resolver.config === null) {
+    throw new OperatorConfigError(resolver.problems.map((p) => (p.key === null ? p.message : `resolver ${p.key}: ${p.message}`)).join('; '));
   }
   if (hasEntries(options.accounts)) throw new OperatorConfigError('operators do not allow Accounts to be configured directly');
   if (hasUsers(options.authorization)) throw new OperatorConfigError('operators do not allow users to be configured directly');
@@ -177,16 +233,30 @@ export function createJwtAuthenticator(options: JwtModeOptions, logger: Logger):
 
   // Operator subjects and signing keys are operator nkeys: readOperator validated them.
   const trusted = new Set<string>();
+  const strictIdentities = new Set<string>();
   for (const o of operators) {
     if (!o.nats.strict_signing_key_usage) trusted.add(o.sub);
+    else strictIdentities.add(o.sub);
     for (const k of o.nats.signing_keys) trusted.add(k);
   }
-  const accounts = loadPreloads(options.resolver_preload, trusted, logger);
-  return new MemoryJwtAuthenticator(accounts, systemAccount === '' ? null : systemAccount, logger);
+  const preloads = loadPreloads(options.resolver_preload, trusted, logger);
+  let source: AccountSource;
+  try {
+    source = openAccountSource(resolver.config);
+  } catch (e) {
+    throw new OperatorConfigError(`resolver: ${(e as Error).message}`);
+  }
+  try {
+    for (const [key, p] of preloads) source.preload(key, p.jwt);
+  } catch (e) {
+    source.close();
+    throw new OperatorConfigError(`resolver_preload: ${(e as Error).message}`);
+  }
+  return new OperatorMode({ trusted, strictIdentities, source, systemAccount: systemAccount === '' ? null : systemAccount, logger });
 }
 
-function loadPreloads(preload: unknown, trusted: ReadonlySet<string>, logger: Logger): Map<string, AccountClaims> {
-  const out = new Map<string, AccountClaims>();
+function loadPreloads(preload: unknown, trusted: ReadonlySet<string>, logger: Logger): Map<string, { claims: AccountClaims; jwt: string }> {
+  const out = new Map<string, { claims: AccountClaims; jwt: string }>();
   if (preload === undefined) return out;
   if (preload === null || typeof preload !== 'object' || Array.isArray(preload)) {
     throw new OperatorConfigError('resolver_preload must be a map of account public keys to account JWTs');
@@ -216,25 +286,133 @@ function loadPreloads(preload: unknown, trusted: ReadonlySet<string>, logger: Lo
     // Expired (or not yet valid) accounts stay, as their times are checked at each
     // connect; any other problem makes nats-server refuse the account at every look-up.
     if (validateAccountClaims({ ...claims, exp: 0, nbf: 0 }, nowSeconds()).length > 0) continue;
-    out.set(key, claims);
+    out.set(key, { claims, jwt: token.trim() });
   }
   return out;
 }
 
-class MemoryJwtAuthenticator implements JwtAuthenticator {
+interface OperatorModeSetup {
+  /** Keys that may issue accounts. */
+  readonly trusted: ReadonlySet<string>;
+  /** Operator identity keys that strict_signing_key_usage keeps from issuing accounts. */
+  readonly strictIdentities: ReadonlySet<string>;
+  readonly source: AccountSource;
+  readonly systemAccount: string | null;
+  readonly logger: Logger;
+}
+
+class OperatorMode implements JwtAuthenticator {
+  readonly systemAccount: string | null;
+  readonly source: AccountSource;
+  private readonly trusted: ReadonlySet<string>;
+  private readonly strictIdentities: ReadonlySet<string>;
+  private readonly logger: Logger;
+  /** Accounts loaded so far, by public key. */
+  private readonly claims = new Map<string, AccountClaims>();
   /** Compiled default permissions per account, built on first use. */
   private readonly defaults = new Map<string, Permissions | null>();
+  private readonly listeners: JwtAccountListener[] = [];
 
-  constructor(
-    private readonly claims: ReadonlyMap<string, AccountClaims>,
-    readonly systemAccount: string | null,
-    private readonly logger: Logger,
-  ) {}
+  constructor(setup: OperatorModeSetup) {
+    this.trusted = setup.trusted;
+    this.strictIdentities = setup.strictIdentities;
+    this.source = setup.source;
+    this.systemAccount = setup.systemAccount;
+    this.logger = setup.logger;
+    for (const key of this.source.list()) this.claimsOf(key);
+  }
 
   accounts(): string[] {
     const keys = [...this.claims.keys()];
     if (this.systemAccount !== null && !this.claims.has(this.systemAccount)) keys.push(this.systemAccount);
     return keys;
+  }
+
+  listen(listener: JwtAccountListener): void {
+    this.listeners.push(listener);
+  }
+
+  close(): void {
+    this.source.close();
+    this.listeners.length = 0;
+  }
+
+  isStrictIssuer(issuer: string): boolean {
+    return this.strictIdentities.has(issuer);
+  }
+
+  isOperatorKey(key: string): boolean {
+    return this.trusted.has(key);
+  }
+
+  isLoaded(account: string): boolean {
+    return this.claims.has(account);
+  }
+
+  claimsOf(account: string): AccountClaims | null {
+    const known = this.claims.get(account);
+    if (known !== undefined) return known;
+    const jwt = this.source.fetch(account);
+    if (jwt === null) return null;
+    let claims: AccountClaims;
+    try {
+      claims = decodeAccountClaims(jwt.trim());
+    } catch (e) {
+      this.logger.error(`Account [${account}] JWT not valid: ${(e as Error).message}`);
+      return null;
+    }
+    if (claims.sub !== account || !this.trusted.has(claims.iss)) {
+      this.logger.error(`Account [${account}] JWT not valid: ${claims.sub !== account ? `the JWT is for account ${claims.sub}` : 'not signed by a trusted operator key'}`);
+      return null;
+    }
+    // As with preloads: times are checked at each connect, anything else refuses the account.
+    const problems = validateAccountClaims({ ...claims, exp: 0, nbf: 0 }, nowSeconds());
+    if (problems.length > 0) {
+      this.logger.error(`Account [${account}] JWT not valid: ${problems.join('; ')}`);
+      return null;
+    }
+    this.claims.set(account, claims);
+    for (const l of this.listeners) l.accountChanged(account, claims, null);
+    return claims;
+  }
+
+  verifyUpdate(jwt: string): AccountClaims {
+    let claims: AccountClaims;
+    try {
+      claims = decodeAccountClaims(jwt);
+    } catch (e) {
+      throw new ClaimUpdateError('decode', (e as Error).message);
+    }
+    if (this.strictIdentities.has(claims.iss)) throw new ClaimUpdateError('strict', 'operator requires issuer to be a signing key');
+    // nats-server checks validity but not times here: an expired account is stored and refused at connect.
+    const problems = validateAccountClaims({ ...claims, exp: 0, nbf: 0 }, nowSeconds());
+    if (problems.length > 0) throw new ClaimUpdateError('validate', `validation errors: [${problems.join(' ')}]`);
+    if (!this.trusted.has(claims.iss)) throw new ClaimUpdateError('trust', 'not signed by a trusted operator key');
+    return claims;
+  }
+
+  applyUpdate(claims: AccountClaims, jwt: string): void {
+    const previous = this.claimsOf(claims.sub);
+    // A JWT issued before the current one would undo later changes (a revocation, say).
+    if (previous !== null && claims.iat < previous.iat) {
+      throw new ClaimUpdateError('store', `jwt issued at ${claims.iat} is older than the current one (issued at ${previous.iat})`);
+    }
+    try {
+      this.source.store(claims.sub, jwt);
+    } catch (e) {
+      throw new ClaimUpdateError('store', (e as Error).message);
+    }
+    this.claims.set(claims.sub, claims);
+    this.defaults.delete(claims.sub);
+    for (const l of this.listeners) l.accountChanged(claims.sub, claims, previous);
+  }
+
+  deleteAccount(account: string): void {
+    const previous = this.claims.get(account) ?? null;
+    this.source.delete(account);
+    this.claims.delete(account);
+    this.defaults.delete(account);
+    for (const l of this.listeners) l.accountChanged(account, null, previous);
   }
 
   // The work is synchronous (ed25519 is native and fast); async fits the server's auth seam
@@ -274,17 +452,29 @@ class MemoryJwtAuthenticator implements JwtAuthenticator {
       return this.refuse(`Connection type ${connectionType} not allowed`);
     }
     const accountKey = user.nats.issuer_account !== '' ? user.nats.issuer_account : user.iss;
-    const account = this.claims.get(accountKey);
-    if (account === undefined) return this.refuse(`Account JWT lookup error: account ${accountKey} not found`);
-    if (timeProblems(account, now).length > 0) return this.refuse('Account JWT has expired');
+    const account = this.claimsOf(accountKey);
+    if (account === null) return this.refuse(`Account JWT lookup error: account ${accountKey} not found`);
+    // nats-server marks an account expired once `exp` is reached (its timer fires then), not after it.
+    if (timeProblems(account, now).length > 0 || (account.exp > 0 && account.exp <= now)) return this.refuse('Account JWT has expired');
     let limits: UserPermissionLimits = user.nats;
     if (user.iss !== account.sub) {
       if (!account.nats.signing_keys.has(user.iss)) return this.refuse('User JWT issuer is not known');
       const scope = account.nats.signing_keys.get(user.iss) ?? null;
       if (scope !== null) {
         if (!hasEmptyPermissions(user.nats)) return this.refuse('User JWT is not valid: scoped users require no permissions or limits set');
-        if (usesTemplates(scope.template)) return this.refuse('User JWT is not valid: scope templates are not supported yet');
-        limits = scope.template;
+        try {
+          limits = expandTemplate(scope.template, {
+            userName: user.name,
+            userKey: user.sub,
+            userTags: user.nats.tags,
+            accountName: account.name,
+            accountKey: user.nats.issuer_account,
+            accountTags: account.nats.tags,
+          });
+        } catch (e) {
+          if (!(e instanceof TemplateError)) throw e;
+          return this.refuse('User JWT generated invalid permissions');
+        }
       }
     }
     if (limits.bearer_token && account.nats.disallow_bearer) return this.refuse('Account does not allow bearer token');
@@ -311,8 +501,12 @@ class MemoryJwtAuthenticator implements JwtAuthenticator {
       name: user.sub,
       account: account.sub,
       permissions: this.permissionsFor(limits, account),
-      signingKey: user.nats.issuer_account !== '' ? user.iss : '',
+      signingKey: user.iss !== account.sub ? user.iss : '',
       expiresAt: ends.length === 0 ? null : Math.min(...ends),
+      issuedAt: user.iat,
+      bearer: limits.bearer_token,
+      subsLimit: limits.subs,
+      payloadLimit: limits.payload,
     };
   }
 
@@ -347,10 +541,6 @@ function hasEmptyPermissions(l: UserPermissionLimits): boolean {
   return isEmptyPermission(l.pub) && isEmptyPermission(l.sub) && l.resp === null && l.src.length === 0 &&
     l.times.length === 0 && l.times_location === '' && l.subs === 0 && l.data === 0 && l.payload === 0 &&
     !l.bearer_token && l.allowed_connection_types.length === 0;
-}
-
-function usesTemplates(l: UserPermissionLimits): boolean {
-  return [l.pub.allow, l.pub.deny, l.sub.allow, l.sub.deny].some((list) => (list ?? []).some((s) => s.includes('{{')));
 }
 
 function subjectConfig(p: Permission): SubjectPermissionConfig {

@@ -3,6 +3,7 @@
  * 2.9.10's keys in its order. Keys Go omits when empty (`omitempty`) are left
  * out under the same conditions.
  */
+import { jetStreamConfigJson, jetStreamStats } from './jsz.js';
 import { availableParallelism } from 'node:os';
 import { PROTO_VERSION, SERVER_VERSION } from '../server/version.js';
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
@@ -46,14 +47,15 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.max_control_line = o.max_control_line;
   v.max_payload = o.max_payload;
   v.max_pending = o.max_pending;
-  // Gateways, leaf nodes, MQTT, websocket and JetStream are not running:
+  // Gateways, leaf nodes, MQTT and websocket are not running (nor JetStream, unless enabled):
   // nats-server shows each as an empty object then (and the cluster too, when off).
   v.cluster = ctx.server.cluster?.varz() ?? {};
   v.gateway = {};
   v.leaf = {};
   v.mqtt = {};
   v.websocket = {};
-  v.jetstream = {};
+  const js = ctx.server.jetstream;
+  v.jetstream = js === null ? {} : { config: jetStreamConfigJson(js), stats: jetStreamStats(js) };
   v.tls_timeout = tlsTimeout(o.tls);
   v.write_deadline = msToGoDuration(o.write_deadline);
   v.start = formatDate(server.started);

@@ -29,6 +29,10 @@ export const enum CloseReason {
   MaxControlLine = 'Maximum Control Line Exceeded',
   LameDuck = 'Lame Duck Mode',
   ReadError = 'Read Error',
+  Revocation = 'Credentials Revoked',
+  AuthenticationExpired = 'Authentication Expired',
+  MaxAccountConnections = 'Maximum Account Connections Exceeded',
+  MaxSubscriptions = 'Maximum Subscriptions Exceeded',
 }
 
 const NO_RESPONDERS_HDR = 'NATS/1.0 503\r\n\r\n';
@@ -132,6 +136,17 @@ export class Client implements ClientOpHandler {
   credentials: Record<string, unknown> | null = null;
   /** Publish/subscribe rules of the authenticated user; null means unrestricted. */
   perms: ClientPermissions | null = null;
+  /**
+   * Subscriptions this connection may hold when its user or account sets a
+   * limit (operator mode), -1 for none; null defers to max_subscriptions.
+   */
+  subsLimit: number | null = null;
+  /** The parser's limits; operator mode lowers maxPayload for a user or account. */
+  readonly parserLimits: { maxControlLine: number; maxPayload: number };
+  /** A max_payload of this connection's own (operator mode), announced in INFO; null for the server's. */
+  maxPayloadOverride: number | null = null;
+  /** The first PONG went out (a changed max_payload is announced before it, as nats-server does). */
+  private firstPongSent = false;
 
 
   inMsgs = 0;
@@ -170,10 +185,8 @@ export class Client implements ClientOpHandler {
     this.nonce = auth.nonce;
     this.host = socket.remoteAddress ?? '';
     this.port = socket.remotePort ?? 0;
-    this.parser = new ClientParser(this, {
-      maxControlLine: server.options.max_control_line,
-      maxPayload: server.options.max_payload,
-    });
+    this.parserLimits = { maxControlLine: server.options.max_control_line, maxPayload: server.options.max_payload };
+    this.parser = new ClientParser(this, this.parserLimits);
     this.parser.tracing = server.logger.traceEnabled;
     if (auth.required) {
       this.authTimer = setTimeout(() => this.authTimeout(), auth.timeoutMs);
@@ -246,7 +259,10 @@ export class Client implements ClientOpHandler {
 
   private connectAuthenticated(o: Record<string, unknown>, who: AuthenticatedUser | null): void {
     if (this.closed) return;
-    if (who === null || !this.server.bindClient(this, who)) {
+    const bound = who !== null && this.server.bindClient(this, who);
+    // Binding may refuse with its own error and close (an account's connection limit).
+    if (this.closed) return;
+    if (!bound) {
       this.authorized = false;
       this.authFailed();
       return;
@@ -277,6 +293,12 @@ export class Client implements ClientOpHandler {
 
   processPing(): void {
     if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
+    if (!this.firstPongSent && this.connectReceived) {
+      this.firstPongSent = true;
+      const max = this.maxPayloadOverride;
+      // Clients read max_payload from INFO; one lowered for this user is told before the first PONG.
+      if (this.protocol >= 1 && max !== null && max !== this.server.options.max_payload) this.send(this.server.infoFor(this.cid, this.host, null, max));
+    }
     this.send(PONG);
   }
 
@@ -308,8 +330,9 @@ export class Client implements ClientOpHandler {
       if (this.verbose) this.send(OK);
       return;
     }
-    const max = this.server.options.max_subscriptions;
-    if (max > 0 && this.subs.size >= max) {
+    const serverMax = this.server.options.max_subscriptions;
+    const max = this.subsLimit ?? (serverMax > 0 ? serverMax : -1);
+    if (max >= 0 && this.subs.size >= max) {
       this.server.logger.error(`${this.label()} - Maximum Subscriptions Exceeded: ${this.subs.size}`);
       this.sendErr(ERR.maxSubscriptions);
       return;

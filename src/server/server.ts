@@ -13,12 +13,15 @@ import { securityFromOptions, type SecurityConfig } from '../auth/security-confi
 import type { AuthenticatedUser, UserTable } from '../auth/users.js';
 import { generateNonce } from '../auth/nkey.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../jwt/operator-mode.js';
+import { LiveJwtAccounts } from '../jwt/live-accounts.js';
+import { ClaimServices, type ClaimReplies } from '../jwt/claim-services.js';
 import { certIdentities, parseTlsBlock, peerCertificateOf, tlsMapUsername } from '../tls/index.js';
 import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions.js';
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
 import type { ClusterHandle } from '../cluster/cluster.js';
 import { installSystemEvents, type SystemEventsHandle } from '../accounts/system-events.js';
+import type { JetStream } from '../jetstream/jetstream.js';
 
 /** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
 const RESPONSE_PREFIX = '_R_.';
@@ -31,6 +34,12 @@ const MAX_PRODUCER_STALL_MS = 1000;
 /** Carries a client publish to peer servers; returns how many peers got it. */
 export interface MessageForwarder {
   forward(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, localQueues: readonly string[]): number;
+  /**
+   * The same for a message this server moved into `acc` from another
+   * account (a service request with its `_R_` reply, or a response mapped
+   * back to the requester): peers must also be able to answer on the reply.
+   */
+  forwardImport(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, localQueues: readonly string[]): number;
 }
 
 /** Follows interest: every subscription added to or removed from an account's sublist. */
@@ -78,6 +87,13 @@ export class Server {
   security: SecurityConfig;
   /** Operator mode (decentralized JWT auth): accounts and users come from JWTs. */
   private jwtAuth: JwtAuthenticator | null;
+
+  /** Operator mode: accounts (and their JetStream limits) come from account JWTs. */
+  get operatorMode(): boolean {
+    return this.jwtAuth !== null;
+  }
+  /** Operator mode: account JWTs applied to accounts and clients (limits, routes, revocations, expiry). */
+  private jwtLive: LiveJwtAccounts | null = null;
   /** verify_and_map: a client's certificate, not its CONNECT, names its user. */
   private tlsMap: boolean;
   inLameDuck = false;
@@ -103,6 +119,7 @@ export class Server {
     this.security = securityFromOptions(this.jwtAuth === null ? options : withoutSystemAccount(options));
     this.tlsMap = options.tls !== undefined && parseTlsBlock(options.tls).map;
     this.applyAccounts(this.security);
+    if (this.jwtAuth !== null) this.jwtLive = new LiveJwtAccounts(this, this.jwtAuth);
     this.closed = new ClosedConnections(10000);
   }
 
@@ -115,7 +132,14 @@ export class Server {
     this.logger.info(`  Git:      [not set]`);
     this.logger.info(`  Name:     ${this.name}`);
     this.logger.info(`  ID:       ${this.id}`);
-    this.boundPort = await this.listener.listen(o.host, o.port);
+    // JetStream recovers before clients can connect, as in nats-server: no request finds its API missing.
+    await this.startJetStream();
+    try {
+      this.boundPort = await this.listener.listen(o.host, o.port);
+    } catch (e) {
+      for (const hook of this.shutdownHooks) await hook();
+      throw e;
+    }
     this.buildInfoPrefix();
     this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
     if (o.tls !== undefined && o.allow_non_tls !== true) this.logger.info('TLS required for client connections');
@@ -131,6 +155,14 @@ export class Server {
     }
     this.startTimers();
     this.logger.info('Server is ready');
+  }
+
+  private async startJetStream(): Promise<void> {
+    const o = this.options;
+    if (o.jetstream === undefined || o.jetstream === false) return;
+    // Loaded on demand: servers without JetStream never load it.
+    const { startJetStream } = await import('../jetstream/start.js');
+    this.jetstream = await startJetStream(this);
   }
 
   private async startSubsystems(): Promise<void> {
@@ -168,6 +200,8 @@ export class Server {
     this.systemEvents = null;
     const closing = this.listener.stopAccepting();
     for (const c of [...this.clients.values()]) c.close(CloseReason.ServerShutdown);
+    this.jwtLive?.close();
+    this.jwtAuth?.close();
     for (const hook of this.shutdownHooks) await hook();
     // Closed clients had their last bytes handed to the kernel; give the loop one turn, then cut.
     await new Promise((r) => setImmediate(r));
@@ -215,16 +249,31 @@ export class Server {
     validateOptions(next);
     const changes = diffOptions(this.options, next);
     const jwtAuth = createJwtAuthenticator(next, this.logger);
-    const security = securityFromOptions(jwtAuth === null ? next : withoutSystemAccount(next));
-    const tlsMap = next.tls !== undefined && parseTlsBlock(next.tls).map;
-    // TLS material is the last thing that can fail: after it, the reload cannot be refused.
-    this.listener.applyOptions(next);
+    try {
+      const security = securityFromOptions(jwtAuth === null ? next : withoutSystemAccount(next));
+      const tlsMap = next.tls !== undefined && parseTlsBlock(next.tls).map;
+      // TLS material is the last thing that can fail: after it, the reload cannot be refused.
+      this.listener.applyOptions(next);
+      this.applyReload(next, changes, jwtAuth, security, tlsMap);
+    } catch (e) {
+      // The refused configuration's resolver must not keep its directory timers.
+      jwtAuth?.close();
+      throw e;
+    }
+    return changes;
+  }
+
+  private applyReload(next: ServerOptions, changes: string[], jwtAuth: JwtAuthenticator | null, security: SecurityConfig, tlsMap: boolean): void {
     this.options = next;
     this.tlsMap = tlsMap;
     this.stallThreshold = stallThresholdFor(next.max_pending);
     this.security = security;
+    this.jwtLive?.close();
+    this.jwtAuth?.close();
     this.jwtAuth = jwtAuth;
     this.applyAccounts(security);
+    this.jwtLive = jwtAuth === null ? null : new LiveJwtAccounts(this, jwtAuth);
+    this.jetstream?.accountsChanged().catch((e: unknown) => this.logger.error(`JetStream: reload of accounts failed: ${e instanceof Error ? e.message : String(e)}`));
     this.configLoadTime = new Date();
     this.buildInfoPrefix();
     this.stopTimers();
@@ -232,7 +281,6 @@ export class Server {
     this.recheckClients();
     for (const change of changes) this.logger.info(`Reloaded: ${change}`);
     this.logger.info('Reloaded server configuration');
-    return changes;
   }
 
   get port(): number {
@@ -351,6 +399,7 @@ export class Server {
   bindClient(c: Client, who: AuthenticatedUser): boolean {
     const acc = this.accounts.get(who.account);
     if (acc === undefined) return false;
+    if (this.jwtLive !== null && !this.jwtLive.admit(c, acc)) return false;
     if (c.account !== acc) {
       if (c.subs.size > 0) return false;
       c.account.clients.delete(c);
@@ -359,7 +408,20 @@ export class Server {
     }
     c.authUser = who.name;
     c.perms = who.permissions === null ? null : who.permissions.forClient();
+    this.jwtLive?.bound(c, who);
     return true;
+  }
+
+  /** Creates an account that appeared while running (operator mode: an account JWT loaded or pushed). */
+  addAccount(name: string): Account {
+    const acc = new Account(name);
+    this.accounts.set(name, acc);
+    return acc;
+  }
+
+  /** `$SYS` claim requests (operator mode), answered through `replies`; none otherwise. */
+  claimRequestHandlers(replies: ClaimReplies): Array<[string, InternalHandler]> {
+    return new ClaimServices(() => this.jwtAuth, replies, this.logger).handlers();
   }
 
   /** Creates configured accounts and installs their import routes. */
@@ -369,7 +431,8 @@ export class Server {
       if (!this.accounts.has(name)) this.accounts.set(name, new Account(name));
     }
     for (const acc of this.accounts.values()) {
-      acc.setRoutes(sec.routes.streamImportsFrom(acc.name), sec.routes.serviceImportsOf(acc.name));
+      // In operator mode the account JWTs give the routes (LiveJwtAccounts).
+      if (this.jwtAuth === null) acc.setRoutes(sec.routes.streamImportsFrom(acc.name), sec.routes.serviceImportsOf(acc.name));
       acc.updated = new Date();
     }
   }
@@ -422,9 +485,14 @@ export class Server {
     }
   }
 
-  /** The INFO line for a connection (cid 0: the shared part, for async INFO updates). */
-  infoFor(cid: number, ip: string, nonce: string | null): string {
+  /**
+   * The INFO line for a connection (cid 0: the shared part, for async INFO
+   * updates); `maxPayload` replaces the server's for a client whose user or
+   * account has a lower limit.
+   */
+  infoFor(cid: number, ip: string, nonce: string | null, maxPayload: number | null = null): string {
     let s = this.infoPrefix;
+    if (maxPayload !== null) s = s.replace(`"max_payload":${this.options.max_payload}`, `"max_payload":${maxPayload}`);
     if (cid !== 0) s += `,"client_id":${cid},"client_ip":${JSON.stringify(ip)}`;
     if (nonce !== null) s += `,"nonce":${JSON.stringify(nonce)}`;
     s += this.clusterInfo;
@@ -446,6 +514,9 @@ export class Server {
     }
     return this.reloadConfig();
   }
+
+  /** The JetStream engine when enabled (for INFO, /jsz, /varz). */
+  jetstream: JetStream | null = null;
 
   /** The cluster layer, when this server is part of one (for /routez, /varz). */
   cluster: ClusterHandle | null = null;
@@ -481,6 +552,11 @@ export class Server {
     if (this.jwtAuth !== null || (this.users.authRequired && this.users.noAuthIdentity() === null)) info.auth_required = true;
     Object.assign(info, this.listener.tlsInfo());
     info.max_payload = o.max_payload;
+    if (this.jetstream !== null) {
+      info.jetstream = true;
+      // nats-server writes the domain after the per-client fields; clients read it by name.
+      if (this.jetstream.config.domain !== '') info.domain = this.jetstream.config.domain;
+    }
     info.natter_version = NATTER_VERSION;
     const json = JSON.stringify(info);
     this.infoPrefix = json.slice(0, -1);
@@ -495,25 +571,45 @@ export class Server {
    */
   routeMessage(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
     const forwarder = this.forwarder;
+    const outer = this.queueRecord;
+    let served: string[] | null = null;
     if (forwarder !== null) {
-      this.localQueues.length = 0;
-      this.recordingQueues = true;
+      // An internal handler may publish while an outer publish is being routed: that one keeps its list.
+      served = this.routing === 0 ? this.localQueues : [];
+      served.length = 0;
     }
+    this.routing++;
+    // Stream-import deliveries record too: an importer's queue group stands for the exporter's shadow group.
+    this.queueRecord = served;
     let delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
-    this.recordingQueues = false;
-    if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0);
-    if (forwarder !== null) delivered += forwarder.forward(acc, subject, reply, hdrLen, buf, start, end, this.localQueues);
+    if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0, null, true);
+    this.queueRecord = outer;
+    this.routing--;
+    if (forwarder !== null) delivered += forwarder.forward(acc, subject, reply, hdrLen, buf, start, end, served as string[]);
     return delivered;
   }
 
   /**
    * A message that arrived from a peer server (route): delivered here only,
    * never forwarded again. `queues` names the queue groups this server
-   * should serve (one member each); plain subscribers always get it.
+   * should serve (one member each); plain subscribers always get it. The
+   * groups of `queues` nobody here could take (the member left meanwhile)
+   * are added to `unserved`, for the caller to hand on.
    */
-  deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[]): number {
+  deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[], unserved: string[] | null = null): number {
+    const outer = this.queueRecord;
+    let served: string[] | null = null;
+    if (unserved !== null && queues.length > 0) {
+      served = this.peerQueues;
+      served.length = 0;
+    }
+    this.queueRecord = served;
     let delivered = this.deliverLocal(null, acc, subject, reply, hdrLen, buf, start, end, null, queues);
-    if (acc.crossAccount) delivered += this.routeAcrossAccounts(null, acc, subject, reply, hdrLen, buf, start, end, 0);
+    if (acc.crossAccount) delivered += this.routeAcrossAccounts(null, acc, subject, reply, hdrLen, buf, start, end, 0, queues, false);
+    this.queueRecord = outer;
+    if (served !== null && unserved !== null) {
+      for (let i = 0; i < queues.length; i++) if (!served.includes(queues[i])) unserved.push(queues[i]);
+    }
     return delivered;
   }
 
@@ -523,7 +619,12 @@ export class Server {
   forwarder: MessageForwarder | null = null;
   /** Queue groups of the publishing account served locally by the publish being routed (for the forwarder). */
   private readonly localQueues: string[] = [];
-  private recordingQueues = false;
+  /** Where deliverLocal notes the queue groups it served; null: nobody asks. */
+  private queueRecord: string[] | null = null;
+  /** routeMessage calls under way (internal handlers can publish from inside one). */
+  private routing = 0;
+  /** Queue groups served for the routed message being delivered (peer input never nests). */
+  private readonly peerQueues: string[] = [];
   /** Told about every subscription that comes and goes, in every account. */
   readonly interestListeners: InterestListener[] = [];
 
@@ -535,11 +636,24 @@ export class Server {
     for (const l of this.interestListeners) l.subscriptionRemoved(acc, sub);
   }
 
-  /** A message entering `acc` from another account: its subscribers, then its own onward routes. */
-  private routeIn(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
-    const delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, null);
-    if (!acc.crossAccount) return delivered;
-    return delivered + this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, depth + 1);
+  /**
+   * A message entering `acc` from another account: its subscribers, peers
+   * with interest in `acc` (only when the message began on this server:
+   * a routed one was already spread by its origin), then `acc`'s own
+   * onward routes.
+   */
+  private routeIn(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number, local: boolean): number {
+    const forwarder = local ? this.forwarder : null;
+    const outer = this.queueRecord;
+    // Queue groups served here are not offered to peers; the caller's own record must not see `acc`'s groups.
+    const served: string[] | null = forwarder === null ? null : [];
+    this.queueRecord = served;
+    let delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, null);
+    this.queueRecord = null;
+    if (forwarder !== null) delivered += forwarder.forwardImport(acc, subject, reply, hdrLen, buf, start, end, served as string[]);
+    if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, depth + 1, null, local);
+    this.queueRecord = outer;
+    return delivered;
   }
 
   /**
@@ -547,8 +661,13 @@ export class Server {
    * message is delivered again in each account a route leads to, with the
    * subject (and for services the reply) mapped into that account's space.
    * Cycles are refused at load; the depth bound guards chains anyway.
+   * A message from a peer (`local` false) takes responses and stream
+   * imports only: its origin already went through the service imports, as
+   * nats-server ignores them on routed messages. `queueFilter` is the
+   * routed message's queue section: the importers' queue groups are the
+   * exporter's shadow groups of the same names.
    */
-  private routeAcrossAccounts(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number): number {
+  private routeAcrossAccounts(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number, queueFilter: readonly string[] | null, local: boolean): number {
     if (depth >= MAX_IMPORT_DEPTH) return 0;
     let delivered = 0;
     if (acc.responses.size > 0 && subject.startsWith(RESPONSE_PREFIX)) {
@@ -558,7 +677,7 @@ export class Server {
           acc.responses.delete(subject);
           acc.refreshCrossAccount();
         }
-        delivered += this.routeIn(pub, e.account, e.reply, reply, hdrLen, buf, start, end, depth);
+        delivered += this.routeIn(pub, e.account, e.reply, reply, hdrLen, buf, start, end, depth, local);
       }
     }
     const streams = acc.streamExports;
@@ -567,8 +686,9 @@ export class Server {
       const mapped = route.map(subject);
       const importer = mapped === null ? undefined : this.accounts.get(route.importer);
       // A stream import reaches the importer's own subscribers only; it does not pass on further.
-      if (importer !== undefined) delivered += this.deliverLocal(pub, importer, mapped as string, reply, hdrLen, buf, start, end, null);
+      if (importer !== undefined) delivered += this.deliverLocal(pub, importer, mapped as string, reply, hdrLen, buf, start, end, null, queueFilter);
     }
+    if (!local) return delivered;
     const services = acc.serviceImports;
     for (let i = 0; i < services.length; i++) {
       const route = services[i];
@@ -581,16 +701,16 @@ export class Server {
       let mappedReply: string | null = null;
       if (reply !== null) {
         // The responder sees a private reply subject; its answer is mapped back to the requester's.
-        mappedReply = RESPONSE_PREFIX + randomBytes(12).toString('base64url');
+        mappedReply = exporter.responsePrefix + randomBytes(12).toString('base64url');
         exporter.responses.set(mappedReply, { account: acc, reply, type: route.responseType, expires: Date.now() + route.responseThresholdMs });
         exporter.crossAccount = true;
       }
       if (hdrLen > 0) {
         // Requests with headers tell the responder who is asking (nats-server's Nats-Request-Info).
         const withInfo = addRequestInfo(buf, start, hdrLen, end, acc.name, pub);
-        delivered += this.routeIn(pub, exporter, to, mappedReply, withInfo.hdrLen, withInfo.msg, 0, withInfo.msg.length, depth);
+        delivered += this.routeIn(pub, exporter, to, mappedReply, withInfo.hdrLen, withInfo.msg, 0, withInfo.msg.length, depth, local);
       } else {
-        delivered += this.routeIn(pub, exporter, to, mappedReply, hdrLen, buf, start, end, depth);
+        delivered += this.routeIn(pub, exporter, to, mappedReply, hdrLen, buf, start, end, depth, local);
       }
     }
     return delivered;
@@ -633,7 +753,8 @@ export class Server {
       for (let k = 0; k < n; k++) {
         if (this.deliver(pub, group[(first + k) % n], subject, head, tail, hdrLen, reply, buf, start, end)) {
           delivered++;
-          if (this.recordingQueues) this.localQueues.push(queue);
+          const record = this.queueRecord;
+          if (record !== null) record.push(queue);
           break;
         }
       }

@@ -151,9 +151,7 @@ describe("the Helm chart's JSON form", () => {
       store_dir: '/data',
       max_outstanding_catchup: 64 * 1024 ** 2,
     });
-    assert.deepEqual(warnings, [
-      'jetstream block is parsed but not active yet in this Natter version',
-    ]);
+    assert.deepEqual(warnings, []);
   });
 
   it('parses compact one-line JSON', () => {

@@ -244,7 +244,7 @@ describe('subsystem blocks', () => {
     });
     assert.deepEqual(
       warnings,
-      ['gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream'].map(
+      ['gateway', 'leafnodes', 'websocket', 'mqtt'].map(
         (b) => `${b} block is parsed but not active yet in this Natter version`,
       ),
     );
@@ -263,12 +263,12 @@ describe('subsystem blocks', () => {
     assert.equal(warnings.length, 2, 'leaf and ws are not active yet; operator and resolver are');
   });
 
-  it('reads jetstream as a boolean or enabled/disabled, warning only when enabled', () => {
+  it('reads jetstream as a boolean or enabled/disabled', () => {
     assert.deepEqual(load('jetstream: false\n'), { options: { jetstream: false }, warnings: [] });
     assert.deepEqual(load('jetstream: disabled\n'), { options: { jetstream: false }, warnings: [] });
     const on = load('jetstream: Enabled\n');
     assert.equal(on.options.jetstream, true);
-    assert.equal(on.warnings.length, 1);
+    assert.equal(on.warnings.length, 0);
     assertAt(failure('jetstream: maybe\n'), 1, 12, /jetstream must be/);
   });
 

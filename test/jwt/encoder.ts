@@ -1,61 +1,30 @@
 /**
- * Test-only JWT encoder: builds operator, account and user JWTs in the
- * nats-io/jwt v2 layout, signed with @nats-io/nkeys key pairs, so the tests
- * can make any claim (valid, expired, tampered, wrongly signed) they need.
+ * The JWT encoder the tests use: src/jwt/encode.ts under the names the
+ * tests were written against, plus the helpers that only tests need
+ * (tampered and forged tokens, nonce signatures).
  */
-import { createHash } from 'node:crypto';
-import { createAccount, createOperator, createUser, type KeyPair } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
+import {
+  encodeAccount,
+  encodeClaims as encodeKind,
+  encodeOperator,
+  encodeUser,
+  signClaims,
+  type EncodeOptions,
+  type Identity,
+} from '../../src/jwt/encode.js';
 
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32(bytes: Uint8Array): string {
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
-}
-
-export interface Identity {
-  readonly kp: KeyPair;
-  readonly pub: string;
-  readonly seed: string;
-}
-
-function identity(kp: KeyPair): Identity {
-  return { kp, pub: kp.getPublicKey(), seed: new TextDecoder().decode(kp.getSeed()) };
-}
-
-export const newOperator = (): Identity => identity(createOperator());
-export const newAccount = (): Identity => identity(createAccount());
-export const newUser = (): Identity => identity(createUser());
-
-export interface EncodeOptions {
-  /** Header `alg`; defaults to "ed25519-nkey". */
-  readonly alg?: string;
-  readonly typ?: string;
-  /** Sign the claims chunk alone, as version 1 JWTs were. */
-  readonly v1Signature?: boolean;
-}
+export { newAccount, newOperator, newUser, nowSec, type EncodeOptions, type Identity } from '../../src/jwt/encode.js';
 
 /** Signs `claims` as they are (no defaults added). */
 export function encodeRaw(claims: Record<string, unknown>, signer: KeyPair, o: EncodeOptions = {}): string {
-  const header = Buffer.from(JSON.stringify({ typ: o.typ ?? 'JWT', alg: o.alg ?? 'ed25519-nkey' })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const signed = o.v1Signature === true ? payload : `${header}.${payload}`;
-  const sig = Buffer.from(signer.sign(new TextEncoder().encode(signed))).toString('base64url');
-  return `${header}.${payload}.${sig}`;
+  return signClaims(claims, signer, o);
 }
 
-export const nowSec = (): number => Math.floor(Date.now() / 1000);
+/** Tests name every claim, so a log line tells which one was refused. */
+function named(type: string, subject: string, extra: Record<string, unknown>): Record<string, unknown> {
+  return { name: `${type}-${subject.slice(0, 6)}`, ...extra };
+}
 
 /**
  * A v2 claim of `type` about `subject`, issued (and signed) by `signer`;
@@ -69,42 +38,19 @@ export function encodeClaims(
   extra: Record<string, unknown> = {},
   o: EncodeOptions = {},
 ): string {
-  const claims: Record<string, unknown> = {
-    jti: '',
-    iat: nowSec(),
-    iss: signer.getPublicKey(),
-    name: `${type}-${subject.slice(0, 6)}`,
-    sub: subject,
-    ...extra,
-    nats: { ...nats, type, version: 2 },
-  };
-  // nats-io/jwt's jti is a hash of the claims without it; any unique value works.
-  claims.jti = base32(createHash('sha256').update(JSON.stringify(claims)).digest());
-  return encodeRaw(claims, signer, o);
+  return encodeKind(type, subject, signer, nats, named(type, subject, extra), o);
 }
 
 export function operatorJwt(op: Identity, nats: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
-  return encodeClaims('operator', op.pub, op.kp, nats, extra);
+  return encodeOperator(op.pub, op.kp, nats, named('operator', op.pub, extra));
 }
 
-export function accountJwt(
-  account: string,
-  signer: KeyPair,
-  nats: Record<string, unknown> = {},
-  extra: Record<string, unknown> = {},
-): string {
-  // What nsc writes for a new account: unlimited everything.
-  const limits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
-  return encodeClaims('account', account, signer, { limits, ...nats }, extra);
+export function accountJwt(account: string, signer: KeyPair, nats: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+  return encodeAccount(account, signer, nats, named('account', account, extra));
 }
 
-export function userJwt(
-  user: string,
-  signer: KeyPair,
-  nats: Record<string, unknown> = {},
-  extra: Record<string, unknown> = {},
-): string {
-  return encodeClaims('user', user, signer, { pub: {}, sub: {}, subs: -1, data: -1, payload: -1, ...nats }, extra);
+export function userJwt(user: string, signer: KeyPair, nats: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+  return encodeUser(user, signer, nats, named('user', user, extra));
 }
 
 /** Flips one character of the claims chunk, keeping it valid base64url. */

@@ -120,8 +120,16 @@ describe('operator mode configuration', () => {
       assert.throws(() => createJwtAuthenticator({ ...o, ...extra }, log), (e: unknown) => e instanceof OperatorConfigError && msg.test(e.message));
     };
     refuse({ resolver: undefined }, /operators require an account resolver/);
-    refuse({ resolver: 'URL("http://localhost:9090/jwt/v1/accounts/")' }, /only the MEMORY account resolver/);
-    refuse({ resolver: { type: 'full', dir: '/tmp/x' } }, /only the MEMORY account resolver/);
+    refuse({ resolver: 'URL("http://localhost:9090/jwt/v1/accounts/")' }, /the URL account resolver is not supported/);
+    refuse({ resolver: 'SOMEWHERE' }, /unknown account resolver "SOMEWHERE"/);
+    refuse({ resolver: { type: 'full' } }, /resolver dir: dir has no value and needs to point to a directory/);
+    refuse({ resolver: { type: 'full', dir: '/nonexistent', ttl: '1h' } }, /resolver ttl: FULL does not accept ttl/);
+    refuse({ resolver: { type: 'cache', dir: '/nonexistent', allow_delete: true } }, /resolver allow_delete: CACHE does not accept allow_delete/);
+    refuse({ resolver: { type: 'cache', dir: '/nonexistent', interval: '2m' } }, /resolver interval: CACHE does not accept sync/);
+    refuse({ resolver: { type: 'other', dir: '/nonexistent' } }, /resolver type must be full or cache/);
+    refuse({ resolver: { type: 'full', dir: '/nonexistent', ttl: 'soon' } }, /resolver ttl:/);
+    refuse({ resolver: { type: 'full', dir: '/nonexistent', colour: 'blue' } }, /unknown resolver field "colour"/);
+    refuse({ resolver: { type: 'full', dir: '/dev/null' } }, /resolver: dir needs to point to an accessible directory/);
     refuse({ accounts: { A: {} } }, /do not allow Accounts/);
     refuse({ authorization: { users: [] } }, /do not allow users/);
     refuse({ system_account: newAccount().pub }, /system_account in config and operator JWT must be identical/);

@@ -1,14 +1,16 @@
 /**
  * `$JS.API.CONSUMER.…`: CREATE (three subject forms), DURABLE.CREATE,
  * DELETE, INFO, LIST, NAMES, MSG.NEXT (and LEADER.STEPDOWN answered as a
- * single server does).
- *
- * SKELETON (contract only): the consumer work fills in the bodies.
+ * single server does). The checks run in nats-server's order so the same
+ * bad request gets the same error.
  */
 import type { Account } from '../../accounts/account.js';
-import type { ConsumerSet } from '../consumer/consumer-set.js';
+import type { ConsumerSet, CreateAction } from '../consumer/consumer-set.js';
+import { decodeConsumerConfig } from '../consumer/config.js';
+import { consumerInfo } from '../consumer/info.js';
 import type { ApiRequest, ApiResponse } from './context.js';
-import { badRequest } from './errors.js';
+import { consumerNotFound, invalidJson, JsApiError, streamNotFound } from './errors.js';
+import * as E from './consumer-errors.js';
 
 /** What the consumer API needs from the JetStream engine. */
 export interface ConsumerApiStreams {
@@ -18,8 +20,136 @@ export interface ConsumerApiStreams {
   consumerLimit(account: Account): { max: number; used: number };
 }
 
+const TYPE = 'io.nats.jetstream.api.v1.consumer_';
+const LIST_LIMIT = 256;
+const NAMES_LIMIT = 1024;
+
 /** Answers one consumer API request; MSG.NEXT answers through deliveries and returns null. */
 export function handleConsumerApi(req: ApiRequest, streams: ConsumerApiStreams): ApiResponse | Promise<ApiResponse> {
-  void streams;
-  return { type: `io.nats.jetstream.api.v1.consumer_${req.tokens[1]?.toLowerCase() ?? ''}_response`, error: badRequest().toJSON() };
+  const t = req.tokens;
+  switch (t[1]) {
+    case 'CREATE':
+      return t.length >= 3 ? create(req, streams, false) : null;
+    case 'DURABLE':
+      return t[2] === 'CREATE' ? create(req, streams, true) : null;
+    case 'INFO':
+      return t.length === 4 ? info(req, streams) : null;
+    case 'DELETE':
+      return t.length === 4 ? remove(req, streams) : null;
+    case 'LIST':
+      return t.length === 3 ? list(req, streams, false) : null;
+    case 'NAMES':
+      return t.length === 3 ? list(req, streams, true) : null;
+    case 'MSG':
+      if (t[2] === 'NEXT' && t.length === 5) next(req, streams);
+      return null;
+    case 'LEADER':
+      return t[2] === 'STEPDOWN' && t.length === 5 ? { type: `${TYPE}leader_stepdown_response`, error: E.clusterRequired().toJSON() } : null;
+    default:
+      return null;
+  }
+}
+
+function fail(kind: string, err: JsApiError): ApiResponse {
+  return { type: `${TYPE}${kind}_response`, error: err.toJSON() };
+}
+
+function parseBody(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(body.toString()) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function create(req: ApiRequest, streams: ConsumerApiStreams, legacyDurable: boolean): ApiResponse {
+  const parsed = parseBody(req.body);
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return fail('create', invalidJson(''));
+  const body = parsed.value as Record<string, unknown>;
+  const actionRaw = body.action ?? '';
+  if (actionRaw !== '' && actionRaw !== 'create' && actionRaw !== 'update') return fail('create', invalidJson(`can not unmarshal ${JSON.stringify(actionRaw)}`));
+  const action: CreateAction = actionRaw === '' ? 'create_or_update' : actionRaw;
+  if (body.stream_name !== undefined && typeof body.stream_name !== 'string') return fail('create', invalidJson('json: cannot unmarshal into Go struct field CreateConsumerRequest.stream_name of type string'));
+  const config = decodeConsumerConfig(body.config ?? {});
+  if (config instanceof JsApiError) return fail('create', config);
+
+  const t = req.tokens;
+  let stream: string;
+  let consumerName: string;
+  let filter = '';
+  if (legacyDurable) {
+    if (t.length !== 5) return fail('create', E.consumerDurableNameNotInSubject());
+    stream = t[3];
+    consumerName = t[4];
+  } else {
+    stream = t[2];
+    consumerName = t.length > 3 ? t[3] : (config.name ?? '');
+    if (t.length > 4) filter = t.slice(4).join('.');
+  }
+  if (stream !== (body.stream_name ?? '')) return fail('create', E.streamMismatch());
+  if (consumerName !== '' && /[\\/]/.test(consumerName)) return fail('create', E.consumerNameContainsPathSeparators());
+  if (legacyDurable) {
+    if (config.durable_name === undefined) return fail('create', E.consumerDurableNameNotSet());
+    if (consumerName !== config.durable_name) return fail('create', E.consumerDurableNameNotMatchSubject());
+    config.name = consumerName;
+  } else if (t.length > 3) {
+    if (config.durable_name !== undefined && consumerName !== config.durable_name) return fail('create', E.consumerDurableNameNotMatchSubject());
+    config.name = consumerName;
+  } else if (config.durable_name !== undefined) {
+    return fail('create', E.consumerEphemeralWithDurableName());
+  }
+  if (filter !== '' && (config.filter_subjects?.length ?? 0) > 0) return fail('create', E.consumerMultipleFiltersNotAllowed());
+  if (filter !== '' && config.filter_subject !== filter) return fail('create', E.consumerCreateFilterSubjectMismatch());
+  if ((config.num_replicas ?? 0) > 1) return fail('create', E.streamReplicasNotSupported());
+  const set = streams.consumers(req.account, stream);
+  if (set === null) return fail('create', streamNotFound());
+  const c = set.create(config, action, streams.consumerLimit(req.account));
+  if (c instanceof JsApiError) return fail('create', c);
+  return { type: `${TYPE}create_response`, ...consumerInfo(c) };
+}
+
+function info(req: ApiRequest, streams: ConsumerApiStreams): ApiResponse {
+  const set = streams.consumers(req.account, req.tokens[2]);
+  if (set === null) return fail('info', streamNotFound());
+  const c = set.get(req.tokens[3]);
+  if (c === undefined) return fail('info', consumerNotFound());
+  return { type: `${TYPE}info_response`, ...consumerInfo(c) };
+}
+
+async function remove(req: ApiRequest, streams: ConsumerApiStreams): Promise<ApiResponse> {
+  const set = streams.consumers(req.account, req.tokens[2]);
+  if (set === null) return fail('delete', streamNotFound());
+  if (!(await set.remove(req.tokens[3]))) return fail('delete', consumerNotFound());
+  return { type: `${TYPE}delete_response`, success: true };
+}
+
+function list(req: ApiRequest, streams: ConsumerApiStreams, namesOnly: boolean): ApiResponse {
+  const kind = namesOnly ? 'names' : 'list';
+  let offset = 0;
+  if (req.body.length > 0) {
+    const parsed = parseBody(req.body);
+    if (!parsed.ok) return fail(kind, invalidJson(''));
+    const o = parsed.value as { offset?: unknown } | null;
+    if (o !== null && typeof o === 'object' && typeof o.offset === 'number' && o.offset > 0) offset = Math.floor(o.offset);
+  }
+  const set = streams.consumers(req.account, req.tokens[2]);
+  if (set === null) return fail(kind, streamNotFound());
+  const all = set.sorted();
+  // An offset past the end reports the end, as nats-server does.
+  if (offset > all.length) offset = all.length;
+  const limit = namesOnly ? NAMES_LIMIT : LIST_LIMIT;
+  const page = all.slice(offset, offset + limit);
+  return {
+    type: `${TYPE}${kind}_response`,
+    total: all.length,
+    offset,
+    limit,
+    consumers: namesOnly ? page.map((c) => c.name) : page.map((c) => consumerInfo(c)),
+  };
+}
+
+function next(req: ApiRequest, streams: ConsumerApiStreams): void {
+  if (req.reply === null) return;
+  // As nats-server (whose `$JS.API.>` subscription takes the request): nothing answers for an unknown consumer.
+  streams.consumers(req.account, req.tokens[3])?.get(req.tokens[4])?.processPull(req.reply, req.body);
 }

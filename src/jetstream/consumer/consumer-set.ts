@@ -2,54 +2,284 @@
  * The consumers of one stream. The Stream creates one (which recovers the
  * consumers its store holds) and tells it about stored and removed
  * messages; the consumer API creates, looks up and deletes consumers in it.
- *
- * SKELETON (contract only): the consumer work fills in the bodies.
  */
+import { randomBytes } from 'node:crypto';
+import type { Account } from '../../accounts/account.js';
+import type { InterestListener } from '../../server/server.js';
+import type { Subscription } from '../../server/subscription.js';
+import { subjectsCollide } from '../../accounts/subject-sets.js';
+import { subjectMatches } from '../../subjects/validate.js';
+import { msToNanos, nowNanos } from '../../monitor/go-format.js';
+import type { JsApiError } from '../api/errors.js';
+import * as E from '../api/consumer-errors.js';
+import type { ConsumerConfig } from '../types.js';
+import type { ConsumerStore } from '../store/types.js';
 import type { ConsumerHost } from './host.js';
+import { Consumer, type ConsumerOwner } from './consumer.js';
+import { applyDefaults, checkConfig, checkUpdate, decodeConsumerConfig, filtersOf, isDurable, MAX_NAME_LEN, sameConfig } from './config.js';
+import { consumerAdvisory } from './advisories.js';
 
-export class ConsumerSet {
+/** How a create request treats an existing consumer of the same name (the request's `action`). */
+export type CreateAction = 'create' | 'update' | 'create_or_update';
+
+const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Ephemeral names as nats-server makes them: 8 random letters and digits. */
+function randomName(): string {
+  const b = randomBytes(8);
+  let s = '';
+  for (let i = 0; i < 8; i++) s += NAME_CHARS[b[i] % NAME_CHARS.length];
+  return s;
+}
+
+export class ConsumerSet implements ConsumerOwner, InterestListener {
   readonly host: ConsumerHost;
+  private readonly consumers = new Map<string, Consumer>();
+  private listening = false;
+  private closed = false;
 
   constructor(host: ConsumerHost) {
     this.host = host;
+    this.recover();
   }
+
+  /** Brings back the consumers the store kept (config and state). */
+  private recover(): void {
+    const store = this.host.store;
+    for (const name of store.consumerNames()) {
+      const cs = store.consumerStore(name);
+      const saved = cs.loadConfig();
+      if (saved === null) continue;
+      const config = decodeConsumerConfig(saved.config);
+      if (!isConfig(config)) {
+        this.host.server.logger.warn(`JetStream consumer '${this.host.account.name} > ${this.host.name} > ${name}' has an unreadable config: ${config.message}`);
+        continue;
+      }
+      applyDefaults(config, this.host.config());
+      this.add(new Consumer(this.host, this, name, config, msToNanos(saved.created), cs, cs.load()));
+    }
+  }
+
+  private add(c: Consumer): void {
+    this.consumers.set(c.name, c);
+    if (c.isPush && !this.listening) {
+      this.listening = true;
+      this.host.server.interestListeners.push(this);
+    }
+  }
+
+  /**
+   * Creates a consumer or updates the one of the same name, with nats-server's
+   * rules and errors. `limit` is the account's consumer limit and use.
+   */
+  create(config: ConsumerConfig, action: CreateAction, limit: { max: number; used: number }): Consumer | JsApiError {
+    if (this.closed) return E.streamInvalid();
+    const stream = this.host.config();
+    applyDefaults(config, stream);
+    const invalid = checkConfig(config, stream);
+    if (invalid !== null) return invalid;
+    const wq = stream.retention === 'workqueue';
+    const cName = isDurable(config) ? (config.durable_name as string) : (config.name ?? '');
+    const existing = cName === '' ? undefined : this.consumers.get(cName);
+    if (existing !== undefined) {
+      if (action === 'create' && !sameConfig(config, existing.config)) return E.consumerAlreadyExists();
+      if (wq && !this.partitionUnique(cName, filtersOf(config))) return E.consumerWqConsumerNotUnique();
+      const ds = existing.config.deliver_subject;
+      const bound = ds !== undefined && this.host.account.sublist.hasInterest(ds);
+      const refused = checkUpdate(existing.config, config, bound);
+      if (refused !== null) return refused;
+      existing.update(config);
+      return existing;
+    }
+    if (action === 'update') return E.consumerDoesNotExist();
+    let max = stream.max_consumers;
+    if (max <= 0 || (limit.max > 0 && limit.max < max)) max = limit.max;
+    if ((max > 0 && this.consumers.size >= max) || (limit.max > 0 && limit.used >= limit.max)) return E.maximumConsumersLimit();
+    if (wq) {
+      if (config.ack_policy !== 'explicit') return E.consumerWqRequiresExplicitAck();
+      if (config.deliver_policy !== 'all') return E.consumerWqConsumerNotDeliverAll();
+      if (this.consumers.size > 0) {
+        const filters = filtersOf(config);
+        if (filters.length === 0) return E.consumerWqMultipleUnfiltered();
+        if (!this.partitionUnique(cName, filters)) return E.consumerWqConsumerNotUnique();
+      }
+    }
+    let name: string;
+    if (isDurable(config)) {
+      name = config.durable_name as string;
+      if (name.length > MAX_NAME_LEN) return E.consumerNameTooLong(MAX_NAME_LEN);
+    } else if (config.name !== undefined) {
+      name = config.name;
+    } else {
+      do name = randomName();
+      while (this.consumers.has(name));
+      config.name = name;
+    }
+    if (/[.*>\s]/.test(name) || name === '') return E.consumerBadDurableName();
+    const created = nowNanos();
+    // mem_storage consumers of file streams keep nothing on disk; memory
+    // streams keep the config (for names) but their state lives only in the
+    // consumer, so no per-turn state copies are made for them.
+    let store: ConsumerStore | null = null;
+    if (config.mem_storage !== true || this.host.store.kind === 'memory') {
+      const cs = this.host.store.consumerStore(name);
+      cs.saveConfig(config, Number(created / 1_000_000n));
+      if (this.host.store.kind !== 'memory') store = cs;
+    }
+    const c = new Consumer(this.host, this, name, config, created, store, null);
+    this.add(c);
+    this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${this.host.name}.${name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.consumer_action', c, { action: 'create' }));
+    return c;
+  }
+
+  /** Workqueue streams: no other consumer's filters may overlap `filters`. */
+  private partitionUnique(name: string, filters: readonly string[]): boolean {
+    for (const c of this.consumers.values()) {
+      if (c.name === name) continue;
+      const theirs = filtersOf(c.config);
+      if (theirs.length === 0) return false;
+      for (const f of filters) for (const t of theirs) if (subjectsCollide(f, t)) return false;
+    }
+    return true;
+  }
+
+  get(name: string): Consumer | undefined {
+    return this.consumers.get(name);
+  }
+
+  /** Consumers sorted by name (the order of LIST and NAMES). */
+  sorted(): Consumer[] {
+    return [...this.consumers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Deletes a consumer and its state; false when there is none by that name. */
+  async remove(name: string): Promise<boolean> {
+    const c = this.consumers.get(name);
+    if (c === undefined) return false;
+    this.consumers.delete(name);
+    c.stop(true);
+    this.dropListenerIfIdle();
+    this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${this.host.name}.${name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.consumer_action', c, { action: 'delete' }));
+    this.releaseInterest(c);
+    if (this.host.store.consumerNames().includes(name)) await this.host.store.consumerStore(name).delete();
+    return true;
+  }
+
+  /** Interest/workqueue retention: what only the removed consumer still held may go now. */
+  private releaseInterest(c: Consumer): void {
+    if (this.host.config().retention === 'limits') return;
+    const store = this.host.store;
+    const filters = filtersOf(c.config);
+    const fl = filters.length === 0 ? null : filters;
+    const last = store.state().lastSeq;
+    const floor = c.state().ackFloor.streamSeq;
+    for (let m = store.loadNextMsg(fl, floor + 1); m !== null && m.seq <= last; m = store.loadNextMsg(fl, m.seq + 1)) {
+      this.host.acked(m.seq);
+    }
+  }
+
+  /** Inactive threshold passed (ConsumerOwner). */
+  expire(c: Consumer): void {
+    if (this.consumers.get(c.name) !== c) return;
+    this.remove(c.name).catch((e: unknown) => this.host.server.logger.error(`JetStream consumer '${this.host.name} > ${c.name}' delete failed: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  private dropListenerIfIdle(): void {
+    if (!this.listening) return;
+    for (const c of this.consumers.values()) if (c.isPush) return;
+    this.unlisten();
+  }
+
+  private unlisten(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    const list = this.host.server.interestListeners;
+    const i = list.indexOf(this);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  // ---- push interest (InterestListener) -------------------------------------------
+
+  subscriptionAdded(acc: Account, sub: Subscription): void {
+    if (acc !== this.host.account) return;
+    for (const c of this.consumers.values()) {
+      const ds = c.config.deliver_subject;
+      if (ds !== undefined && (sub.subject === ds || subjectMatches(sub.subject, ds))) c.setActive(true);
+    }
+  }
+
+  subscriptionRemoved(acc: Account, sub: Subscription): void {
+    if (acc !== this.host.account) return;
+    for (const c of this.consumers.values()) {
+      const ds = c.config.deliver_subject;
+      if (ds !== undefined && (sub.subject === ds || subjectMatches(sub.subject, ds))) c.setActive(acc.sublist.hasInterest(ds));
+    }
+  }
+
+  // ---- the stream's side of the contract ------------------------------------------
 
   /** A message was stored at `seq`: wake pull waiters and push consumers whose filter matches. */
   messageStored(seq: number, subject: string): void {
-    void seq;
-    void subject;
+    for (const c of this.consumers.values()) c.messageStored(seq, subject);
   }
 
   /** Messages went (purge, delete, limits): consumers move past what no longer exists. */
-  messagesRemoved(): void {}
+  messagesRemoved(): void {
+    for (const c of this.consumers.values()) c.messagesRemoved();
+  }
 
   /** Interest retention: does any consumer's filter match `subject`? */
   interested(subject: string): boolean {
-    void subject;
+    for (const c of this.consumers.values()) if (c.matches(subject)) return true;
     return false;
   }
 
   /** Interest/workqueue retention: does some consumer still need `seq` (matching filter, not yet acked)? */
   wants(seq: number, subject: string): boolean {
-    void seq;
-    void subject;
+    for (const c of this.consumers.values()) if (c.wants(seq, subject)) return true;
     return false;
   }
 
   count(): number {
-    return 0;
+    return this.consumers.size;
   }
 
   names(): string[] {
-    return [];
+    return this.sorted().map((c) => c.name);
   }
 
-  /** The stream's configuration changed. */
-  streamUpdated(): void {}
+  /** The stream's configuration changed: consumers re-check what they can deliver. */
+  streamUpdated(): void {
+    for (const c of this.consumers.values()) c.signal();
+  }
 
   /** Server shutdown: persist state, stop timers. */
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.closed = true;
+    this.unlisten();
+    const stores: Array<Promise<void>> = [];
+    for (const c of this.consumers.values()) {
+      c.stop(false);
+      if (this.host.store.consumerNames().includes(c.name)) stores.push(this.host.store.consumerStore(c.name).stop());
+    }
+    this.consumers.clear();
+    await Promise.all(stores);
+  }
 
   /** Stream deleted: stop and remove every consumer. */
-  async delete(): Promise<void> {}
+  async delete(): Promise<void> {
+    this.closed = true;
+    this.unlisten();
+    const stores: Array<Promise<void>> = [];
+    for (const c of this.consumers.values()) {
+      c.stop(true);
+      if (this.host.store.consumerNames().includes(c.name)) stores.push(this.host.store.consumerStore(c.name).delete());
+    }
+    this.consumers.clear();
+    await Promise.all(stores);
+  }
+}
+
+function isConfig(c: ConsumerConfig | JsApiError): c is ConsumerConfig {
+  return !(c instanceof Error);
 }

@@ -98,8 +98,15 @@ export interface StreamStore {
   deletedSeqs(): number[];
   updateLimits(limits: StoreLimits): void;
   setRemovalListener(listener: RemovalListener | null): void;
-  /** Runs `cb` once everything stored so far is written (and fsynced per the sync policy). Synchronous stores call it at once. */
-  whenDurable(cb: () => void): void;
+  /**
+   * Runs `cb` once everything stored so far is written (and fsynced per the
+   * sync policy). Synchronous stores call it at once. `err` is set when that
+   * write or fsync failed (a StoreError: 'storage_full' or 'io'): the
+   * messages stored since the previous confirmation must then not be
+   * acknowledged (a failed write also removes them from the store). A
+   * callback taking no arguments still fits.
+   */
+  whenDurable(cb: (err: Error | null) => void): void;
   /** Consumer state kept next to the stream (file: <dir>/obs/<name>/). */
   consumerStore(name: string): ConsumerStore;
   /** Names of the consumers stored (recovery). */
@@ -124,9 +131,19 @@ export interface ConsumerStore {
   /** Persists the consumer's config JSON (meta) atomically. */
   saveConfig(config: unknown, created: number): void;
   loadConfig(): { config: unknown; created: number } | null;
-  /** Records the state; the file store coalesces writes and syncs per policy. */
+  /**
+   * Records the state; the file store coalesces writes and syncs per policy.
+   * It may read `state` until the end of the current event-loop turn, so
+   * changes made to it within that turn are saved too.
+   */
   update(state: ConsumerState): void;
   load(): ConsumerState | null;
+  /**
+   * Runs `cb` once every update made so far is written (fsynced under
+   * `sync: always`): a confirmed ack (an ack with a reply) is answered only
+   * then, so it survives a crash.
+   */
+  whenDurable(cb: (err: Error | null) => void): void;
   stop(): Promise<void>;
   delete(): Promise<void>;
 }

@@ -1,0 +1,828 @@
+/**
+ * One JetStream consumer: where it is in the stream, what is delivered and
+ * not yet acknowledged, and the delivery loop that feeds pull requests or a
+ * push deliver subject.
+ *
+ * Hot path rules: a delivery builds one buffer (none when the stored
+ * message has no headers) and one reply string; acks are parsed by hand;
+ * timers are per consumer (ack wait scan, heartbeats, request expiry,
+ * inactivity), never per message; the delivery loop runs on setImmediate
+ * with a per-turn budget so one consumer cannot starve the event loop.
+ */
+import type { ConsumerHost } from './host.js';
+import type { ConsumerState, ConsumerStore, StoredMessage } from '../store/types.js';
+import type { ConsumerConfig } from '../types.js';
+import type { Subscription } from '../../server/subscription.js';
+import { ackPrefix, ackSubject, parseAckSubject, type AckFields } from './ack-subject.js';
+import { FilterSet, filtersOf } from './config.js';
+import type { WaitingRequest } from './pull-request.js';
+import { WaitQueue } from './wait-queue.js';
+import { startPosition } from './start-position.js';
+import { CONSUMER_IS_PUSH, FLOW_CONTROL_REQUEST, heartbeatHeader } from './status.js';
+import { headersOnlyBlock, joinHeaderAndData } from './delivery-buffer.js';
+import { nakDelayMs } from './nak-delay.js';
+import { FlowControl, RateLimiter } from './push-pacing.js';
+import { consumerAdvisory } from './advisories.js';
+import { msToNanos, type EpochNanos } from '../../monitor/go-format.js';
+
+const NS_PER_MS = 1_000_000;
+/** Deliveries per event-loop turn before yielding (setImmediate continues). */
+const TURN_BUDGET_MSGS = 512;
+const TURN_BUDGET_BYTES = 4 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+/** Below this many stored messages num_pending is recounted at once after removals. */
+const RECOUNT_LIMIT = 4096;
+
+/** What a consumer needs from the set that owns it. */
+export interface ConsumerOwner {
+  /** The inactivity threshold passed: the owner deletes the consumer. */
+  expire(c: Consumer): void;
+}
+
+export class Consumer {
+  readonly host: ConsumerHost;
+  readonly name: string;
+  config: ConsumerConfig;
+  readonly created: EpochNanos;
+  private readonly owner: ConsumerOwner;
+  private readonly store: ConsumerStore | null;
+  private filters: string[];
+  private filterSet: FilterSet;
+  private readonly ackPre: string;
+  private readonly ackSub: Subscription;
+  private fcSub: Subscription | null = null;
+  closed = false;
+
+  // Position: the next stream sequence to look at and the next consumer sequence to hand out.
+  private sseq = 1;
+  private dseq = 1;
+  private adflr = 0;
+  private asflr = 0;
+  private readonly pending = new Map<number, { consumerSeq: number; ts: number }>();
+  private readonly redelivered = new Map<number, number>();
+  private rdq: number[] = [];
+  private readonly rdqSet = new Set<number>();
+  /** last_per_subject: sequences to send before continuing at sseq. */
+  private lps: number[] = [];
+  /** Messages at or after sseq that pass the filters (num_pending). */
+  private npc = 0;
+  private npcStale = false;
+  /** Date.now() of the last delivery and ack (0 = none); made nanosecond times only for info. */
+  private lastDelivered = 0;
+  private lastAcked = 0;
+
+  // Pull.
+  private readonly waiting: WaitQueue;
+
+  // Push.
+  private active = false;
+  private fc: FlowControl | null = null;
+  private hbTimer: NodeJS.Timeout | null = null;
+  private sentSinceBeat = false;
+
+  private readonly rate = new RateLimiter();
+  private rateTimer: NodeJS.Timeout | null = null;
+
+  // Replay original.
+  private replayTimer: NodeJS.Timeout | null = null;
+  private lastReplayTs = 0;
+  private lastReplayWall = 0;
+
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackTimerAt = 0;
+  private inactiveTimer: NodeJS.Timeout | null = null;
+  private lastActivity = Date.now();
+  private pumpScheduled = false;
+  private dirty = false;
+  /** Replies of confirmed acks waiting for the state that holds them to be written. */
+  private ackReplies: string[] = [];
+  private readonly ackFields: AckFields = { deliveries: 0, sseq: 0, dseq: 0 };
+
+  constructor(host: ConsumerHost, owner: ConsumerOwner, name: string, config: ConsumerConfig, created: EpochNanos, store: ConsumerStore | null, state: ConsumerState | null) {
+    this.host = host;
+    this.owner = owner;
+    this.name = name;
+    this.config = config;
+    this.created = created;
+    this.store = store;
+    this.filters = filtersOf(config);
+    this.filterSet = new FilterSet(this.filters);
+    this.ackPre = ackPrefix(host.name, name);
+    this.waiting = new WaitQueue({
+      config: () => this.config,
+      sendStatus: (to, hdr) => this.sendStatus(to, hdr),
+      hasMessages: () => this.rdq.length > 0 || this.npc > 0,
+      heartbeat: () => heartbeatHeader(this.dseq - 1, this.sseq - 1, null),
+      signal: () => this.signal(),
+      idle: () => {
+        this.lastActivity = Date.now();
+      },
+    });
+    if (state !== null) this.restore(state);
+    else this.start();
+    this.npc = this.countPending();
+    this.ackSub = host.server.subscribeInternal(host.account, this.ackPre + '>', null, this.onAck);
+    this.setupPush();
+    this.armInactivity();
+    if (this.pending.size > 0) this.armAckTimer(this.ackWaitMs(1));
+    // A push consumer whose subscriber came first starts delivering at once.
+    this.signal();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  private start(): void {
+    const pos = startPosition(this.host.store, this.config, this.filters);
+    this.sseq = pos.sseq;
+    this.lps = pos.lastPerSubject;
+    // The floor shows 0 until the first ack (as nats-server reports a new consumer).
+    this.asflr = 0;
+    this.adflr = 0;
+    this.markDirty();
+  }
+
+  private restore(s: ConsumerState): void {
+    this.dseq = s.delivered.consumerSeq + 1;
+    this.sseq = s.delivered.streamSeq + 1;
+    this.adflr = s.ackFloor.consumerSeq;
+    this.asflr = s.ackFloor.streamSeq;
+    for (const [seq, p] of s.pending) this.pending.set(seq, { consumerSeq: p.consumerSeq, ts: p.ts });
+    for (const [seq, n] of s.redelivered) this.redelivered.set(seq, n);
+    const first = this.host.store.state().firstSeq;
+    if (this.sseq < first) this.sseq = first;
+  }
+
+  get isPush(): boolean {
+    return this.config.deliver_subject !== undefined;
+  }
+
+  private setupPush(): void {
+    const ds = this.config.deliver_subject;
+    if (ds === undefined) return;
+    this.active = this.host.account.sublist.hasInterest(ds);
+    if (this.config.flow_control === true && this.fc === null) {
+      this.fc = new FlowControl(this.host.name, this.name);
+      this.fcSub = this.host.server.subscribeInternal(this.host.account, this.fc.replySubjects, null, this.onFlowControlReply);
+    }
+    const hb = this.config.idle_heartbeat ?? 0;
+    if (hb > 0 && this.hbTimer === null) {
+      this.hbTimer = setInterval(this.onHeartbeatTick, Math.max(1, Math.round(hb / NS_PER_MS)));
+      this.hbTimer.unref();
+    }
+  }
+
+  /** Stops timers and subscriptions and writes the state; `deleted` also tells waiting pulls. */
+  stop(deleted: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    const server = this.host.server;
+    server.unsubscribeInternal(this.host.account, this.ackSub);
+    if (this.fcSub !== null) server.unsubscribeInternal(this.host.account, this.fcSub);
+    for (const t of [this.ackTimer, this.replayTimer, this.inactiveTimer, this.rateTimer]) if (t !== null) clearTimeout(t);
+    if (this.hbTimer !== null) clearInterval(this.hbTimer);
+    this.ackTimer = this.replayTimer = this.inactiveTimer = this.hbTimer = this.rateTimer = null;
+    this.waiting.close(deleted);
+    if (!deleted && this.store !== null) this.store.update(this.state());
+  }
+
+  state(): ConsumerState {
+    return {
+      delivered: { consumerSeq: this.dseq - 1, streamSeq: this.sseq - 1 },
+      ackFloor: { consumerSeq: this.adflr, streamSeq: this.asflr },
+      pending: this.pending,
+      redelivered: this.redelivered,
+    };
+  }
+
+  private markDirty(): void {
+    if (this.dirty || this.store === null) return;
+    this.dirty = true;
+    setImmediate(this.flushState);
+  }
+
+  /** One state write per turn however many deliveries and acks it saw (the store coalesces further). */
+  private readonly flushState = (): void => {
+    this.dirty = false;
+    if (this.closed || this.store === null) return;
+    this.store.update(this.state());
+    if (this.ackReplies.length === 0) return;
+    const replies = this.ackReplies;
+    this.ackReplies = [];
+    this.store.whenDurable((err) => {
+      // An ack whose state could not be written is not confirmed: the client times out and retries.
+      if (err !== null || this.closed) return;
+      for (const r of replies) this.host.server.publishInternal(this.host.account, r, null, EMPTY);
+    });
+  };
+
+  // ---- stream events -----------------------------------------------------------
+
+  matches(subject: string): boolean {
+    return this.filterSet.matches(subject);
+  }
+
+  messageStored(seq: number, subject: string): void {
+    if (seq < this.sseq || !this.filterSet.matches(subject)) return;
+    this.npc++;
+    this.signal();
+  }
+
+  /**
+   * Removals arrive without their sequences. What fell below the stream's
+   * first sequence leaves pending here; an interior delete of a pending
+   * message is found when it is due for redelivery. Recounting num_pending
+   * may scan the stream, so a large stream only marks it stale (recounted
+   * for info, or exact again when the consumer reaches the end).
+   */
+  messagesRemoved(): void {
+    const st = this.host.store.state();
+    const first = st.firstSeq;
+    if (this.sseq < first) {
+      this.sseq = first;
+      if (this.asflr < first - 1) this.asflr = first - 1;
+    }
+    if (this.pending.size > 0 && this.asflr + 1 < first) {
+      for (const seq of [...this.pending.keys()]) if (seq < first) this.dropPending(seq);
+    }
+    if (this.sseq <= first || st.msgs < RECOUNT_LIMIT) {
+      this.npc = this.countPending();
+      this.npcStale = false;
+    } else {
+      this.npcStale = true;
+    }
+    this.markDirty();
+  }
+
+  /** Interest/workqueue retention: does this consumer still need `seq`? */
+  wants(seq: number, subject: string): boolean {
+    if (!this.filterSet.matches(subject)) return false;
+    if (seq <= this.asflr) return false;
+    if (this.config.ack_policy === 'none') return seq >= this.sseq;
+    return seq >= this.sseq || this.pending.has(seq);
+  }
+
+  private countPending(): number {
+    const fl = this.filters.length === 0 ? null : this.filters;
+    return this.lps.length + this.host.store.numPending(this.sseq, fl, false);
+  }
+
+  // ---- delivery ------------------------------------------------------------------
+
+  /** Something may be deliverable: run the loop on the next turn (once). */
+  signal(): void {
+    if (this.pumpScheduled || this.closed) return;
+    if (this.isPush ? !this.active : this.waiting.length === 0) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pump);
+  }
+
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    if (this.closed) return;
+    const now = Date.now();
+    let msgs = TURN_BUDGET_MSGS;
+    let bytes = TURN_BUDGET_BYTES;
+    const push = this.isPush;
+    while (msgs > 0 && bytes > 0) {
+      let wr: WaitingRequest | null = null;
+      if (push) {
+        if (!this.active || (this.fc !== null && this.fc.blocked) || !this.rateAllows(now)) break;
+      } else {
+        wr = this.waiting.head(now);
+        if (wr === null) break;
+      }
+      const next = this.nextMessage(now);
+      if (next === null) {
+        if (!push) this.waiting.endNoWait();
+        break;
+      }
+      const sent = this.deliver(next, wr, now);
+      if (sent < 0) {
+        // Nobody listens on the inbox / deliver subject: the message stays where it was.
+        if (push) {
+          this.setActive(false);
+          break;
+        }
+        this.waiting.finish(wr as WaitingRequest);
+        continue;
+      }
+      msgs--;
+      bytes -= sent;
+    }
+    if (msgs <= 0 || bytes <= 0) this.signal();
+    if (!push) this.waiting.arm();
+  };
+
+  /** The next message to send: a due redelivery first, then last-per-subject seeds, then the stream from sseq. */
+  private nextMessage(now: number): { msg: StoredMessage; dc: number; fresh: boolean } | null {
+    const store = this.host.store;
+    while (this.rdq.length > 0) {
+      const seq = this.rdq.shift() as number;
+      this.rdqSet.delete(seq);
+      if (!this.pending.has(seq)) continue;
+      const msg = store.loadMsg(seq);
+      if (msg === null) {
+        this.dropPending(seq);
+        continue;
+      }
+      const dc = (this.redelivered.get(seq) ?? 1) + 1;
+      const maxDeliver = this.config.max_deliver ?? -1;
+      if (maxDeliver > 0 && dc > maxDeliver) {
+        this.maxDeliveriesReached(seq, dc - 1);
+        continue;
+      }
+      return { msg, dc, fresh: false };
+    }
+    const maxAck = this.config.max_ack_pending ?? -1;
+    if (this.config.ack_policy !== 'none' && maxAck > 0 && this.pending.size >= maxAck) return null;
+    while (this.lps.length > 0) {
+      const msg = store.loadMsg(this.lps[0]);
+      if (msg !== null) return { msg, dc: 1, fresh: true };
+      this.lps.shift();
+      this.npc--;
+    }
+    const msg = store.loadNextMsg(this.filters.length === 0 ? null : this.filters, this.sseq);
+    if (msg === null) {
+      // Nothing up to the stream's last message matched: skip past it all
+      // (nats-server does too; heartbeats and info show it) and the count is exact.
+      const last = store.state().lastSeq;
+      if (this.lps.length === 0 && last >= this.sseq) this.sseq = last + 1;
+      this.npc = this.lps.length;
+      this.npcStale = false;
+      return null;
+    }
+    if (this.config.replay_policy === 'original' && this.lastReplayTs > 0) {
+      const wait = msg.ts - this.lastReplayTs - (now - this.lastReplayWall);
+      if (wait >= 1) {
+        if (this.replayTimer === null) {
+          this.replayTimer = setTimeout(this.onReplayTimer, Math.round(wait));
+          this.replayTimer.unref();
+        }
+        return null;
+      }
+    }
+    return { msg, dc: 1, fresh: true };
+  }
+
+  private readonly onReplayTimer = (): void => {
+    this.replayTimer = null;
+    this.signal();
+  };
+
+  /**
+   * Sends one message to the pull request or deliver subject and records it.
+   * Returns the bytes sent, or -1 when nobody received it (nothing changes).
+   */
+  private deliver(next: { msg: StoredMessage; dc: number; fresh: boolean }, wr: WaitingRequest | null, now: number): number {
+    const { msg, dc, fresh } = next;
+    const size = msg.subject.length + (msg.hdr === null ? 0 : msg.hdr.length) + msg.data.length;
+    if (wr !== null && wr.bytesLeft > 0 && size > wr.bytesLeft) {
+      this.waiting.tooLarge(wr);
+      // The message was not taken: a redelivery goes back to the front.
+      if (!fresh) this.requeueFront(msg.seq);
+      return 0;
+    }
+    const dseq = this.dseq;
+    const pendingAfter = fresh ? this.npc - 1 : this.npc;
+    const reply = ackSubject(this.ackPre, dc, msg.seq, dseq, msg.ts, pendingAfter < 0 ? 0 : pendingAfter);
+    let buf: Buffer;
+    let hdrLen: number;
+    if (this.config.headers_only === true) {
+      buf = headersOnlyBlock(msg.hdr, msg.data.length);
+      hdrLen = buf.length;
+    } else if (msg.hdr === null) {
+      buf = msg.data;
+      hdrLen = -1;
+    } else {
+      buf = joinHeaderAndData(msg.hdr, msg.data);
+      hdrLen = msg.hdr.length;
+    }
+    const to = wr === null ? (this.config.deliver_subject as string) : wr.reply;
+    const n = this.host.server.deliverInternalAs(this.host.account, to, msg.subject, reply, hdrLen, buf);
+    if (n === 0) {
+      if (!fresh) this.requeueFront(msg.seq);
+      return -1;
+    }
+    // Committed: advance and record.
+    this.dseq++;
+    this.lastDelivered = now;
+    if (fresh) {
+      if (this.lps.length > 0 && this.lps[0] === msg.seq) this.lps.shift();
+      else this.sseq = msg.seq + 1;
+      this.npc--;
+      if (this.config.replay_policy === 'original') {
+        this.lastReplayTs = msg.ts;
+        this.lastReplayWall = now;
+      }
+    }
+    if (this.config.ack_policy === 'none') {
+      this.adflr = dseq;
+      this.asflr = msg.seq;
+      if (this.host.config().retention !== 'limits') this.host.acked(msg.seq);
+    } else {
+      const p = this.pending.get(msg.seq);
+      if (p === undefined) this.pending.set(msg.seq, { consumerSeq: dseq, ts: now });
+      else {
+        p.consumerSeq = dseq;
+        p.ts = now;
+      }
+      if (dc > 1) this.redelivered.set(msg.seq, dc);
+      // Backoff can make a redelivery due sooner than the scan already planned.
+      if (this.ackTimer === null || dc > 1) this.armAckTimer(this.ackWaitMs(dc));
+    }
+    if (wr !== null) {
+      this.waiting.served(wr, size, now);
+    } else {
+      this.sentSinceBeat = true;
+      if (this.fc !== null) this.sendFlowControl(this.fc.sent(size));
+      if ((this.config.rate_limit_bps ?? 0) > 0) this.rate.spend(size);
+    }
+    this.markDirty();
+    return size;
+  }
+
+  private requeueFront(seq: number): void {
+    if (this.rdqSet.has(seq)) return;
+    this.rdq.unshift(seq);
+    this.rdqSet.add(seq);
+  }
+
+  /**
+   * Status messages go out with an empty (not absent) reply: nats-server
+   * writes `HMSG <inbox> <sid>  <hdr> <size>` with two spaces for them.
+   */
+  private sendStatus(to: string, hdr: Buffer): void {
+    this.host.server.deliverInternalAs(this.host.account, to, to, '', hdr.length, hdr);
+  }
+
+  // ---- acks --------------------------------------------------------------------------
+
+  private readonly onAck = (subject: string, reply: string | null, hdrLen: number, msg: Buffer): void => {
+    if (this.closed) return;
+    const f = this.ackFields;
+    if (!parseAckSubject(subject, this.ackPre.length, f)) return;
+    const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg;
+    this.lastActivity = Date.now();
+    const c0 = body.length > 0 ? body[0] : 0;
+    let replyToAck = true;
+    if (body.length === 0 || (c0 === 0x2b && (startsWith(body, '+ACK') || startsWith(body, '+OK')))) {
+      this.processAck(f.sseq, f.dseq);
+    } else if (startsWith(body, '+NXT')) {
+      this.processAck(f.sseq, f.dseq);
+      if (reply !== null) this.processPull(reply, body.subarray(4));
+      replyToAck = false;
+    } else if (startsWith(body, '-NAK')) {
+      this.processNak(f.sseq, f.dseq, f.deliveries, body.subarray(4));
+    } else if (startsWith(body, '+WPI')) {
+      const p = this.pending.get(f.sseq);
+      if (p !== undefined) {
+        p.ts = Date.now();
+        this.markDirty();
+      }
+    } else if (startsWith(body, '+TERM')) {
+      this.processTerm(f.sseq, f.dseq, f.deliveries, body.subarray(5).toString().trim());
+    }
+    if (replyToAck && reply !== null) this.confirmAck(reply);
+  };
+
+  /**
+   * Answers an ack that asked for confirmation (a double ack) once the state
+   * holding it is written, so a confirmed ack survives a crash.
+   */
+  private confirmAck(reply: string): void {
+    if (this.store === null) {
+      this.host.server.publishInternal(this.host.account, reply, null, EMPTY);
+      return;
+    }
+    this.ackReplies.push(reply);
+    this.markDirty();
+  }
+
+  private processAck(sseq: number, dseq: number): void {
+    const policy = this.config.ack_policy;
+    if (policy === 'none') return;
+    if (policy === 'all') {
+      if (dseq <= this.adflr) return;
+      const released: number[] = [];
+      for (const seq of this.pending.keys()) if (seq <= sseq) released.push(seq);
+      for (const seq of released) {
+        this.pending.delete(seq);
+        this.redelivered.delete(seq);
+      }
+      this.adflr = dseq;
+      this.asflr = sseq;
+      this.advanceFloor(sseq);
+      this.afterAck(released);
+      return;
+    }
+    const p = this.pending.get(sseq);
+    if (p === undefined) return;
+    if (this.config.sample_freq !== undefined) this.sampleAck(sseq, p, this.redelivered.get(sseq) ?? 1);
+    this.removePending(sseq);
+    this.afterAck(sseq);
+  }
+
+  /** sample_freq: a share of acks is reported as a metric with the time the ack took. */
+  private sampleAck(sseq: number, p: { consumerSeq: number; ts: number }, deliveries: number): void {
+    const pct = Number((this.config.sample_freq as string).replace(/%$/, ''));
+    if (!(pct > 0) || Math.random() * 100 >= pct) return;
+    this.host.advisory(`$JS.EVENT.METRIC.CONSUMER.ACK.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.metric.v1.consumer_ack', this, {
+      consumer_seq: p.consumerSeq,
+      stream_seq: sseq,
+      ack_time: Math.max(0, Date.now() - p.ts) * NS_PER_MS,
+      deliveries,
+    }));
+  }
+
+  /** rate_limit_bps (push): false (and a wake-up timer) while the bucket is overdrawn. */
+  private rateAllows(now: number): boolean {
+    const bps = this.config.rate_limit_bps ?? 0;
+    if (bps <= 0) return true;
+    const wait = this.rate.waitMs(now, bps);
+    if (wait === 0) return true;
+    if (this.rateTimer === null) {
+      this.rateTimer = setTimeout(this.onRateTimer, wait);
+      this.rateTimer.unref();
+    }
+    return false;
+  }
+
+  private readonly onRateTimer = (): void => {
+    this.rateTimer = null;
+    this.signal();
+  };
+
+  private afterAck(released: number | number[]): void {
+    this.lastAcked = Date.now();
+    if (this.host.config().retention !== 'limits') {
+      if (typeof released === 'number') this.host.acked(released);
+      else for (const seq of released) this.host.acked(seq);
+    }
+    this.markDirty();
+    this.signal();
+  }
+
+  /** Removes `sseq` from pending and moves the ack floor like nats-server; false when it was not pending. */
+  private removePending(sseq: number): boolean {
+    const p = this.pending.get(sseq);
+    if (p === undefined) return false;
+    this.pending.delete(sseq);
+    this.redelivered.delete(sseq);
+    if (this.pending.size === 0) {
+      this.adflr = this.dseq - 1;
+      this.asflr = this.sseq - 1;
+    } else if (p.consumerSeq === this.adflr + 1) {
+      this.adflr = p.consumerSeq;
+      this.asflr = sseq;
+      this.advanceFloor(sseq);
+    }
+    return true;
+  }
+
+  /** After the floor reached `sseq`, it may move up to just below the oldest message still pending. */
+  private advanceFloor(sseq: number): void {
+    if (this.pending.size === 0) {
+      this.adflr = this.dseq - 1;
+      this.asflr = this.sseq - 1;
+      return;
+    }
+    let min = -1;
+    if (this.sseq - sseq > this.pending.size * 4) {
+      for (const seq of this.pending.keys()) if (seq > sseq && (min < 0 || seq < min)) min = seq;
+    } else {
+      for (let s = sseq + 1; s < this.sseq; s++) {
+        if (this.pending.has(s)) {
+          min = s;
+          break;
+        }
+      }
+    }
+    if (min < 0) return;
+    const p = this.pending.get(min) as { consumerSeq: number };
+    if (p.consumerSeq - 1 > this.adflr) this.adflr = p.consumerSeq - 1;
+    if (min - 1 > this.asflr) this.asflr = min - 1;
+  }
+
+  private dropPending(seq: number): void {
+    this.removePending(seq);
+    this.rdqSet.delete(seq);
+  }
+
+  private processNak(sseq: number, dseq: number, deliveries: number, arg: Buffer): void {
+    const p = this.pending.get(sseq);
+    if (p === undefined || dseq <= this.adflr || dseq >= this.dseq) return;
+    this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.nak', this, {
+      consumer_seq: dseq,
+      stream_seq: sseq,
+      deliveries,
+    }));
+    const delayMs = nakDelayMs(arg);
+    if (delayMs > 0) {
+      // Due again `delayMs` from now: shift the delivery time so the ack-wait scan finds it then.
+      if (this.rdqSet.delete(sseq)) this.rdq.splice(this.rdq.indexOf(sseq), 1);
+      p.ts = Date.now() - this.ackWaitMs(this.redelivered.get(sseq) ?? 1) + delayMs;
+      this.armAckTimer(delayMs);
+      this.markDirty();
+      return;
+    }
+    if (!this.rdqSet.has(sseq)) {
+      this.rdq.push(sseq);
+      this.rdqSet.add(sseq);
+    }
+    this.signal();
+  }
+
+  private processTerm(sseq: number, dseq: number, deliveries: number, reason: string): void {
+    if (!this.removePending(sseq)) return;
+    const body: Record<string, unknown> = { consumer_seq: dseq, stream_seq: sseq, deliveries };
+    if (reason !== '') body.reason = reason;
+    this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.terminated', this, body));
+    this.afterAck(sseq);
+  }
+
+  private maxDeliveriesReached(seq: number, deliveries: number): void {
+    this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.max_deliver', this, {
+      stream_seq: seq,
+      deliveries,
+    }));
+    this.removePending(seq);
+    this.markDirty();
+  }
+
+  /** Ack wait for a message's `dc`-th delivery: the backoff list when set, else ack_wait. */
+  private ackWaitMs(dc: number): number {
+    const bo = this.config.backoff;
+    if (bo !== undefined && bo.length > 0) return bo[Math.min(dc - 1, bo.length - 1)] / NS_PER_MS;
+    return (this.config.ack_wait ?? 30_000 * NS_PER_MS) / NS_PER_MS;
+  }
+
+  /** Makes the ack-wait scan run within `ms`; a scan already due sooner stays. */
+  private armAckTimer(ms: number): void {
+    if (this.closed) return;
+    const wait = Math.max(1, Math.ceil(ms));
+    const at = Date.now() + wait;
+    if (this.ackTimer !== null) {
+      if (this.ackTimerAt <= at) return;
+      clearTimeout(this.ackTimer);
+    }
+    this.ackTimerAt = at;
+    this.ackTimer = setTimeout(this.onAckTimer, wait);
+    this.ackTimer.unref();
+  }
+
+  /** The one ack-wait timer: queues every expired delivery, then sleeps until the next one is due. */
+  private readonly onAckTimer = (): void => {
+    this.ackTimer = null;
+    if (this.closed || this.pending.size === 0) return;
+    const now = Date.now();
+    let next = Infinity;
+    const expired: number[] = [];
+    for (const [seq, p] of this.pending) {
+      if (this.rdqSet.has(seq)) continue;
+      const due = p.ts + this.ackWaitMs(this.redelivered.get(seq) ?? 1);
+      if (due <= now) expired.push(seq);
+      else if (due < next) next = due;
+    }
+    if (expired.length > 0) {
+      expired.sort((a, b) => a - b);
+      for (const seq of expired) {
+        this.rdq.push(seq);
+        this.rdqSet.add(seq);
+      }
+      this.signal();
+    }
+    if (next !== Infinity) this.armAckTimer(next - now);
+  };
+
+  // ---- pull requests -------------------------------------------------------------------
+
+  processPull(reply: string, body: Buffer): void {
+    if (this.closed) return;
+    if (this.isPush) {
+      this.sendStatus(reply, CONSUMER_IS_PUSH);
+      return;
+    }
+    const now = Date.now();
+    this.lastActivity = now;
+    this.waiting.request(reply, body, now);
+  }
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  // ---- push ------------------------------------------------------------------------------
+
+  /** Interest in the deliver subject came or went. */
+  setActive(active: boolean): void {
+    if (this.active === active) return;
+    this.active = active;
+    this.lastActivity = Date.now();
+    if (active) this.signal();
+  }
+
+  get pushBound(): boolean {
+    return this.isPush && this.active;
+  }
+
+  private sendFlowControl(reply: string | null): void {
+    if (reply === null) return;
+    const ds = this.config.deliver_subject as string;
+    this.host.server.deliverInternalAs(this.host.account, ds, ds, reply, FLOW_CONTROL_REQUEST.length, FLOW_CONTROL_REQUEST);
+  }
+
+  private readonly onFlowControlReply = (subject: string): void => {
+    if (!this.closed && this.fc !== null && this.fc.answered(subject)) this.signal();
+  };
+
+  private readonly onHeartbeatTick = (): void => {
+    if (this.closed) return;
+    if (this.sentSinceBeat) {
+      this.sentSinceBeat = false;
+      return;
+    }
+    if (!this.active) return;
+    this.sendStatus(this.config.deliver_subject as string, heartbeatHeader(this.dseq - 1, this.sseq - 1, this.fc?.outstanding ?? null));
+  };
+
+  // ---- inactivity ---------------------------------------------------------------------------
+
+  private armInactivity(): void {
+    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
+    this.inactiveTimer = null;
+    const ms = (this.config.inactive_threshold ?? 0) / NS_PER_MS;
+    if (ms <= 0 || this.closed) return;
+    this.inactiveTimer = setTimeout(this.onInactiveTimer, Math.max(1, Math.ceil(ms)));
+    this.inactiveTimer.unref();
+  }
+
+  private readonly onInactiveTimer = (): void => {
+    this.inactiveTimer = null;
+    if (this.closed) return;
+    const ms = (this.config.inactive_threshold ?? 0) / NS_PER_MS;
+    const now = Date.now();
+    const busy = this.isPush ? this.active : this.waiting.length > 0;
+    if (busy) this.lastActivity = now;
+    const idle = now - this.lastActivity;
+    if (!busy && idle >= ms) {
+      this.owner.expire(this);
+      return;
+    }
+    this.inactiveTimer = setTimeout(this.onInactiveTimer, Math.max(1, Math.ceil(ms - idle)));
+    this.inactiveTimer.unref();
+  };
+
+  // ---- update and info --------------------------------------------------------------------------
+
+  /** Applies an accepted update (checkUpdate passed). */
+  update(next: ConsumerConfig): void {
+    const old = this.config;
+    this.config = next;
+    const filters = filtersOf(next);
+    if (filters.join('\n') !== this.filters.join('\n')) {
+      this.filters = filters;
+      this.filterSet = new FilterSet(filters);
+      this.npc = this.countPending();
+    }
+    if (old.deliver_subject !== next.deliver_subject) {
+      this.active = false;
+      this.setupPush();
+    }
+    if (old.ack_wait !== next.ack_wait || JSON.stringify(old.backoff) !== JSON.stringify(next.backoff)) {
+      if (this.pending.size > 0) this.armAckTimer(100);
+    }
+    if (old.inactive_threshold !== next.inactive_threshold) this.armInactivity();
+    this.store?.saveConfig(next, Number(this.created / BigInt(NS_PER_MS)));
+    this.signal();
+  }
+
+  info(): ConsumerInfoCounts {
+    if (this.npcStale) {
+      this.npc = this.countPending();
+      this.npcStale = false;
+    }
+    return {
+      delivered: { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1, last: this.lastDelivered === 0 ? null : msToNanos(this.lastDelivered) },
+      ackFloor: { consumer_seq: this.adflr, stream_seq: this.asflr, last: this.lastAcked === 0 ? null : msToNanos(this.lastAcked) },
+      numAckPending: this.pending.size,
+      numRedelivered: this.redelivered.size,
+      numWaiting: this.waiting.length,
+      numPending: Math.max(0, this.npc),
+    };
+  }
+}
+
+export interface ConsumerInfoCounts {
+  delivered: { consumer_seq: number; stream_seq: number; last: EpochNanos | null };
+  ackFloor: { consumer_seq: number; stream_seq: number; last: EpochNanos | null };
+  numAckPending: number;
+  numRedelivered: number;
+  numWaiting: number;
+  numPending: number;
+}
+
+function startsWith(b: Buffer, s: string): boolean {
+  if (b.length < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[i] !== s.charCodeAt(i)) return false;
+  return true;
+}

@@ -1,0 +1,59 @@
+/** One account's JetStream: its limits, its streams and its API counters. */
+import type { Account } from '../accounts/account.js';
+import type { AccountLimits } from './account-limits.js';
+import type { Stream } from './stream.js';
+import type { StorageType } from './types.js';
+
+export class JsAccount {
+  readonly account: Account;
+  limits: AccountLimits;
+  /** By stream name, in creation order. */
+  readonly streams = new Map<string, Stream>();
+  readonly api = { total: 0, errors: 0 };
+  /** `<store_dir>/jetstream/<account>`. */
+  readonly dir: string;
+
+  /** The tail of the account's stream create/update/delete chain. */
+  private mutations: Promise<unknown> = Promise.resolve();
+
+  constructor(account: Account, limits: AccountLimits, dir: string) {
+    this.account = account;
+    this.limits = limits;
+    this.dir = dir;
+  }
+
+  /**
+   * Runs stream creations, updates and deletions one at a time: each awaits
+   * disk work, and two interleaved creates of one name must not both pass
+   * the "does it exist" check.
+   */
+  serially<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.mutations.then(fn, fn);
+    this.mutations = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Bytes the account's streams of one storage type hold now. */
+  used(storage: StorageType): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.storage === storage) n += s.bytes();
+    return n;
+  }
+
+  /** Bytes reserved through max_bytes by streams of one storage type, other than `except`. */
+  reserved(storage: StorageType, except: string | null): number {
+    let n = 0;
+    for (const s of this.streams.values()) {
+      if (s.storage !== storage || s.name === except) continue;
+      const mb = s.config().max_bytes;
+      if (mb > 0) n += mb;
+    }
+    return n;
+  }
+
+  consumerCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.consumers.count();
+    return n;
+  }
+}

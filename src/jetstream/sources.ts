@@ -1,0 +1,248 @@
+/**
+ * Mirrors and sources between streams of the same server. A follower reads
+ * its origin's store directly: from where it left off up to the origin's
+ * last message, then again whenever the origin stores something (the
+ * origin wakes its followers). Catching up and following live are the same
+ * loop, so nothing is missed between the two. A missing origin is looked for
+ * again every second.
+ *
+ * A mirror keeps the origin's sequences; its position is its own last
+ * sequence. A sourced message carries a `Nats-Stream-Source` header naming
+ * the source and origin sequence, from which the position is recovered
+ * after a restart, as nats-server does.
+ */
+import { SubjectTransform } from '../accounts/subject-transform.js';
+import { StoreError } from './store/types.js';
+import type { StoredMessage } from './store/types.js';
+import type { StreamSourceConfig } from './types.js';
+import type { JetStreamContext } from './engine-context.js';
+import type { Stream } from './stream.js';
+import { headerValue } from './headers.js';
+import { subjectMatches } from '../subjects/validate.js';
+
+const HDR_STREAM_SOURCE = 'Nats-Stream-Source';
+/** Messages copied per turn before yielding to other work. */
+const BATCH = 512;
+const RETRY_MS = 1000;
+
+interface Route {
+  readonly filter: string;
+  readonly transform: SubjectTransform | null;
+}
+
+class Follower {
+  readonly cfg: StreamSourceConfig;
+  readonly mirror: boolean;
+  /** Identifies this source in Nats-Stream-Source headers. */
+  readonly key: string;
+  /** Next origin sequence to read. */
+  next = 0;
+  lastActive = 0;
+  private origin: Stream | null = null;
+  private readonly routes: Route[];
+  private readonly filters: string[] | null;
+  private scheduled = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly stream: Stream;
+  private readonly js: JetStreamContext;
+
+  constructor(stream: Stream, js: JetStreamContext, cfg: StreamSourceConfig, mirror: boolean, next: number) {
+    this.stream = stream;
+    this.js = js;
+    this.cfg = cfg;
+    this.mirror = mirror;
+    this.next = next;
+    this.key = sourceKey(cfg);
+    const transforms = cfg.subject_transforms ?? [];
+    this.routes = transforms.length > 0
+      ? transforms.map((t) => {
+        const src = t.src === '' ? '>' : t.src;
+        const tr = t.dest === '' ? null : SubjectTransform.create(src, t.dest);
+        return { filter: src, transform: tr instanceof SubjectTransform ? tr : null };
+      })
+      : [{ filter: cfg.filter_subject ?? '>', transform: null }];
+    const filters = this.routes.map((r) => r.filter).filter((f) => f !== '>');
+    this.filters = filters.length === this.routes.length && filters.length > 0 ? filters : null;
+  }
+
+  start(): void {
+    this.attach();
+    this.timer = setInterval(() => this.attach(), RETRY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.origin?.followers.delete(this.wake);
+    this.origin = null;
+  }
+
+  /** Finds (or re-finds, after the origin was recreated) the origin stream. */
+  private attach(): void {
+    if (this.stopped) return;
+    const found = this.js.findStream(this.stream.account, this.cfg.name);
+    const live = found !== null && !found.closed ? found : null;
+    if (live === this.origin) return;
+    this.origin?.followers.delete(this.wake);
+    this.origin = live;
+    if (live === null) return;
+    if (this.next === 0) this.next = this.startSeq(live);
+    live.followers.add(this.wake);
+    this.wake();
+  }
+
+  private startSeq(origin: Stream): number {
+    if (this.cfg.opt_start_seq !== undefined && this.cfg.opt_start_seq > 0) return this.cfg.opt_start_seq;
+    if (this.cfg.opt_start_time !== undefined) {
+      const t = Date.parse(this.cfg.opt_start_time);
+      for (let m = origin.store.loadNextMsg(null, 1); m !== null; m = origin.store.loadNextMsg(null, m.seq + 1)) {
+        if (m.ts >= t) return m.seq;
+      }
+      return origin.store.state().lastSeq + 1;
+    }
+    return 1;
+  }
+
+  readonly wake = (): void => {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(this.pull);
+  };
+
+  private readonly pull = (): void => {
+    this.scheduled = false;
+    const origin = this.origin;
+    if (origin === null || this.stopped || this.stream.closed) return;
+    for (let n = 0; n < BATCH; n++) {
+      const m = origin.store.loadNextMsg(this.filters, this.next);
+      if (m === null) return;
+      this.next = m.seq + 1;
+      this.lastActive = Date.now();
+      if (!this.copy(m)) return;
+    }
+    this.wake();
+  };
+
+  /** Copies one origin message; false when the stream refused it for good (sealed, full). */
+  private copy(m: StoredMessage): boolean {
+    const route = this.routes.length === 1 ? this.routes[0] : this.routes.find((r) => r.filter === '>' || subjectMatches(r.filter, m.subject));
+    if (route === undefined) return true;
+    const subject = route.transform?.apply(m.subject) ?? m.subject;
+    if (this.mirror) {
+      try {
+        this.stream.storeMirrored(m.seq, subject, m.hdr, m.data, m.ts);
+      } catch (e) {
+        if (e instanceof StoreError || e instanceof RangeError) return true;
+        throw e;
+      }
+      return true;
+    }
+    const line = `${HDR_STREAM_SOURCE}: ${this.key} ${m.seq}\r\n`;
+    const hdr = m.hdr === null
+      ? Buffer.from('NATS/1.0\r\n' + line + '\r\n', 'latin1')
+      : Buffer.concat([m.hdr.subarray(0, m.hdr.length - 2), Buffer.from(line + '\r\n', 'latin1')]);
+    this.stream.processMsg(subject, null, hdr, m.data, true);
+    return true;
+  }
+
+  /** `{ name, lag, active, … }` as in stream info. */
+  info(): Record<string, unknown> {
+    const o: Record<string, unknown> = { name: this.cfg.name };
+    if (this.cfg.filter_subject !== undefined) o.filter_subject = this.cfg.filter_subject;
+    if (this.cfg.subject_transforms !== undefined) o.subject_transforms = this.cfg.subject_transforms;
+    const origin = this.origin;
+    o.lag = origin === null ? 0 : origin.store.numPending(Math.max(this.next, 1), this.filters, false);
+    o.active = this.lastActive === 0 ? -1 : (Date.now() - this.lastActive) * 1_000_000;
+    return o;
+  }
+}
+
+function sourceKey(cfg: StreamSourceConfig): string {
+  const parts = [cfg.name];
+  if (cfg.filter_subject !== undefined) parts.push(cfg.filter_subject);
+  for (const t of cfg.subject_transforms ?? []) parts.push(`${t.src}>${t.dest}`);
+  // Spaces separate the key from the sequence in the header value.
+  return parts.join(':').replace(/\s/g, '_');
+}
+
+/** The mirror or sources of one stream. */
+export class SourceSet {
+  private readonly stream: Stream;
+  private readonly js: JetStreamContext;
+  private mirror: Follower | null = null;
+  private sources: Follower[] = [];
+
+  constructor(stream: Stream, js: JetStreamContext) {
+    this.stream = stream;
+    this.js = js;
+  }
+
+  start(): void {
+    const cfg = this.stream.config();
+    if (cfg.mirror !== undefined) {
+      const last = this.stream.store.state().lastSeq;
+      this.mirror = new Follower(this.stream, this.js, cfg.mirror, true, last > 0 ? last + 1 : 0);
+      this.mirror.start();
+    }
+    const list = cfg.sources ?? [];
+    if (list.length === 0) return;
+    const positions = this.recoverPositions(list.map(sourceKey));
+    this.sources = list.map((s) => new Follower(this.stream, this.js, s, false, positions.get(sourceKey(s)) ?? 0));
+    for (const f of this.sources) f.start();
+  }
+
+  /** After a config update: keep followers whose config is unchanged, start new ones, stop removed ones. */
+  update(): void {
+    const cfg = this.stream.config();
+    if (cfg.mirror === undefined && this.mirror !== null) {
+      // Removing the mirror promotes the stream to a normal one.
+      this.mirror.stop();
+      this.mirror = null;
+    }
+    const wanted = cfg.sources ?? [];
+    const keep: Follower[] = [];
+    for (const f of this.sources) {
+      if (wanted.some((w) => sourceKey(w) === f.key)) keep.push(f);
+      else f.stop();
+    }
+    const added = wanted.filter((w) => !keep.some((f) => f.key === sourceKey(w)));
+    for (const w of added) {
+      const f = new Follower(this.stream, this.js, w, false, 0);
+      keep.push(f);
+      f.start();
+    }
+    this.sources = keep;
+  }
+
+  stop(): void {
+    this.mirror?.stop();
+    for (const f of this.sources) f.stop();
+  }
+
+  /** The last origin sequence of each source, from the newest message carrying its header. */
+  private recoverPositions(keys: string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    const store = this.stream.store;
+    const last = store.state().lastSeq;
+    for (let m = last > 0 ? store.loadPrevMsg(null, last) : null; m !== null && out.size < keys.length; m = m.seq > 1 ? store.loadPrevMsg(null, m.seq - 1) : null) {
+      if (m.hdr === null) continue;
+      const v = headerValue(m.hdr, HDR_STREAM_SOURCE);
+      if (v === null) continue;
+      const cut = v.lastIndexOf(' ');
+      const key = v.slice(0, cut);
+      if (keys.includes(key) && !out.has(key)) out.set(key, Number(v.slice(cut + 1)) + 1);
+    }
+    return out;
+  }
+
+  mirrorInfo(): Record<string, unknown> | null {
+    return this.mirror?.info() ?? null;
+  }
+
+  sourcesInfo(): Record<string, unknown>[] {
+    return this.sources.map((f) => f.info());
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Starting and stopping JetStream inside a server: reads the settings,
+ * enables the accounts, recovers their streams, subscribes the API, and
+ * registers the clean shutdown (streams stop, stores flush and close).
+ */
+import type { Server } from '../server/server.js';
+import { jetStreamConfigFrom } from './config.js';
+import { JetStream } from './jetstream.js';
+import { installApiRouter } from './api/router.js';
+
+/** Null when the options leave JetStream off. */
+export async function startJetStream(server: Server): Promise<JetStream | null> {
+  const config = jetStreamConfigFrom(server.options);
+  if (config === null) return null;
+  const log = server.logger;
+  log.info('Starting JetStream');
+  log.info(`    Max Memory:      ${formatBytes(config.maxMemory)}`);
+  log.info(`    Max Storage:     ${formatBytes(config.maxStore)}`);
+  log.info(`    Store Directory: "${config.storeDir}"`);
+  if (config.domain !== '') log.info(`    Domain:          ${config.domain}`);
+  log.info(`    Sync:            ${config.sync === 'always' ? 'always (group commit)' : `${config.sync}ms`}`);
+  const js = await JetStream.start(server, config);
+  const router = installApiRouter(js);
+  js.onAccountsAdded = router.refresh;
+  server.onShutdown(async () => {
+    router.uninstall();
+    await js.stop();
+  });
+  const totals = js.totals();
+  log.info(`  Recovered ${totals.streams} stream(s) in ${js.accounts.size} JetStream-enabled account(s)`);
+  return js;
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(2)} ${units[i]}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Group commit: many appends, one write per event-loop turn and (under
+ * `sync: always`) one fsync per batch, however many messages it holds.
+ *
+ * Appends are counted; a durability callback waits for the count at the
+ * moment it registered. The write runs in setImmediate, so everything
+ * stored in one turn goes out together; fsync runs off the loop (fs.fsync)
+ * and while it is in flight the next turns keep writing, so the following
+ * fsync covers all of them.
+ */
+export type SyncPolicy = 'always' | number;
+
+export interface CommitIo {
+  /** Writes everything appended so far, synchronously; throws when the write failed. */
+  write(): void;
+  /** fsyncs what `write` wrote. */
+  fsync(cb: (err: Error | null) => void): void;
+}
+
+interface Waiter {
+  gen: number;
+  cb: (err: Error | null) => void;
+}
+
+export class GroupCommit {
+  private appended = 0;
+  private written = 0;
+  private synced = 0;
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+  private syncing = false;
+  private syncAgain = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly policy: SyncPolicy, private readonly io: CommitIo,
+    private readonly onFailure: (err: unknown) => Error) {
+    if (typeof policy === 'number' && policy > 0) {
+      this.timer = setInterval(() => {
+        if (this.synced < this.written) this.startSync();
+      }, policy);
+      this.timer.unref();
+    }
+  }
+
+  /** Something was appended; it goes out at the end of this turn. */
+  noteAppend(): void {
+    this.appended++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  whenDurable(cb: (err: Error | null) => void): void {
+    const gen = this.appended;
+    if (gen <= this.durable()) {
+      cb(null);
+      return;
+    }
+    this.waiters.push({ gen, cb });
+  }
+
+  /** Writes now (block roll, erase, stop) instead of waiting for the end of the turn. */
+  flush(): void {
+    const target = this.appended;
+    if (target === this.written) return;
+    try {
+      this.io.write();
+    } catch (err) {
+      this.written = target;
+      this.synced = Math.max(this.synced, target);
+      this.release(target, this.onFailure(err));
+      return;
+    }
+    this.written = target;
+    if (this.policy === 'always') this.startSync();
+    else this.release(target, null);
+  }
+
+  /** The caller fsynced everything written so far itself (block roll, stop). */
+  markSynced(): void {
+    this.synced = Math.max(this.synced, this.written);
+    this.release(this.durable(), null);
+  }
+
+  /** Resolves when no fsync is in flight, so the file can be closed. */
+  idle(): Promise<void> {
+    if (!this.syncing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+  }
+
+  private durable(): number {
+    return this.policy === 'always' ? this.synced : this.written;
+  }
+
+  private startSync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    const target = this.written;
+    this.io.fsync((err) => {
+      this.syncing = false;
+      this.synced = Math.max(this.synced, target);
+      const failure = err === null ? null : this.onFailure(err);
+      if (this.policy === 'always') this.release(target, failure);
+      if (this.syncAgain) {
+        this.syncAgain = false;
+        this.startSync();
+      } else {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+    });
+  }
+
+  /**
+   * Runs every waiter whose appends are covered by `upTo`, in a microtask:
+   * a flush forced from inside a store operation (block roll, erase) must
+   * not run callers' code in the middle of it.
+   */
+  private release(upTo: number, err: Error | null): void {
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n].gen <= upTo) n++;
+    if (n === 0) return;
+    const done = this.waiters.splice(0, n);
+    queueMicrotask(() => {
+      for (const w of done) w.cb(err);
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import { subjectHasWildcard, subjectMatches } from '../../subjects/validate.js';
+
+/**
+ * A set of subject filters (wildcards allowed) tested against many stored
+ * subjects. Stored subjects repeat, so each answer is remembered for the
+ * life of the query instead of re-tokenizing per message.
+ */
+export class SubjectFilter {
+  /** True when the filters accept every subject (none given, or a bare '>'). */
+  readonly all: boolean;
+  /** The one literal subject when the filter is exactly that; lets callers use the subject index. */
+  readonly literal: string | null;
+  private readonly filters: readonly string[];
+  private readonly seen = new Map<string, boolean>();
+
+  constructor(filters: readonly string[] | string | null) {
+    const list = filters === null ? [] : typeof filters === 'string' ? [filters] : filters;
+    this.filters = list;
+    this.all = list.length === 0 || list.includes('>');
+    this.literal = !this.all && list.length === 1 && !subjectHasWildcard(list[0]) ? list[0] : null;
+  }
+
+  matches(subject: string): boolean {
+    if (this.all) return true;
+    if (this.literal !== null) return subject === this.literal;
+    let hit = this.seen.get(subject);
+    if (hit === undefined) {
+      hit = false;
+      for (const f of this.filters) {
+        if (f === subject || subjectMatches(f, subject)) {
+          hit = true;
+          break;
+        }
+      }
+      this.seen.set(subject, hit);
+    }
+    return hit;
+  }
+}

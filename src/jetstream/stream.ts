@@ -1,0 +1,415 @@
+/**
+ * One stream: captures its subjects through internal subscriptions, runs
+ * nats-server's publish checks (expected headers, dedupe, rollup, sizes,
+ * limits), stores, acknowledges once the store says the message is durable,
+ * republishes, feeds its consumers and applies interest/workqueue retention.
+ *
+ * The publish path parses headers only when a message has them, never
+ * parses JSON, and builds the PubAck by string concatenation. Replies and
+ * republished messages leave in a microtask after the message was handled,
+ * so the server's routing of the inbound message is never re-entered.
+ */
+import type { Account } from '../accounts/account.js';
+import type { Server } from '../server/server.js';
+import type { Subscription } from '../server/subscription.js';
+import type { Client } from '../server/client.js';
+import { SubjectTransform } from '../accounts/subject-transform.js';
+import { ConsumerSet } from './consumer/consumer-set.js';
+import type { ConsumerHost } from './consumer/host.js';
+import { StoreError, type StoreLimits, type StreamStore } from './store/types.js';
+import type { StorageType, StreamConfig } from './types.js';
+import type { JsAccount } from './js-account.js';
+import type { JetStreamContext } from './engine-context.js';
+import { DedupeWindow } from './dedupe.js';
+import { HDR_MSG_ID, headerValue, readPublishHeaders } from './headers.js';
+import {
+  type JsApiError, accountResourcesExceeded, insufficientResources, streamHeaderExceedsMaximum, streamMessageExceedsMaximum,
+  streamNotMatch, streamRollupFailed, streamSealed, streamStoreFailed, streamWrongLastMsgId, streamWrongLastSequence,
+} from './api/errors.js';
+import { msToTimeString, ZERO_TIME } from './time.js';
+import { SourceSet } from './sources.js';
+
+const NS_PER_MS = 1_000_000;
+const MAX_HEADER_BYTES = 65535;
+
+/** The store limits a stream config asks for. */
+export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
+  return {
+    maxMsgs: cfg.max_msgs,
+    maxBytes: cfg.max_bytes,
+    maxAgeMs: cfg.max_age / NS_PER_MS,
+    maxMsgsPerSubject: cfg.max_msgs_per_subject,
+    maxMsgSize: cfg.max_msg_size,
+    discard: cfg.discard,
+    discardNewPerSubject: cfg.discard_new_per_subject === true,
+  };
+}
+
+/** A reply waiting for the store's durability confirmation; `ack` replies turn into errors if the write failed. */
+interface PendingReply {
+  reply: string;
+  body: string;
+  ack: boolean;
+}
+
+interface PendingRepublish {
+  subject: string;
+  hdr: string;
+  data: Buffer;
+}
+
+export class Stream implements ConsumerHost {
+  readonly name: string;
+  readonly account: Account;
+  readonly server: Server;
+  readonly store: StreamStore;
+  readonly created: number;
+  /** RFC 3339 with nanoseconds, as created (kept for info and meta). */
+  readonly createdText: string;
+  readonly domain: string;
+  readonly consumers: ConsumerSet;
+  readonly jsa: JsAccount;
+  /** Directory of the stream's files; null for memory streams. */
+  readonly dir: string | null;
+  private readonly js: JetStreamContext;
+  private cfg: StreamConfig;
+  private subs: Subscription[] = [];
+  /** Last sequence used, skipped ones included (nats-server's mset.lseq). */
+  private lseq = 0;
+  private lastMsgId = '';
+  private readonly dedupe: DedupeWindow;
+  private ackPrefix = '';
+  private transform: SubjectTransform | null = null;
+  private republishTransform: SubjectTransform | null = null;
+  private pendingReplies: PendingReply[] = [];
+  private pendingRepublish: PendingRepublish[] = [];
+  private flushQueued = false;
+  private removalsQueued = false;
+  /** Mirrors and sourcing streams that follow this one; woken after each stored message. */
+  readonly followers = new Set<() => void>();
+  readonly sources: SourceSet;
+  closed = false;
+
+  constructor(js: JetStreamContext, jsa: JsAccount, cfg: StreamConfig, store: StreamStore, createdText: string, dir: string | null) {
+    this.js = js;
+    this.jsa = jsa;
+    this.name = cfg.name;
+    this.account = jsa.account;
+    this.server = js.server;
+    this.store = store;
+    this.createdText = createdText;
+    this.created = Date.parse(createdText);
+    this.domain = js.config.domain;
+    this.dir = dir;
+    this.cfg = cfg;
+    this.dedupe = new DedupeWindow(cfg.duplicate_window / NS_PER_MS);
+    this.applyConfig(cfg);
+    this.lseq = store.state().lastSeq;
+    this.rebuildDedupe();
+    store.setRemovalListener(this.onStoreRemoval);
+    this.consumers = new ConsumerSet(this);
+    this.sources = new SourceSet(this, js);
+  }
+
+  get storage(): StorageType {
+    return this.cfg.storage;
+  }
+
+  config(): StreamConfig {
+    return this.cfg;
+  }
+
+  bytes(): number {
+    return this.store.state().bytes;
+  }
+
+  /** Starts capturing subjects and following origins. */
+  start(): void {
+    this.subscribe();
+    this.sources.start();
+  }
+
+  /** New configuration (already validated): limits, subscriptions, transforms, sources. */
+  update(cfg: StreamConfig): void {
+    const old = this.cfg;
+    this.cfg = cfg;
+    this.applyConfig(cfg);
+    this.dedupe.setWindow(cfg.duplicate_window / NS_PER_MS);
+    this.store.updateLimits(storeLimitsOf(cfg));
+    if (JSON.stringify(old.subjects ?? []) !== JSON.stringify(cfg.subjects ?? [])) {
+      this.unsubscribe();
+      this.subscribe();
+    }
+    this.sources.update();
+    this.consumers.streamUpdated();
+    this.queueRemovals();
+  }
+
+  private applyConfig(cfg: StreamConfig): void {
+    // nats-server writes PubAcks by hand, with a space after each comma: byte for byte the same here.
+    this.ackPrefix = this.domain === ''
+      ? '{"stream":' + JSON.stringify(cfg.name) + ', "seq":'
+      : '{"stream":' + JSON.stringify(cfg.name) + ', "domain":' + JSON.stringify(this.domain) + ', "seq":';
+    const t = cfg.subject_transform;
+    const tr = t === undefined ? null : SubjectTransform.create(t.src === '' ? '>' : t.src, t.dest);
+    this.transform = tr instanceof SubjectTransform ? tr : null;
+    const rp = cfg.republish;
+    const rpt = rp === undefined ? null : SubjectTransform.create(rp.src ?? '>', rp.dest);
+    this.republishTransform = rpt instanceof SubjectTransform ? rpt : null;
+  }
+
+  private subscribe(): void {
+    for (const subject of this.cfg.subjects ?? []) {
+      this.subs.push(this.server.subscribeInternal(this.account, subject, null, this.onInbound));
+    }
+  }
+
+  private unsubscribe(): void {
+    for (const sub of this.subs) this.server.unsubscribeInternal(this.account, sub);
+    this.subs = [];
+  }
+
+  /** Re-learns the Nats-Msg-Ids still inside the duplicate window after a restart. */
+  private rebuildDedupe(): void {
+    const windowMs = this.cfg.duplicate_window / NS_PER_MS;
+    const st = this.store.state();
+    if (windowMs === 0 || st.msgs === 0) return;
+    const floor = Date.now() - windowMs;
+    const found: Array<[string, number, number]> = [];
+    for (let m = this.store.loadPrevMsg(null, st.lastSeq); m !== null && m.ts >= floor; m = m.seq > 1 ? this.store.loadPrevMsg(null, m.seq - 1) : null) {
+      if (m.hdr === null) continue;
+      const id = headerValue(m.hdr, HDR_MSG_ID);
+      if (id !== null && id !== '') found.push([id, m.seq, m.ts]);
+    }
+    for (let i = found.length - 1; i >= 0; i--) this.dedupe.record(found[i][0], found[i][1], found[i][2]);
+    const last = this.store.loadMsg(st.lastSeq);
+    if (last?.hdr) this.lastMsgId = headerValue(last.hdr, HDR_MSG_ID) ?? '';
+  }
+
+  // ---- publish path ---------------------------------------------------------
+
+  private readonly onInbound = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, _from: Client | null): void => {
+    if (this.closed) return;
+    const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : null;
+    const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg;
+    this.processMsg(subject, this.cfg.no_ack === true ? null : reply, hdr, data, false);
+  };
+
+  /**
+   * Runs the checks and stores one message; answers `reply` (when set).
+   * `sourced` messages come from a source stream: no consistency headers
+   * apply to them and rollups need no permission. Returns the sequence or 0.
+   */
+  processMsg(subject: string, reply: string | null, hdr: Buffer | null, data: Buffer, sourced: boolean): number {
+    const cfg = this.cfg;
+    if (cfg.sealed) return this.refuse(reply, streamSealed());
+    if (this.transform !== null) subject = this.transform.apply(subject) ?? subject;
+    let msgId: string | null = null;
+    let rollup: string | null = null;
+    if (hdr !== null) {
+      const h = readPublishHeaders(hdr, hdr.length);
+      if (!sourced) {
+        if (h.expectedStream !== null && h.expectedStream !== this.name) return this.refuse(reply, streamNotMatch());
+        if (h.expectedLastSubjSeq !== null) {
+          const last = this.store.loadLastMsg(subject);
+          const fseq = last === null ? 0 : last.seq;
+          if (fseq !== h.expectedLastSubjSeq) return this.refuse(reply, streamWrongLastSequence(fseq));
+        }
+        if (h.expectedLastSeq !== null && h.expectedLastSeq !== this.lseq) return this.refuse(reply, streamWrongLastSequence(this.lseq));
+      }
+      msgId = h.msgId;
+      if (msgId !== null && cfg.mirror === undefined) {
+        const dup = this.dedupe.seqOf(msgId, Date.now());
+        if (dup > 0) {
+          if (reply !== null) this.queueReply(reply, this.ackPrefix + dup + ',"duplicate": true}', false);
+          return 0;
+        }
+      }
+      if (!sourced && h.expectedLastMsgId !== null && h.expectedLastMsgId !== this.lastMsgId) {
+        return this.refuse(reply, streamWrongLastMsgId(this.lastMsgId));
+      }
+      rollup = h.rollup;
+      if (rollup !== null) {
+        if (!sourced && (!cfg.allow_rollup_hdrs || cfg.deny_purge)) return this.refuse(reply, streamRollupFailed('rollup not permitted'));
+        if (rollup !== 'sub' && rollup !== 'all') return this.refuse(reply, streamRollupFailed(`rollup value invalid: ${JSON.stringify(rollup)}`));
+      }
+    }
+    const hdrBytes = hdr === null ? 0 : hdr.length;
+    if (cfg.max_msg_size >= 0 && hdrBytes + data.length > cfg.max_msg_size) return this.refuse(reply, streamMessageExceedsMaximum());
+    if (hdrBytes > MAX_HEADER_BYTES) return this.refuse(reply, streamHeaderExceedsMaximum());
+    const size = subject.length + hdrBytes + data.length;
+    if (this.js.serverLimitExceeded(cfg.storage, size)) return this.refuse(reply, insufficientResources());
+
+    if (cfg.retention === 'interest' && !this.consumers.interested(subject)) {
+      // Nobody would ever read it: the sequence is used, nothing is kept.
+      this.lseq = this.store.skipMsg();
+      this.lastMsgId = msgId ?? '';
+      if (msgId !== null) this.dedupe.record(msgId, this.lseq, Date.now());
+      if (reply !== null) this.queueReply(reply, this.ackPrefix + this.lseq + '}', true);
+      return this.lseq;
+    }
+    const accMax = cfg.storage === 'memory' ? this.jsa.limits.maxMemory : this.jsa.limits.maxStore;
+    if (accMax >= 0 && this.jsa.used(cfg.storage) + size > accMax) return this.refuse(reply, accountResourcesExceeded());
+
+    let lastForSubject = 0;
+    if (this.republishTransform !== null) lastForSubject = this.store.loadLastMsg(subject)?.seq ?? 0;
+    let seq: number;
+    let ts: number;
+    try {
+      const r = this.store.storeMsg(subject, hdr, data);
+      seq = r.seq;
+      ts = r.ts;
+    } catch (e) {
+      if (e instanceof StoreError) return this.refuse(reply, streamStoreFailed(e.message));
+      throw e;
+    }
+    this.js.noteStored(cfg.storage, size);
+    this.lseq = seq;
+    this.lastMsgId = msgId ?? '';
+    if (msgId !== null) this.dedupe.record(msgId, seq, ts);
+    if (rollup !== null) {
+      this.store.purge(rollup === 'all' ? { keep: 1 } : { subject, keep: 1 });
+      this.queueRemovals();
+    }
+    if (this.republishTransform !== null) this.queueRepublish(subject, seq, ts, lastForSubject, hdr, data);
+    if (reply !== null) this.queueReply(reply, this.ackPrefix + seq + '}', true);
+    this.consumers.messageStored(seq, subject);
+    if (this.followers.size > 0) for (const wake of this.followers) wake();
+    return seq;
+  }
+
+  /** Stores a message at the origin's sequence (mirrors). */
+  storeMirrored(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: number): void {
+    const st = this.store.state();
+    // A mirror starting from a later origin sequence begins its own numbering there.
+    if (st.msgs === 0 && st.lastSeq < seq - 1) this.store.compact(seq);
+    this.store.storeMsgAt(seq, subject, hdr, data, ts);
+    this.lseq = seq;
+    this.js.noteStored(this.cfg.storage, subject.length + (hdr?.length ?? 0) + data.length);
+    this.consumers.messageStored(seq, subject);
+    if (this.followers.size > 0) for (const wake of this.followers) wake();
+  }
+
+  private refuse(reply: string | null, err: JsApiError): number {
+    if (reply !== null) {
+      this.queueReply(reply, '{"error":' + JSON.stringify(err.toJSON()) + ',"stream":' + JSON.stringify(this.name) + ',"seq":0}', false);
+    }
+    return 0;
+  }
+
+  private queueReply(reply: string, body: string, ack: boolean): void {
+    this.pendingReplies.push({ reply, body, ack });
+    this.queueFlush();
+  }
+
+  private queueRepublish(subject: string, seq: number, ts: number, last: number, hdr: Buffer | null, data: Buffer): void {
+    const dest = (this.republishTransform as SubjectTransform).apply(subject);
+    if (dest === null) return;
+    const headersOnly = this.cfg.republish?.headers_only === true;
+    let lines = `Nats-Stream: ${this.name}\r\nNats-Subject: ${subject}\r\nNats-Sequence: ${seq}\r\nNats-Time-Stamp: ${msToTimeString(ts)}\r\nNats-Last-Sequence: ${last}\r\n`;
+    if (headersOnly) lines += `Nats-Msg-Size: ${data.length}\r\n`;
+    const base = hdr === null ? 'NATS/1.0\r\n' : hdr.toString('latin1', 0, hdr.length - 2);
+    this.pendingRepublish.push({ subject: dest, hdr: base + lines + '\r\n', data: headersOnly ? Buffer.alloc(0) : Buffer.from(data) });
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
+  }
+
+  /** Sends what this turn's messages produced once the store confirms they are durable. */
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const replies = this.pendingReplies;
+    const republish = this.pendingRepublish;
+    this.pendingReplies = [];
+    this.pendingRepublish = [];
+    this.store.whenDurable((err) => {
+      if (this.server.shuttingDown && this.closed) return;
+      for (const r of republish) this.server.publishInternal(this.account, r.subject, null, r.data, r.hdr);
+      for (const r of replies) {
+        const body = err !== null && r.ack
+          ? '{"error":' + JSON.stringify(streamStoreFailed(err.message).toJSON()) + ',"stream":' + JSON.stringify(this.name) + ',"seq":0}'
+          : r.body;
+        // An empty (not absent) reply field, as nats-server sends PubAcks: `MSG <inbox> <sid>  <size>`.
+        this.server.publishInternal(this.account, r.reply, '', body);
+      }
+    });
+  };
+
+  private readonly onStoreRemoval = (): void => {
+    this.queueRemovals();
+  };
+
+  /** Consumers hear about removals once per turn, however many messages went. */
+  queueRemovals(): void {
+    if (this.removalsQueued) return;
+    this.removalsQueued = true;
+    queueMicrotask(() => {
+      this.removalsQueued = false;
+      if (!this.closed) this.consumers.messagesRemoved();
+    });
+  }
+
+  // ---- ConsumerHost ---------------------------------------------------------
+
+  acked(seq: number): void {
+    if (this.cfg.retention === 'limits') return;
+    const m = this.store.loadMsg(seq);
+    if (m === null || this.consumers.wants(seq, m.subject)) return;
+    if (this.store.removeMsg(seq)) this.queueRemovals();
+  }
+
+  advisory(subject: string, body: Record<string, unknown>): void {
+    this.js.advisory(this.account, subject, body);
+  }
+
+  // ---- info -----------------------------------------------------------------
+
+  /** `state` as the API reports it, with per-subject counts and interior deletes when asked for. */
+  stateJson(opts: { subjects?: Record<string, number>; deletedDetails?: boolean } = {}): Record<string, unknown> {
+    const st = this.store.state();
+    const empty = st.msgs === 0;
+    const o: Record<string, unknown> = {
+      messages: st.msgs,
+      bytes: st.bytes,
+      first_seq: empty && st.lastSeq === 0 ? 0 : st.firstSeq,
+      first_ts: empty ? ZERO_TIME : msToTimeString(st.firstTs),
+      last_seq: st.lastSeq,
+      last_ts: st.lastTs === 0 ? ZERO_TIME : msToTimeString(st.lastTs),
+    };
+    if (st.numSubjects > 0) o.num_subjects = st.numSubjects;
+    if (opts.subjects !== undefined) o.subjects = opts.subjects;
+    if (opts.deletedDetails === true) {
+      const d = this.store.deletedSeqs();
+      if (d.length > 0) o.deleted = d;
+    }
+    if (st.numDeleted > 0) o.num_deleted = st.numDeleted;
+    o.consumer_count = this.consumers.count();
+    return o;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------
+
+  /** Server shutdown: stop capturing, stop consumers and sources, close the store. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.sources.stop();
+    await this.consumers.stop();
+    await new Promise<void>((resolve) => this.store.whenDurable(() => resolve()));
+    await this.store.stop();
+  }
+
+  /** Stream deletion: like stop, then every stored byte goes. */
+  async delete(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe();
+    this.sources.stop();
+    await this.consumers.delete();
+    await this.store.delete();
+  }
+}

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SeqMap } from '../../../src/jetstream/store/seq-map.js';
+
+test('SeqMap: appends, holes, next/prev, front removal and re-basing', () => {
+  const m = new SeqMap<string>();
+  assert.equal(m.first, undefined);
+  assert.equal(m.next(0), -1);
+  for (let s = 10; s < 5010; s++) m.append(s, `v${s}`);
+  assert.throws(() => m.append(5009, 'again'), RangeError);
+  m.append(5100, 'gap');
+  assert.equal(m.size, 5001);
+  assert.equal(m.get(5050), undefined);
+  assert.equal(m.next(5010), 5100);
+  assert.equal(m.prev(5099), 5009);
+  for (let s = 10; s < 4000; s++) assert.equal(m.delete(s), true);
+  assert.equal(m.delete(10), false);
+  assert.equal(m.first, 4000);
+  assert.equal(m.get(3999), undefined);
+  assert.equal(m.get(4000), 'v4000');
+  assert.equal(m.next(0), 4000);
+  assert.equal(m.prev(3000), -1);
+  m.delete(4500);
+  assert.equal(m.next(4500), 4501);
+  assert.equal(m.prev(4500), 4499);
+  let n = 0;
+  for (let s = m.next(0); s >= 0; s = m.next(s + 1)) n++;
+  assert.equal(n, m.size);
+  for (let s = m.next(0); s >= 0; s = m.next(s + 1)) m.delete(s);
+  assert.equal(m.size, 0);
+  assert.equal(m.first, undefined);
+  m.append(7, 'restart below the old base');
+  assert.deepEqual([m.first, m.get(7)], [7, 'restart below the old base']);
+});

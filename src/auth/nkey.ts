@@ -7,9 +7,8 @@
  * event loop for long.
  */
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { base32Decode, crc16 } from './nkey-encoding.js';
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const DECODE = new Map<string, number>([...ALPHABET].map((c, i) => [c, i]));
 
 /** Prefix bytes (the top five bits of the first byte) of public keys. */
 export const NKEY_PREFIX_USER = 20 << 3;
@@ -74,33 +73,3 @@ function decodeSignature(sig: string): Buffer | null {
   return null;
 }
 
-function base32Decode(s: string): Buffer | null {
-  const out = Buffer.alloc(Math.floor((s.length * 5) / 8));
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (const c of s) {
-    const v = DECODE.get(c);
-    if (v === undefined) return null;
-    value = (value << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >> bits) & 0xff;
-    }
-  }
-  // Leftover bits must be zero padding, as in a canonical encoding.
-  if ((value & ((1 << bits) - 1)) !== 0) return null;
-  return out;
-}
-
-function crc16(data: Uint8Array): number {
-  let crc = 0;
-  for (const b of data) {
-    crc ^= b << 8;
-    for (let k = 0; k < 8; k++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
-  return crc;
-}

@@ -17,25 +17,7 @@
 import { createHash } from 'node:crypto';
 import { createAccount, createOperator, createUser, type KeyPair } from '@nats-io/nkeys';
 import { ALGORITHM_NKEY, JWT_LIB_VERSION, type ClaimKind } from './jwt.js';
-
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 without padding (Go's `base32.StdEncoding.WithPadding(NoPadding)`). */
-export function base32NoPad(bytes: Uint8Array): string {
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const b of bytes) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
-}
+import { base32Encode } from '../auth/nkey-encoding.js';
 
 /** A key pair with its public key and seed as text, the form keys are stored and printed in. */
 export interface Identity {
@@ -103,7 +85,7 @@ export function claimsHash(claims: Readonly<Record<string, unknown>>): string {
   for (const k of STANDARD_ORDER) {
     if (k !== 'jti' && !isEmpty(claims[k])) data[k] = claims[k];
   }
-  return base32NoPad(createHash('sha512-256').update(goJson(data)).digest());
+  return base32Encode(createHash('sha512-256').update(goJson(data)).digest());
 }
 
 /**

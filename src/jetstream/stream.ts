@@ -175,13 +175,22 @@ export class Stream implements ConsumerHost {
     const st = this.store.state();
     if (windowMs === 0 || st.msgs === 0) return;
     const floor = Date.now() - windowMs;
-    const found: Array<[string, number, number]> = [];
-    for (let m = this.store.loadPrevMsg(null, st.lastSeq); m !== null && m.ts >= floor; m = m.seq > 1 ? this.store.loadPrevMsg(null, m.seq - 1) : null) {
-      if (m.hdr === null) continue;
-      const id = headerValue(m.hdr, HDR_MSG_ID);
-      if (id !== null && id !== '') found.push([id, m.seq, m.ts]);
+    // Messages are stored in time order: find the first one inside the window
+    // by binary search, then read forward (sequential reads are cheap on a
+    // file store, reading backwards costs a read per message).
+    let lo = st.firstSeq;
+    let hi = st.lastSeq;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const m = this.store.loadNextMsg(null, mid);
+      if (m === null || m.ts >= floor) hi = mid;
+      else lo = m.seq + 1;
     }
-    for (let i = found.length - 1; i >= 0; i--) this.dedupe.record(found[i][0], found[i][1], found[i][2]);
+    for (let m = this.store.loadNextMsg(null, lo); m !== null; m = this.store.loadNextMsg(null, m.seq + 1)) {
+      if (m.hdr === null || m.ts < floor) continue;
+      const id = headerValue(m.hdr, HDR_MSG_ID);
+      if (id !== null && id !== '') this.dedupe.record(id, m.seq, m.ts);
+    }
     const last = this.store.loadMsg(st.lastSeq);
     if (last?.hdr) this.lastMsgId = headerValue(last.hdr, HDR_MSG_ID) ?? '';
   }

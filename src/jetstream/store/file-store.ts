@@ -11,8 +11,8 @@ import { MsgBlock, blockFileName, blockHolding, blockIds } from './msg-block.js'
 import { MsgCache, type Cacheable } from './msg-cache.js';
 import { fileStoreMsgSize } from './msg-size.js';
 import {
-  decodeRecord, encodeErasedRecord, encodeMarkRecord, encodeMsgRecord, RECORD_BODY_OFFSET, RECORD_OVERHEAD, RecordType,
-  type DecodedRecord, type RecordHead,
+  encodeErasedRecord, encodeMarkRecord, encodeMsgRecord, readIndexedMsg, RECORD_BODY_OFFSET, RECORD_OVERHEAD, RecordType,
+  type RecordHead,
 } from './record-codec.js';
 import { ioStoreError } from './store-errors.js';
 import type { ConsumerStore, StoreError, StoreLimits, StoredMessage } from './types.js';
@@ -208,30 +208,30 @@ export class FileStore extends IndexedStore<FileEntry> {
     if (entry.cached !== null) return entry.cached;
     if (entry.block === this.active && entry.offset >= this.active.written) this.commit.flush();
     if (entry.block !== this.active) this.touchReader(entry.block);
-    let rec: DecodedRecord | string;
+    let msg: StoredMessage | null;
     try {
       const ra = this.readAhead;
       if (ra !== null && ra.block === entry.block && entry.offset >= ra.offset &&
           entry.offset + entry.length <= ra.offset + ra.buf.length) {
-        rec = decodeRecord(ra.buf, entry.offset - ra.offset);
+        msg = readIndexedMsg(ra.buf, entry.offset - ra.offset, seq, entry.length, entry.subject);
       } else {
         const want = Math.min(Math.max(entry.length, READ_AHEAD_BYTES), entry.block.written - entry.offset);
         const buf = entry.block.read(entry.offset, want);
         this.readAhead = { block: entry.block, offset: entry.offset, buf };
-        rec = decodeRecord(buf, 0);
+        msg = readIndexedMsg(buf, 0, seq, entry.length, entry.subject);
       }
     } catch (err) {
       this.logger.error(`JetStream store ${this.dir}: reading seq ${seq} failed: ${(err as Error).message}`);
       return null;
     }
-    if (typeof rec === 'string' || rec.type !== RecordType.Msg || rec.seq !== seq || rec.length !== entry.length) {
+    if (msg === null) {
       this.logger.error(`JetStream store ${this.dir}: record of seq ${seq} in block ${entry.block.id} is corrupt; ` +
         'dropping it from the stream');
       this.unindex(seq, entry);
       if (--entry.block.live === 0) this.emptied.push(entry.block);
       return null;
     }
-    return { seq, subject: rec.subject, hdr: rec.hdr, data: rec.data, ts: rec.ts };
+    return msg;
   }
 
   protected recordRemoval(seq: number, entry: FileEntry, kind: RemovalKind): void {

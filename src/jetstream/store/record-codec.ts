@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { StoredMessage } from './types.js';
 
 /**
  * The block file record. Little-endian:
@@ -49,11 +50,6 @@ export interface RecordHead {
   hdrLen: number;
   dataLen: number;
   length: number;
-}
-
-export interface DecodedRecord extends RecordHead {
-  hdr: Buffer | null;
-  data: Buffer;
 }
 
 export function encodeMsgRecord(seq: number, ts: number, subject: string, hdr: Buffer | null, data: Buffer): Buffer {
@@ -113,18 +109,26 @@ export function decodeRecordHead(buf: Buffer, off: number): RecordHead | RecordF
 }
 
 /**
- * Decodes the record at `off` in `buf`, or says why it cannot be trusted.
- * The message parts are views into `buf`.
+ * Reads the message record at `off` that the index says holds `seq` in
+ * `length` bytes: checks length, type, sequence and checksum and returns the
+ * message with views into `buf`, or null when the record cannot be trusted.
+ * The subject is the index's (read from this same record), so a read makes
+ * no string and no intermediate objects: this is the consumer delivery path.
  */
-export function decodeRecord(buf: Buffer, off: number): DecodedRecord | RecordFault {
-  const head = decodeRecordHead(buf, off);
-  if (typeof head === 'string') return head;
-  const start = off + RECORD_BODY_OFFSET + head.subject.length;
-  const hdrLen = Math.max(head.hdrLen, 0);
+export function readIndexedMsg(buf: Buffer, off: number, seq: number, length: number, subject: string): StoredMessage | null {
+  if (length < RECORD_OVERHEAD || buf.length - off < length) return null;
+  if (buf.readUInt32LE(off) !== length || buf[off + 4] !== RecordType.Msg || buf.readDoubleLE(off + 8) !== seq) return null;
+  if (crc32(buf.subarray(off, off + length - 4)) !== buf.readUInt32LE(off + length - 4)) return null;
+  const subjectLen = buf.readUInt16LE(off + 6);
+  const hdrLen = buf.readUInt32LE(off + 24);
+  if (RECORD_OVERHEAD + subjectLen + hdrLen > length) return null;
+  const start = off + RECORD_BODY_OFFSET + subjectLen;
   return {
-    ...head,
-    hdr: head.hdrLen < 0 ? null : buf.subarray(start, start + hdrLen),
-    data: buf.subarray(start + hdrLen, off + head.length - 4),
+    seq,
+    subject,
+    hdr: buf[off + 5] & FLAG_HDR ? buf.subarray(start, start + hdrLen) : null,
+    data: buf.subarray(start + hdrLen, off + length - 4),
+    ts: buf.readDoubleLE(off + 16),
   };
 }
 

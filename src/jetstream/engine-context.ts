@@ -8,8 +8,8 @@ import type { StorageType } from './types.js';
 export interface JetStreamContext {
   readonly server: Server;
   readonly config: JetStreamConfig;
-  /** Would `size` more bytes of this storage type pass the server-wide max_memory_store/max_file_store? */
-  serverLimitExceeded(storage: StorageType, size: number): boolean;
+  /** Is this storage type already past the server-wide max_memory_store/max_file_store? */
+  serverLimitExceeded(storage: StorageType): boolean;
   /** A message of `size` bytes was stored (keeps the usage figure current between recounts). */
   noteStored(storage: StorageType, size: number): void;
   /** A stream of `account` by name (mirrors and sources look up their origin). */

@@ -202,9 +202,10 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     return this.usage[storage];
   }
 
-  serverLimitExceeded(storage: StorageType, size: number): boolean {
+  /** As nats-server checks it: a message is refused once usage is already past the limit, so the last one may cross it. */
+  serverLimitExceeded(storage: StorageType): boolean {
     const max = storage === 'memory' ? this.config.maxMemory : this.config.maxStore;
-    return this.used(storage) + size > max;
+    return this.used(storage) > max;
   }
 
   noteStored(storage: StorageType, size: number): void {

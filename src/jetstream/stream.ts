@@ -247,7 +247,7 @@ export class Stream implements ConsumerHost {
     if (cfg.max_msg_size >= 0 && hdrBytes + data.length > cfg.max_msg_size) return this.refuse(reply, streamMessageExceedsMaximum());
     if (hdrBytes > MAX_HEADER_BYTES) return this.refuse(reply, streamHeaderExceedsMaximum());
     const size = subject.length + hdrBytes + data.length;
-    if (this.js.serverLimitExceeded(cfg.storage, size)) return this.refuse(reply, insufficientResources());
+    if (this.js.serverLimitExceeded(cfg.storage)) return this.refuse(reply, insufficientResources());
 
     if (cfg.retention === 'interest' && !this.consumers.interested(subject)) {
       // Nobody would ever read it: the sequence is used, nothing is kept.

@@ -187,7 +187,8 @@ describe('JetStream accounts and limits', () => {
       }
       assert.match(String(refused), /insufficient resources/);
       const si = await jsm.streams.info('FILL');
-      assert.ok(si.state.bytes <= 50_000);
+      // As in nats-server, a message is refused once usage is past the limit: the last accepted one may cross it.
+      assert.ok(si.state.bytes > 40_000 && si.state.bytes < 50_000 + 10_100, `bytes ${si.state.bytes}`);
     } finally {
       await nc.close();
     }

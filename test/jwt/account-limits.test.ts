@@ -126,7 +126,10 @@ describe('expiry', () => {
   it('disconnects a user at its JWT exp with User Authentication Expired', async () => {
     const u = newUser();
     const started = Date.now();
-    const c = await dial(srv.url, userJwt(u.pub, limited.kp, {}, { exp: nowSec() + 1 }), u.seed);
+    // exp is in whole seconds: nowSec() + 1 may be only milliseconds away, and
+    // a -ERR that lands inside connect() never reaches the status listener
+    // dial() adds afterwards; + 2 keeps the user connected for at least a second.
+    const c = await dial(srv.url, userJwt(u.pub, limited.kp, {}, { exp: nowSec() + 2 }), u.seed);
     assert.equal(await closeReason(c), 'User Authentication Expired');
     assert.ok(Date.now() - started < 5000, 'closed at its exp, not later');
     assert.deepEqual(c.errors, ['User Authentication Expired']);
@@ -150,7 +153,10 @@ describe('expiry', () => {
   it('disconnects every client of an account when the account JWT expires', async () => {
     const u = newUser();
     const c = await dial(srv.url, userJwt(u.pub, expiring.kp), u.seed);
-    const reply = await claimsRequest(sys.nc, `$SYS.REQ.ACCOUNT.${expiring.pub}.CLAIMS.UPDATE`, accountJwt(expiring.pub, w.op.kp, {}, { exp: nowSec() + 1 }));
+    // exp is in whole seconds: nowSec() + 1 may already be past when the update
+    // lands, and an update that is expired on arrival disconnects nobody (as in
+    // nats-server); + 2 leaves at least a second.
+    const reply = await claimsRequest(sys.nc, `$SYS.REQ.ACCOUNT.${expiring.pub}.CLAIMS.UPDATE`, accountJwt(expiring.pub, w.op.kp, {}, { exp: nowSec() + 2 }));
     assert.deepEqual(reply, { data: { account: expiring.pub, code: 200, message: 'jwt updated' } });
     assert.equal(await closeReason(c), 'Account Authentication Expired');
     assert.match(await connectError(srv.url, userJwt(u.pub, expiring.kp), u.seed), /Authorization Violation/);

@@ -154,7 +154,9 @@ describe('JWT exports and imports', () => {
   });
 
   it('stops an import when its activation expires', async () => {
-    const soon = encodeActivation(importer.pub, exporter.kp, { subject: 'private.>', kind: 'stream' }, { exp: nowSec() + 1 });
+    // exp is in whole seconds: nowSec() + 1 may be only milliseconds away, too
+    // soon for the update and the first delivery; + 2 leaves at least a second.
+    const soon = encodeActivation(importer.pub, exporter.kp, { subject: 'private.>', kind: 'stream' }, { exp: nowSec() + 2 });
     const update = accountJwt(importer.pub, w.op.kp, {
       imports: IMPORTS.map((i) => (i.name === 'private' ? { ...i, token: soon } : i)),
     }, { iat: nowSec() + 1 });
@@ -167,7 +169,7 @@ describe('JWT exports and imports', () => {
     exp.nc.publish('private.data', 'before');
     await waitUntil(() => got.length === 1, 2000, 'delivery while the activation is valid');
     const account = srv.server.accounts.get(exporter.pub);
-    await waitUntil(() => account?.streamExports.every((r) => r.from !== 'private.>') ?? false, 3000, 'the expired activation to drop the route');
+    await waitUntil(() => account?.streamExports.every((r) => r.from !== 'private.>') ?? false, 5000, 'the expired activation to drop the route');
     exp.nc.publish('private.data', 'after');
     await flushBoth();
     assert.deepEqual(got, ['private.data:before']);

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { formatCreds } from '../../src/jwt/creds.js';
+import { waitUntil } from '../helpers/ports.js';
 import { RawSession } from '../helpers/session.js';
 import { accountJwt, newAccount, newOperator, newUser, nowSec, operatorJwt, tamper, userJwt } from './encoder.js';
 
@@ -96,7 +97,9 @@ test('user JWT permissions are enforced', async () => {
     nc.publish('nope', 'x');
     nc.subscribe('nope.>');
     await nc.flush();
-    await new Promise((r) => setTimeout(r, 100));
+    // The -ERR lines precede the PONG on the wire, but the client hands them to
+    // status() asynchronously: wait for both rather than a fixed delay.
+    await waitUntil(() => errors.length >= 2, 3000, 'two permission errors');
     assert.deepEqual(errors.sort(), [
       'Permissions Violation for Publish to "nope"',
       'Permissions Violation for Subscription to "nope.>"',

@@ -77,10 +77,14 @@ for (const starter of JETSTREAM_TARGETS) {
 
     it('409 Exceeded MaxWaiting past max_waiting requests', async () => {
       await jsm.consumers.add('ST', { durable_name: 'c', ack_policy: AckPolicy.Explicit, max_waiting: 1, filter_subject: 'st.c' });
-      pull('c', `{"batch":1,"expires":${2000 * MS}}`);
+      const first = pull('c', `{"batch":1,"expires":${2000 * MS}}`);
       const inbox = pull('c', `{"batch":1,"expires":${2000 * MS}}`);
       const text = await raw.until((t) => t.includes(inbox), 3000);
       assert.equal(text, hmsg(inbox, 'NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n'));
+      // End the request still waiting now: left alone, its 408 would land in a
+      // later test's exact-bytes check whenever that test runs slowly.
+      await jsm.consumers.delete('ST', 'c');
+      await raw.until((t) => t.includes(first), 3000);
     });
 
     it('100 Idle Heartbeat while a request waits', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,9 +105,9 @@ describe('JetStream with damaged or full storage', () => {
   });
 
   it('refuses publishes when the disk is full, keeps serving, and recovers once space is freed', async (t) => {
-    const mountCheck = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /mnt'], { stdio: 'ignore' });
-    if (mountCheck.status !== 0) {
-      t.skip('this machine cannot mount a tmpfs in a private mount namespace');
+    if (process.getuid?.() !== 0) {
+      // A private mount namespace needs root; as root (CI) it must work, so the test cannot pass by not running.
+      t.skip('needs root to mount a tmpfs in a private mount namespace');
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), 'natter-fulldisk-'));

@@ -341,12 +341,12 @@ test('file: consumer config and state persist; state writes are coalesced per tu
 test('file: a full disk fails the batch with "insufficient resources", refuses new messages, then recovers', async (t) => {
   const mnt = freshDir();
   mkdirSync(mnt);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
-  } catch {
-    t.skip('needs permission to mount a small tmpfs');
+  if (process.getuid?.() !== 0) {
+    // Mounting needs root; as root (CI) the mount must work, so the test cannot pass by not running.
+    t.skip('needs root to mount a small tmpfs');
     return;
   }
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
   const log = new RecordingLogger();
   const st = openAt(join(mnt, 's'), { sync: 'always', blockSize: 32 * 1024, logger: log });
   try {

@@ -46,7 +46,7 @@ import { isValidPublicAccountKey } from '../auth/nkey.js';
 import { parsePermissions, type PermissionsConfig } from '../auth/permissions.js';
 import { parseUsers, type UserConfig } from '../auth/users.js';
 import { fromWire, goQuote, toWire } from '../auth/wire-text.js';
-import { GLOBAL_ACCOUNT } from './account.js';
+import { GLOBAL_ACCOUNT } from './names.js';
 import { isSubsetMatch, subjectsCollide } from './subject-sets.js';
 import { SubjectTransform, tokenizeWildcards, untokenizeWildcards } from './subject-transform.js';
 

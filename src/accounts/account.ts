@@ -12,9 +12,6 @@ export function accountRoutesVersion(): number {
   return routesVersion;
 }
 
-/** The global account nats-server uses when no accounts are configured. */
-export const GLOBAL_ACCOUNT = '$G';
-
 /** Where a response to a service request must go back to. */
 export interface ResponseEntry {
   readonly account: Account;

@@ -20,7 +20,8 @@
  * only ask from an account it is connected to), and so do the STATSZ timer
  * and a RELOAD request.
  */
-import { GLOBAL_ACCOUNT, type Account } from './account.js';
+import { type Account } from './account.js';
+import { GLOBAL_ACCOUNT } from './names.js';
 import type { Server, ConnectionObserver } from '../server/server.js';
 import { CloseReason, type Client } from '../server/client.js';
 import type { Subscription } from '../server/subscription.js';

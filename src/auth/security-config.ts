@@ -19,7 +19,7 @@
  * account, where every authorization-block user lives, the system account.
  */
 import type { ConfMap } from '../config/parser.js';
-import { GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import {
   buildAccountRoutes,
   parseAccounts,

@@ -18,7 +18,7 @@
  * permission, authorization, default_permission, ...).
  */
 import type { KeyObject } from 'node:crypto';
-import { GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import { describe, Problems, type InEntry, type InNode } from './conf-input.js';
 import { isValidPublicUserKey, userKeyVerifier, verifyNonceSignature } from './nkey.js';
 import { isBcrypt, verifySecret } from './passwords.js';

@@ -6,7 +6,7 @@ import type { Account } from '../accounts/account.js';
 import type { Server } from '../server/server.js';
 import type { Client } from '../server/client.js';
 import { EventIds } from '../accounts/event-ids.js';
-import { clientInfo } from '../accounts/system-messages.js';
+import { clientInfo } from '../accounts/client-info.js';
 import { nowTimeString } from './time.js';
 
 const ids = new EventIds();

@@ -12,7 +12,7 @@
 import { mkdir, readdir, readFile, rename, rm, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Account } from '../accounts/account.js';
-import { GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import type { Server } from '../server/server.js';
 import type { Client } from '../server/client.js';
 import type { ConsumerSet } from './consumer/consumer-set.js';

@@ -9,7 +9,7 @@
  */
 import type { Client } from '../server/client.js';
 import type { ClosedConnection } from '../server/closed-connections.js';
-import { GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import { subjectsCollide } from '../accounts/subject-sets.js';
 import { toWire } from '../auth/wire-text.js';
 import { type Handler, type MonitorContext, jsonReply } from './context.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Account, GLOBAL_ACCOUNT } from '../accounts/account.js';
+import { Account } from '../accounts/account.js';
+import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import { ERR } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
 import { type Client, CloseReason } from './client.js';
@@ -22,6 +23,10 @@ import { diffOptions } from './reload.js';
 import type { ClusterHandle } from '../cluster/cluster.js';
 import { installSystemEvents, type SystemEventsHandle } from '../accounts/system-events.js';
 import type { JetStream } from '../jetstream/jetstream.js';
+import type { MonitorSource, ServerStats } from '../monitor/source.js';
+import type { ConnectionObserver, InterestListener, MessageForwarder, Unregister } from './core.js';
+
+export type { ConnectionObserver, InterestListener, MessageForwarder } from './core.js';
 
 /** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
 const RESPONSE_PREFIX = '_R_.';
@@ -31,45 +36,12 @@ const MAX_IMPORT_DEPTH = 8;
 /** How long a paused fast producer waits for its consumer at most. */
 const MAX_PRODUCER_STALL_MS = 1000;
 
-/** Carries a client publish to peer servers; returns how many peers got it. */
-export interface MessageForwarder {
-  forward(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, localQueues: readonly string[]): number;
-  /**
-   * The same for a message this server moved into `acc` from another
-   * account (a service request with its `_R_` reply, or a response mapped
-   * back to the requester): peers must also be able to answer on the reply.
-   */
-  forwardImport(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, localQueues: readonly string[]): number;
-}
-
-/** Follows interest: every subscription added to or removed from an account's sublist. */
-export interface InterestListener {
-  subscriptionAdded(acc: Account, sub: Subscription): void;
-  subscriptionRemoved(acc: Account, sub: Subscription): void;
-}
-
-/** Follows the life of client connections; each call runs synchronously. */
-export interface ConnectionObserver {
-  clientConnected(c: Client): void;
-  clientClosed(c: Client): void;
-  clientAuthFailed(c: Client): void;
-}
-
-/** The shape of what /varz, /connz and `$SYS` requests read. */
-export interface ServerStats {
-  inMsgs: number;
-  inBytes: number;
-  outMsgs: number;
-  outBytes: number;
-  slowConsumers: number;
-  totalConnections: number;
-}
 
 /**
  * One Natter server: the client listener, accounts, the connections, and the
  * once-per-turn flush of every connection that has something to send.
  */
-export class Server {
+export class Server implements MonitorSource {
   options: ServerOptions;
   readonly logger: Logger;
   readonly id = newServerId();
@@ -188,6 +160,39 @@ export class Server {
   /** Lets a subsystem (monitoring, later routes...) take part in shutdown. */
   onShutdown(hook: () => Promise<void> | void): void {
     this.shutdownHooks.push(hook);
+  }
+
+  addObserver(observer: ConnectionObserver): Unregister {
+    this.observers.push(observer);
+    return () => removeFrom(this.observers, observer);
+  }
+
+  addInterestListener(listener: InterestListener): Unregister {
+    this.interestListeners.push(listener);
+    return () => removeFrom(this.interestListeners, listener);
+  }
+
+  setForwarder(forwarder: MessageForwarder): Unregister {
+    if (this.forwarder !== null) throw new Error('another subsystem already forwards messages to peers');
+    this.forwarder = forwarder;
+    return () => {
+      if (this.forwarder === forwarder) this.forwarder = null;
+    };
+  }
+
+  private readonly accountListeners: Array<() => void> = [];
+
+  onAccountsChanged(listener: () => void): Unregister {
+    this.accountListeners.push(listener);
+    return () => removeFrom(this.accountListeners, listener);
+  }
+
+  accountsChanged(): void {
+    for (const l of [...this.accountListeners]) l();
+  }
+
+  clientsOf(acc: Account): ReadonlySet<Client> {
+    return acc.clients;
   }
 
   async shutdown(): Promise<void> {
@@ -975,6 +980,11 @@ function hostPort(host: string, port: number): string {
 /** What clients should dial when the server listens on every interface. */
 function advertisedHost(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+}
+
+function removeFrom<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
 }
 
 function sleep(ms: number): Promise<void> {

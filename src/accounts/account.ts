@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Sublist } from '../subjects/sublist.js';
 import type { Subscription } from '../server/subscription.js';
-import type { Client } from '../server/client.js';
-import type { ServiceImportRoute, StreamImportRoute, ResponseType } from './account-config.js';
+import type { ServiceImportRoute, StreamImportRoute, ResponseType } from './import-routes.js';
 import type { AccountLimits } from '../jwt/claims.js';
 
 /** Bumped whenever any account's import routes are replaced: indexes built from them know to rebuild. */
@@ -21,11 +20,14 @@ export interface ResponseEntry {
   expires: number;
 }
 
-/** An isolated subject space, the connections bound to it, and its import routes. */
+/**
+ * An isolated subject space, its import routes, and counters of its
+ * connections. Which connections are bound to it is the server's to know
+ * (ServerCore.clientsOf): an account knows nothing of clients.
+ */
 export class Account {
   readonly name: string;
   readonly sublist = new Sublist<Subscription>();
-  readonly clients = new Set<Client>();
   /** When this account's definition last changed. */
   updated = new Date();
   /** Traffic of this account's connections that have closed (open ones are summed live). */

@@ -3,8 +3,8 @@
  * events and JetStream advisories describe it. A leaf module, so that every
  * subsystem can describe a client without importing the system services.
  */
-import type { Client } from '../server/client.js';
-import { formatDate } from '../monitor/go-format.js';
+import type { ClientIdentity } from '../server/client-identity.js';
+import { formatDate } from '../text/go-format.js';
 
 /** nats-server's ClientInfo as connection events fill it. */
 export interface ClientInfoJson {
@@ -28,7 +28,7 @@ export interface ClientInfoJson {
  * omitempty leaves out. A stop time marks a closed connection, which also
  * reports its RTT.
  */
-export function clientInfo(c: Client, stop: Date | null, account = c.account.name): ClientInfoJson {
+export function clientInfo(c: ClientIdentity, stop: Date | null, account = c.account.name): ClientInfoJson {
   const rtt = stop === null ? 0 : rttNanos(c.rtt);
   return {
     start: formatDate(c.start),

@@ -15,7 +15,7 @@
  * Numbers keep their literal text, so `1.0` or `1e3` for an integer field is
  * refused with the literal, as Go does.
  */
-import { goQuote } from '../monitor/go-format.js';
+import { goQuote } from '../text/go-format.js';
 
 type JsonValue =
   | { kind: 'object'; entries: Array<[string, JsonValue]> }

@@ -22,22 +22,29 @@
  */
 import { type Account } from './account.js';
 import { GLOBAL_ACCOUNT } from './names.js';
-import type { Server, ConnectionObserver } from '../server/server.js';
+import type { ConnectionObserver, Unregister } from '../server/core.js';
+import type { MonitorSource } from '../monitor/source.js';
 import { CloseReason, type Client } from '../server/client.js';
 import type { Subscription } from '../server/subscription.js';
 import { SystemMessages } from './system-messages.js';
 import { accountStat } from '../monitor/accountz.js';
 import { toWire } from '../auth/wire-text.js';
-import { SystemServices, statszSubject, type ReloadConfig } from './system-requests.js';
+import { SystemServices, statszSubject, type ClaimRequestHandlers, type ReloadConfig } from './system-requests.js';
 
-export type { ReloadConfig } from './system-requests.js';
+export type { ClaimRequestHandlers, ReloadConfig } from './system-requests.js';
 
+/** What the services need of the server beyond what it offers as a MonitorSource. */
 export interface SystemEventsOptions {
   /**
    * Called for `$SYS.REQ.SERVER.<id>.RELOAD`. Without it the request is
    * answered with nats-server's error for a server not started from a file.
    */
   reload?: ReloadConfig;
+  /**
+   * The `$SYS` claim requests (operator mode), asked for whenever the
+   * services move to a system account. Without it none are served.
+   */
+  claimRequestHandlers?: ClaimRequestHandlers;
 }
 
 export interface SystemEventsHandle {
@@ -77,13 +84,13 @@ function shutdownSubject(serverId: string): string {
 }
 
 /** Servers with events installed: a second install would answer every request twice. */
-const installed = new WeakSet<Server>();
+const installed = new WeakSet<MonitorSource>();
 
 /** Starts the system account's events and services on a started server. Throws if they already run there. */
-export function installSystemEvents(server: Server, options: SystemEventsOptions = {}): SystemEventsHandle {
+export function installSystemEvents(server: MonitorSource, options: SystemEventsOptions = {}): SystemEventsHandle {
   if (installed.has(server)) throw new Error('system events are already installed on this server');
   installed.add(server);
-  const events = new SystemEvents(server, options.reload ?? null);
+  const events = new SystemEvents(server, options.reload ?? null, options.claimRequestHandlers ?? null);
   let open = true;
   return {
     close(): void {
@@ -96,9 +103,10 @@ export function installSystemEvents(server: Server, options: SystemEventsOptions
 }
 
 class SystemEvents implements ConnectionObserver {
-  private readonly server: Server;
+  private readonly server: MonitorSource;
   private readonly msgs: SystemMessages;
   private readonly services: SystemServices;
+  private readonly stopObserving: Unregister;
   /** The account the server-wide services are subscribed in. */
   private systemAccount: Account | null = null;
   private systemSubs: Array<[Account, Subscription]> = [];
@@ -109,16 +117,16 @@ class SystemEvents implements ConnectionObserver {
   /** Accounts with connections and the timer of their next connection count heartbeat. */
   private readonly connsHeartbeats = new Map<Account, NodeJS.Timeout>();
 
-  constructor(server: Server, reload: ReloadConfig | null) {
+  constructor(server: MonitorSource, reload: ReloadConfig | null, claimRequestHandlers: ClaimRequestHandlers | null) {
     this.server = server;
     this.msgs = new SystemMessages(server);
     const reloadThenSync = reload === null ? null : async (): Promise<void> => {
       await reload();
       this.sync();
     };
-    this.services = new SystemServices(server, this.msgs, reloadThenSync);
+    this.services = new SystemServices(server, this.msgs, reloadThenSync, claimRequestHandlers);
     this.sync();
-    server.observers.push(this);
+    this.stopObserving = server.addObserver(this);
     this.scheduleStatsz();
   }
 
@@ -165,9 +173,7 @@ class SystemEvents implements ConnectionObserver {
   }
 
   close(): void {
-    const observers = this.server.observers;
-    const i = observers.indexOf(this);
-    if (i >= 0) observers.splice(i, 1);
+    this.stopObserving();
     if (this.statszTimer !== null) clearTimeout(this.statszTimer);
     this.statszTimer = null;
     for (const t of this.connsHeartbeats.values()) clearTimeout(t);
@@ -225,11 +231,11 @@ class SystemEvents implements ConnectionObserver {
   private sendAccountConns(sys: Account, acc: Account): void {
     const subjects = accountConnsSubjects(acc.name);
     if (subjects.some((subject) => this.msgs.wanted(sys, subject))) {
-      const event = this.msgs.accountConnectionsEvent(accountStat(acc));
+      const event = this.msgs.accountConnectionsEvent(accountStat(acc, this.server.clientsOf(acc)));
       for (const subject of subjects) this.msgs.publish(sys, subject, event());
     }
     const pending = this.connsHeartbeats.get(acc);
-    if (acc.clients.size === 0) {
+    if (this.server.clientsOf(acc).size === 0) {
       if (pending !== undefined) clearTimeout(pending);
       this.connsHeartbeats.delete(acc);
       return;

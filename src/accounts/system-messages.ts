@@ -10,15 +10,13 @@
  */
 import type { Account } from './account.js';
 import type { Client } from '../server/client.js';
-import type { Server } from '../server/server.js';
+import type { ServerCore } from '../server/core.js';
 import { SERVER_VERSION } from '../server/version.js';
-import { formatDate, formatTime, marshalCompact, nowNanos } from '../monitor/go-format.js';
+import { formatDate, formatTime, marshalCompact, nowNanos } from '../text/go-format.js';
 import type { DataStatsJson } from '../monitor/statsz.js';
 import type { AccountStatJson } from '../monitor/accountz.js';
 import { EventIds } from './event-ids.js';
 import { clientInfo, type ClientInfoJson } from './client-info.js';
-
-export { clientInfo, type ClientInfoJson } from './client-info.js';
 
 export const CONNECT_EVENT_TYPE = 'io.nats.server.advisory.v1.client_connect';
 export const DISCONNECT_EVENT_TYPE = 'io.nats.server.advisory.v1.client_disconnect';
@@ -72,11 +70,11 @@ export interface AccountConnectionsEventJson {
 
 /** Stamps and sends the server's own messages. */
 export class SystemMessages {
-  private readonly server: Server;
+  private readonly server: ServerCore;
   private readonly ids = new EventIds();
   private seq = 0;
 
-  constructor(server: Server) {
+  constructor(server: ServerCore) {
     this.server = server;
   }
 

@@ -25,7 +25,7 @@
  * counterpart here.
  */
 import type { Account } from './account.js';
-import type { Server } from '../server/server.js';
+import type { MonitorSource } from '../monitor/source.js';
 import type { InternalHandler } from '../server/subscription.js';
 import type { ClientPermissions } from '../auth/permissions.js';
 import { fromWire } from '../auth/wire-text.js';
@@ -41,12 +41,19 @@ import { accountInfoData, accountzData, accstatzData } from '../monitor/accountz
 import { jszAccountData, jszData } from '../monitor/jsz.js';
 import { healthzData } from '../monitor/healthz.js';
 import { statszData } from '../monitor/statsz.js';
-import { msToGoDuration } from '../monitor/go-format.js';
+import { msToGoDuration } from '../text/go-format.js';
 import { decodeGoStruct, type GoFieldType, type GoFieldValue, type GoStruct } from './go-json.js';
 import type { SystemMessages } from './system-messages.js';
+import type { ClaimReplies } from '../jwt/claim-services.js';
 
 /** Applies the configuration again (the CLI re-reads its file); rejects with the reason it could not. */
 export type ReloadConfig = () => Promise<void> | void;
+
+/**
+ * Operator mode's account claim requests (src/jwt/claim-services.ts), built
+ * for the system account they are subscribed in; empty outside operator mode.
+ */
+export type ClaimRequestHandlers = (replies: ClaimReplies) => Array<[string, InternalHandler]>;
 
 /** nats-server's answer to RELOAD when it was not started from a configuration file. */
 const NO_CONFIG_FILE = 'can only reload config when a file is provided using -c or --config';
@@ -256,16 +263,18 @@ function errorText(e: unknown): string {
 
 /** Answers the requests; knows nothing about which accounts exist (the installer does). */
 export class SystemServices {
-  private readonly server: Server;
+  private readonly server: MonitorSource;
   private readonly msgs: SystemMessages;
   private readonly ctx: MonitorContext;
   private readonly reload: ReloadConfig | null;
+  private readonly claimRequestHandlers: ClaimRequestHandlers | null;
 
-  constructor(server: Server, msgs: SystemMessages, reload: ReloadConfig | null) {
+  constructor(server: MonitorSource, msgs: SystemMessages, reload: ReloadConfig | null, claimRequestHandlers: ClaimRequestHandlers | null) {
     this.server = server;
     this.msgs = msgs;
     this.ctx = new MonitorContext(server);
     this.reload = reload;
+    this.claimRequestHandlers = claimRequestHandlers;
   }
 
   /** Publishes STATSZ on `subject` in the system account `sys`. */
@@ -292,11 +301,13 @@ export class SystemServices {
       out.push([accountRequestSubject('*', name), handler]);
     }
     out.push([ACCOUNT_PING_STATZ, this.api(sys, ACCOUNT_STATZ_OPTIONS, (o) => someAccountsStatz(this.ctx, o.list('accounts'), o.bool('include_unused')))]);
-    // Operator mode's account claim requests (src/jwt/claim-services.ts); Go sorts the reply's keys, `server` last.
-    out.push(...this.server.claimRequestHandlers({
-      json: (reply, body) => this.msgs.publish(sys, reply, { ...body, server: this.msgs.serverInfo() }),
-      raw: (reply, text) => this.server.publishInternal(sys, reply, null, text),
-    }));
+    if (this.claimRequestHandlers !== null) {
+      // Go sorts the claim replies' keys: `server` comes last.
+      out.push(...this.claimRequestHandlers({
+        json: (reply, body) => this.msgs.publish(sys, reply, { ...body, server: this.msgs.serverInfo() }),
+        raw: (reply, text) => this.server.publishInternal(sys, reply, null, text),
+      }));
+    }
     return out;
   }
 
@@ -414,7 +425,7 @@ export class SystemServices {
 }
 
 /** The JetStream domain a filter's `domain` is compared with: the configured one, even while JetStream is off. */
-function jetStreamDomain(server: Server): string {
+function jetStreamDomain(server: MonitorSource): string {
   const js = server.options.jetstream;
   if (js === undefined || typeof js === 'boolean') return '';
   const d = js.domain;

@@ -34,7 +34,8 @@ import { isValidSubject, subjectHasWildcard } from '../subjects/validate.js';
 import { DurationError, parseGoDuration } from '../config/durations.js';
 import { subjectsCollide, isSubsetMatch } from '../accounts/subject-sets.js';
 import { describe, Problems, toInNode, type InEntry, type InNode, type SecurityInput } from './conf-input.js';
-import { goQuote, toWire } from './wire-text.js';
+import { toWire } from './wire-text.js';
+import { goQuoteWire } from '../text/go-format.js';
 
 /** nats-server's DEFAULT_ALLOW_RESPONSE_MAX_MSGS. */
 export const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
@@ -513,23 +514,23 @@ export class ClientPermissions {
 
 /** The -ERR text for a refused publish; `subject` in wire form. */
 export function publishViolation(subject: string): string {
-  return `Permissions Violation for Publish to ${goQuote(subject)}`;
+  return `Permissions Violation for Publish to ${goQuoteWire(subject)}`;
 }
 
 /** The -ERR text for a refused subscription; `subject` and `queue` in wire form. */
 export function subscriptionViolation(subject: string, queue: string | null): string {
-  const base = `Permissions Violation for Subscription to ${goQuote(subject)}`;
-  return queue === null ? base : `${base} using queue ${goQuote(queue)}`;
+  const base = `Permissions Violation for Subscription to ${goQuoteWire(subject)}`;
+  return queue === null ? base : `${base} using queue ${goQuoteWire(queue)}`;
 }
 
 /** The -ERR text when a reload takes away a subscription a client already has (nats-server names no queue here). */
 export function subscriptionRevoked(subject: string, sid: string): string {
-  return `${subscriptionViolation(subject, null)} (sid ${goQuote(sid)})`;
+  return `${subscriptionViolation(subject, null)} (sid ${goQuoteWire(sid)})`;
 }
 
 /** The -ERR text for a publish whose reply subject is reserved for the server. */
 export function replyViolation(reply: string): string {
-  return `Permissions Violation for Publish with Reply of ${goQuote(reply)}`;
+  return `Permissions Violation for Publish with Reply of ${goQuoteWire(reply)}`;
 }
 
 /**

@@ -20,12 +20,9 @@
  */
 import type { ConfMap } from '../config/parser.js';
 import { GLOBAL_ACCOUNT } from '../accounts/names.js';
-import {
-  buildAccountRoutes,
-  parseAccounts,
-  type AccountConfig,
-  type AccountRoutes,
-} from '../accounts/account-config.js';
+import { parseAccounts, type AccountConfig } from '../accounts/account-config.js';
+import type { AccountRoutes } from '../accounts/import-routes.js';
+import { buildAccountRoutes } from '../accounts/import-validation.js';
 import { fromConf, fromPlain, Problems, type InNode } from './conf-input.js';
 import {
   parseAuthorization,

@@ -19,7 +19,7 @@ import { createLogger, type LoggerOptions, type ServerLogger } from '../log/serv
 import { describeSystemError, strerror } from '../log/errno.js';
 import { resolveOptions, type ServerOptions } from '../server/options.js';
 import { NATTER_VERSION, SERVER_VERSION } from '../server/version.js';
-import { Server } from '../server/server.js';
+import { Server, type ServerPorts } from '../server/server.js';
 
 /**
  * The program name in messages. nats-server's own, so that scripts matching
@@ -115,11 +115,12 @@ function portsFilePath(dir: string): string {
   return path.join(dir, `nats-server_${process.pid}.ports`);
 }
 
-/** The ports file, byte for byte as nats-server writes it (Go's json, empty lists left out). */
-function portsJson(ports: { nats: string[]; monitoring?: string[] }): string {
-  const out: { nats?: string[]; monitoring?: string[] } = {};
+/** The ports file, byte for byte as nats-server writes it (Go's json: nats, monitoring, cluster; empty lists left out). */
+function portsJson(ports: ServerPorts): string {
+  const out: Partial<ServerPorts> = {};
   if (ports.nats.length > 0) out.nats = ports.nats;
   if (ports.monitoring !== undefined && ports.monitoring.length > 0) out.monitoring = ports.monitoring;
+  if (ports.cluster !== undefined && ports.cluster.length > 0) out.cluster = ports.cluster;
   return JSON.stringify(out);
 }
 
@@ -277,7 +278,10 @@ async function run(flags: FlagsResult): Promise<void> {
   if (portsDir !== undefined) {
     const file = portsFilePath(portsDir);
     try {
-      fs.writeFileSync(file, portsJson(server.ports()), { mode: 0o666 });
+      // Written aside and renamed: a launcher polling for the file never reads it half-written.
+      const partial = `${file}.partial`;
+      fs.writeFileSync(partial, portsJson(server.ports()), { mode: 0o666 });
+      fs.renameSync(partial, file);
       portsFile = file;
     } catch (err) {
       logger.error(`Error writing ports file (${file}): ${describeSystemError(err)}`);

@@ -8,6 +8,7 @@
 import '../protocol/buffer-internals.js';
 import { ERR } from '../protocol/errors.js';
 import { FramedParser } from '../protocol/framing.js';
+import { ArgTokens, parseSize, upper } from '../protocol/args.js';
 
 /** What a route connection does with each operation. */
 export interface RouteOpHandler {
@@ -35,7 +36,6 @@ export interface RouteOpHandler {
 }
 
 const CR = 13;
-const LF = 10;
 const SP = 32;
 const TAB = 9;
 
@@ -95,10 +95,6 @@ for (const k of KEYWORDS) {
 
 const NO_QUEUES: readonly string[] = Object.freeze([]);
 
-function upper(c: number): number {
-  return c >= 97 && c <= 122 ? c - 32 : c;
-}
-
 export class RouteParser extends FramedParser {
   private readonly h: RouteOpHandler;
   // The message whose payload the framing delivers next.
@@ -107,9 +103,8 @@ export class RouteParser extends FramedParser {
   private pendReply: string | null = null;
   private pendQueues: readonly string[] = NO_QUEUES;
   private pendHdr = -1;
-  /** Argument token boundaries of the current line; grown for long queue lists. */
-  private argStart = new Int32Array(16);
-  private argEnd = new Int32Array(16);
+  /** Argument tokens of the current line; they grow for long queue lists. */
+  private readonly args = new ArgTokens(16);
   private kwEnd = 0;
   /** Route authorization is on and CONNECT has not arrived: anything else is a violation. */
   requireConnect = false;
@@ -240,16 +235,15 @@ export class RouteParser extends FramedParser {
   private traceLine(op: Op, buf: Buffer, argPos: number, end: number): void {
     let keyword = '';
     for (const [text, o] of KEYWORDS) if (o === op) keyword = text;
-    let args = argPos < end ? buf.toString('utf8', argPos, end) : '';
-    // nats-server keeps route passwords out of its trace.
-    if (op === Op.Connect) args = args.replace(/("pass"\s*:\s*)"(?:[^"\\]|\\.)*"/, '$1"[REDACTED]"');
+    // CONNECT goes as it came: the shared trace (protocol/trace.ts) keeps its password out of the log.
+    const args = argPos < end ? buf.toString('utf8', argPos, end) : '';
     this.h.traceOp(args === '' ? keyword : `${keyword} ${args}`);
   }
 
   private sub(buf: Buffer, start: number, end: number, off: number): void {
-    const n = this.splitArgs(buf, start, end);
-    const as = this.argStart;
-    const ae = this.argEnd;
+    const n = this.args.split(buf, start, end);
+    const as = this.args.starts;
+    const ae = this.args.ends;
     if (n !== 2 + off && n !== 4 + off) {
       this.argError(`processRemoteSub Parse Error: '${buf.latin1Slice(start, end)}'`);
       return;
@@ -265,9 +259,9 @@ export class RouteParser extends FramedParser {
   }
 
   private unsub(buf: Buffer, start: number, end: number): void {
-    const n = this.splitArgs(buf, start, end);
-    const as = this.argStart;
-    const ae = this.argEnd;
+    const n = this.args.split(buf, start, end);
+    const as = this.args.starts;
+    const ae = this.args.ends;
     if (n !== 2 && n !== 3) {
       this.argError(`processRemoteUnsub parse error: '${buf.latin1Slice(start, end)}'`);
       return;
@@ -286,9 +280,9 @@ export class RouteParser extends FramedParser {
    */
   private msgArgs(buf: Buffer, start: number, end: number, off: number, withHeader: boolean): number {
     const what = off === 1 ? 'processRoutedOriginClusterMsgArgs' : withHeader ? 'processRoutedHeaderMsgArgs' : 'processRoutedMsgArgs';
-    const n = this.splitArgs(buf, start, end);
-    const as = this.argStart;
-    const ae = this.argEnd;
+    const n = this.args.split(buf, start, end);
+    const as = this.args.starts;
+    const ae = this.args.ends;
     const sizes = withHeader ? 2 : 1;
     const base = off + 2;
     if (n < base + sizes) return this.argError(`${what} Parse Error: '${buf.latin1Slice(start, end)}'`);
@@ -333,44 +327,4 @@ export class RouteParser extends FramedParser {
     this.h.protocolError(null, detail);
     return -1;
   }
-
-  private splitArgs(buf: Buffer, start: number, end: number): number {
-    let n = 0;
-    let tokStart = -1;
-    for (let i = start; i <= end; i++) {
-      const c = i < end ? buf[i] : SP;
-      if (c === SP || c === TAB || c === CR || c === LF) {
-        if (tokStart >= 0) {
-          if (n === this.argStart.length) this.growArgs();
-          this.argStart[n] = tokStart;
-          this.argEnd[n++] = i;
-          tokStart = -1;
-        }
-      } else if (tokStart < 0) {
-        tokStart = i;
-      }
-    }
-    return n;
-  }
-
-  private growArgs(): void {
-    const s = new Int32Array(this.argStart.length * 2);
-    const e = new Int32Array(this.argEnd.length * 2);
-    s.set(this.argStart);
-    e.set(this.argEnd);
-    this.argStart = s;
-    this.argEnd = e;
-  }
-}
-
-/** Decimal size as nats-server parses it: digits only, -1 otherwise. */
-function parseSize(buf: Buffer, start: number, end: number): number {
-  if (start >= end || end - start > 15) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = buf[i] - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }

@@ -1,20 +1,24 @@
 /**
  * One route connection, accepted or solicited: the handshake (CONNECT and
  * INFO both ways), PING/PONG, interest updates and routed messages, over
- * the same outbound queue the client connections use. Decisions that
- * concern the whole cluster (registration, duplicates, gossip, interest
- * bookkeeping) are the Cluster's; the route reports to it.
+ * the same outbound queue the client connections use, kept alive and
+ * watched for a stuck socket by the server's connection upkeep. Decisions
+ * that concern the whole cluster (registration, duplicates, gossip,
+ * interest bookkeeping) are its host's; the route reports to it.
  */
 import type { Socket } from 'node:net';
 import '../protocol/buffer-internals.js';
 import { errLine, ERR } from '../protocol/errors.js';
 import { OutboundQueue } from '../server/outbound.js';
+import type { UpkeptConnection } from '../server/connection-upkeep.js';
+import type { ServerOptions } from '../server/options.js';
+import type { Logger } from '../log/logger.js';
 import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { SubjectPermissionConfig } from '../auth/permissions.js';
 import { RouteParser, type RouteOpHandler } from './route-parser.js';
-import { RemoteSub, interestKey, type InterestSource } from './interest.js';
-import type { RouteURL } from './config.js';
-import type { Cluster, Solicit } from './cluster.js';
+import { RemoteSub, interestKey, type InterestSource, type RemoteInterest } from './interest.js';
+import type { ClusterConfig, RouteURL } from './config.js';
+import type { Solicit } from './solicit.js';
 
 /** Why a route ended, in nats-server's words ("Router connection closed: ..."). */
 export const enum RouteCloseReason {
@@ -58,6 +62,35 @@ export interface PeerInfo {
   readonly ldm: boolean;
 }
 
+/** What a route asks of the cluster it belongs to. */
+export interface RouteHost {
+  readonly logger: Logger;
+  readonly config: ClusterConfig;
+  /** The server's options in force; a reload replaces the object. */
+  readonly options: ServerOptions;
+  readonly clusterName: string;
+  /** This server speaks headers on routes. */
+  readonly headersSupported: boolean;
+  /** Interest announced by every route, where RS+/RS- land. */
+  readonly remoteInterest: RemoteInterest<Route>;
+  /** The INFO a route sends first. */
+  infoJSON(): string;
+  /** CONNECT for a route we dialled; credentials come from its URL. */
+  connectJSON(url: RouteURL): string;
+  checkRouteCredentials(user: string, pass: string): Promise<boolean>;
+  /** The cluster name a peer announced: false to reject it (a generated name of ours may give way). */
+  acceptClusterName(theirs: string, theirsDynamic: boolean, route: Route): boolean;
+  /** An RS+ may enter: returns the account's name, or null to ignore the interest. */
+  acceptRemoteSub(route: Route, account: string, subject: string): string | null;
+  /** A routed message, delivered here (queues: the groups this server is asked to serve). */
+  deliver(route: Route, account: string, subject: string, reply: string | null, queues: readonly string[], hdrLen: number, buf: Buffer, start: number, end: number): void;
+  /** The first INFO of a route (registration) or a later one (gossip, lame duck). */
+  routeInfo(route: Route, info: PeerInfo, raw: Record<string, unknown>): void;
+  routeClosed(route: Route): void;
+  /** Puts the route on this turn's flush list, shared with every connection. */
+  queueFlush(route: Route): void;
+}
+
 /** The CONNECT fields a route acts on. */
 interface PeerConnect {
   readonly user: string;
@@ -76,12 +109,10 @@ const SMALL_COPY = 64;
 const PING = 'PING\r\n';
 const PONG = 'PONG\r\n';
 
-/** nats-server's first PING to a route comes after at most a second (plus up to 20%). */
-const FIRST_PING_MS = 1000;
 /** RTT is measured again after an hour even on a busy route (DEFAULT_RTT_MEASUREMENT_INTERVAL). */
 const RTT_REFRESH_MS = 60 * 60 * 1000;
 
-export class Route implements RouteOpHandler, InterestSource {
+export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
   readonly rid: number;
   readonly socket: Socket;
   readonly parser: RouteParser;
@@ -125,14 +156,11 @@ export class Route implements RouteOpHandler, InterestSource {
   closed = false;
   closeReason: RouteCloseReason | null = null;
   bytesHanded = 0;
-  stuckSince = 0;
-  sentMark = 0;
 
-  private readonly cluster: Cluster;
+  private readonly cluster: RouteHost;
   private authTimer: NodeJS.Timeout | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
 
-  constructor(cluster: Cluster, socket: Socket, rid: number, solicit: Solicit | null) {
+  constructor(cluster: RouteHost, socket: Socket, rid: number, solicit: Solicit | null) {
     this.cluster = cluster;
     this.socket = socket;
     this.rid = rid;
@@ -156,9 +184,6 @@ export class Route implements RouteOpHandler, InterestSource {
     }
     this.send(`INFO ${c.infoJSON()} \r\n`, false);
     c.logger.info(`${this.label()} - Route connection created`);
-    const interval = c.server.options.ping_interval;
-    const first = Math.min(interval, FIRST_PING_MS);
-    this.pingTimer = setTimeout(() => this.pingTimerFired(), first + Math.random() * first * 0.2);
   }
 
   label(): string {
@@ -332,24 +357,26 @@ export class Route implements RouteOpHandler, InterestSource {
     }
   }
 
-  private pingTimerFired(): void {
-    this.pingTimer = null;
-    if (this.closed) return;
-    const o = this.cluster.server.options;
-    const now = Date.now();
+  // ---- upkeep (UpkeptConnection) -------------------------------------------------
+
+  wantsPing(now: number, pingInterval: number): boolean {
     const needRtt = this.rtt === 0 || now - this.rttAt > RTT_REFRESH_MS;
     // A busy route, or one whose peer just pinged us, needs no PING of ours.
-    if (needRtt || (now - this.lastActivity >= o.ping_interval && now - this.lastPingIn >= o.ping_interval)) {
-      if (this.pingsOut + 1 > o.ping_max) {
-        this.cluster.logger.debug(`${this.label()} - Stale Client Connection - Closing`);
-        this.sendErrAndClose(ERR.staleConnection, RouteCloseReason.StaleConnection);
-        return;
-      }
-      this.pingsOut++;
-      this.rttStart = performance.now();
-      this.send(PING);
-    }
-    this.pingTimer = setTimeout(() => this.pingTimerFired(), o.ping_interval);
+    return needRtt || (now - this.lastActivity >= pingInterval && now - this.lastPingIn >= pingInterval);
+  }
+
+  sendPing(): void {
+    this.pingsOut++;
+    this.rttStart = performance.now();
+    this.send(PING);
+  }
+
+  closeStale(): void {
+    this.sendErrAndClose(ERR.staleConnection, RouteCloseReason.StaleConnection);
+  }
+
+  writeDeadlineExceeded(): void {
+    this.slowConsumer(RouteCloseReason.SlowConsumerWriteDeadline);
   }
 
   // ---- outbound ----------------------------------------------------------------
@@ -422,12 +449,12 @@ export class Route implements RouteOpHandler, InterestSource {
     this.flushQueued = false;
     if (this.closed) return;
     this.bytesHanded += this.out.flush(this.socket);
-    if (this.socket.writableLength > this.cluster.server.options.max_pending) {
+    if (this.socket.writableLength > this.cluster.options.max_pending) {
       this.slowConsumer(RouteCloseReason.SlowConsumerPendingBytes);
     }
   }
 
-  slowConsumer(reason: RouteCloseReason): void {
+  private slowConsumer(reason: RouteCloseReason): void {
     this.cluster.logger.info(`${this.label()} - Slow Consumer Detected: ${reason === RouteCloseReason.SlowConsumerWriteDeadline ? 'WriteDeadline exceeded' : 'MaxPending exceeded'}`);
     this.out.clear();
     this.close(reason, true);
@@ -438,7 +465,7 @@ export class Route implements RouteOpHandler, InterestSource {
     this.close(reason);
   }
 
-  /** Ends the connection (queued bytes first unless `abort`) and tells the cluster. */
+  /** Ends the connection (queued bytes first unless `abort`) and tells the host. */
   close(reason: RouteCloseReason, abort = false): void {
     if (this.closed) return;
     this.parser.stopped = true;
@@ -447,10 +474,6 @@ export class Route implements RouteOpHandler, InterestSource {
     this.closed = true;
     this.out.clear();
     this.clearAuthTimer();
-    if (this.pingTimer !== null) {
-      clearTimeout(this.pingTimer);
-      this.pingTimer = null;
-    }
     if (abort) {
       this.socket.destroy();
     } else {

@@ -11,7 +11,7 @@
  * reaches the importers' subscribers through the account's stream routes.
  */
 import { accountRoutesVersion, type Account } from '../accounts/account.js';
-import type { StreamImportRoute } from '../accounts/account-config.js';
+import type { StreamImportRoute } from '../accounts/import-routes.js';
 import { isSubsetMatch, subjectsCollide } from '../accounts/subject-sets.js';
 
 /** One piece of interest a subscription stands for in an exporting account. */

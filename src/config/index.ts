@@ -53,7 +53,7 @@ export {
   type ConfString,
   type ParseOptions,
 } from './parser.js';
-export { DurationError, formatGoDuration, parseGoDuration, parseGoDurationNs } from './durations.js';
+export { DurationError, parseGoDuration, parseGoDurationNs } from './durations.js';
 export { parseSizedInteger, SIZE_SUFFIXES, type SizeResult } from './sizes.js';
 export {
   KNOWN_TOP_LEVEL_KEYS,

@@ -23,7 +23,8 @@ import { DEFAULT_OPTIONS, type RawBlock, type ServerOptions } from '../server/op
 import { jetStreamKeyProblem } from '../jetstream/config.js';
 import { securityFromConfigTree } from '../auth/security-config.js';
 import { ConfigError, formatPos, PSEUDO_FILE, type SourcePos } from './errors.js';
-import { DurationError, formatGoDuration, parseGoDuration } from './durations.js';
+import { DurationError, parseGoDuration } from './durations.js';
+import { formatGoDuration, msToGoDuration } from '../text/go-format.js';
 import {
   mapToPlain,
   parseConfig,
@@ -441,7 +442,7 @@ on(['lame_duck_duration'], (m, e) => {
   const ms = m.durationString(e);
   if (ms === undefined) return;
   if (ms < MIN_LAME_DUCK_MS) {
-    m.error(e.value.pos, `invalid lame_duck_duration of ${formatGoDuration(ms)}, minimum is 30 seconds`);
+    m.error(e.value.pos, `invalid lame_duck_duration of ${formatGoDuration(msToGoDuration(ms))}, minimum is 30 seconds`);
     return;
   }
   m.set('lame_duck_duration', ms);

@@ -3,8 +3,8 @@
  * stream's account, shaped like nats-server's TypedEvent JSON.
  */
 import type { Account } from '../accounts/account.js';
-import type { Server } from '../server/server.js';
-import type { Client } from '../server/client.js';
+import type { ServerCore } from '../server/core.js';
+import type { ClientIdentity } from '../server/client-identity.js';
 import { EventIds } from '../accounts/event-ids.js';
 import { clientInfo } from '../accounts/client-info.js';
 import { nowTimeString } from './time.js';
@@ -23,34 +23,34 @@ function heard(account: Account, subject: string): boolean {
 }
 
 /** Publishes an event body that is complete already (type, id, timestamp included). */
-export function publishEvent(server: Server, account: Account, subject: string, event: Record<string, unknown>): void {
-  if (heard(account, subject)) server.publishInternal(account, subject, null, JSON.stringify(event));
+export function publishEvent(core: ServerCore, account: Account, subject: string, event: Record<string, unknown>): void {
+  if (heard(account, subject)) core.publishInternal(account, subject, null, JSON.stringify(event));
 }
 
 /** Publishes `body` under `type`, with a fresh id and the current time first, as nats-server orders them. */
-export function publishAdvisory(server: Server, account: Account, subject: string, type: string, body: Record<string, unknown>): void {
+export function publishAdvisory(core: ServerCore, account: Account, subject: string, type: string, body: Record<string, unknown>): void {
   // Like nats-server, nothing is built for an advisory nobody listens to.
   if (!heard(account, subject)) return;
   const event = { type, id: ids.next(), timestamp: nowTimeString(), ...body };
-  server.publishInternal(account, subject, null, JSON.stringify(event));
+  core.publishInternal(account, subject, null, JSON.stringify(event));
 }
 
 /** `$JS.EVENT.ADVISORY.STREAM.{CREATED,DELETED,UPDATED}.<stream>`. */
-export function streamActionAdvisory(server: Server, account: Account, stream: string, action: StreamAction, domain: string, client: Client | null): void {
+export function streamActionAdvisory(core: ServerCore, account: Account, stream: string, action: StreamAction, domain: string, client: ClientIdentity | null): void {
   const body: Record<string, unknown> = { stream, action };
   if (client !== null) body.client = clientInfo(client, null);
   if (domain !== '') body.domain = domain;
-  publishAdvisory(server, account, `$JS.EVENT.ADVISORY.STREAM.${ACTION_SUBJECT[action]}.${stream}`, 'io.nats.jetstream.advisory.v1.stream_action', body);
+  publishAdvisory(core, account, `$JS.EVENT.ADVISORY.STREAM.${ACTION_SUBJECT[action]}.${stream}`, 'io.nats.jetstream.advisory.v1.stream_action', body);
 }
 
 /** `$JS.EVENT.ADVISORY.API`: one audit event per API request, request and response as text. */
-export function apiAuditAdvisory(server: Server, account: Account, domain: string, client: Client | null, subject: string, request: string, response: string): void {
+export function apiAuditAdvisory(core: ServerCore, account: Account, domain: string, client: ClientIdentity | null, subject: string, request: string, response: string): void {
   if (!heard(account, '$JS.EVENT.ADVISORY.API')) return;
-  const body: Record<string, unknown> = { server: server.name };
+  const body: Record<string, unknown> = { server: core.name };
   if (client !== null) body.client = clientInfo(client, null);
   body.subject = subject;
   body.request = request;
   body.response = response;
   if (domain !== '') body.domain = domain;
-  publishAdvisory(server, account, '$JS.EVENT.ADVISORY.API', 'io.nats.jetstream.advisory.v1.api_audit', body);
+  publishAdvisory(core, account, '$JS.EVENT.ADVISORY.API', 'io.nats.jetstream.advisory.v1.api_audit', body);
 }

@@ -13,8 +13,8 @@ import { mkdir, readdir, readFile, rename, rm, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Account } from '../accounts/account.js';
 import { GLOBAL_ACCOUNT } from '../accounts/names.js';
-import type { Server } from '../server/server.js';
-import type { Client } from '../server/client.js';
+import type { ServerCore } from '../server/core.js';
+import type { ClientIdentity } from '../server/client-identity.js';
 import type { ConsumerSet } from './consumer/consumer-set.js';
 import type { ConsumerApiStreams } from './api/consumer.js';
 import { type JetStreamConfig } from './config.js';
@@ -37,7 +37,7 @@ interface StreamMeta {
 }
 
 export class JetStream implements JetStreamContext, ConsumerApiStreams {
-  readonly server: Server;
+  readonly core: ServerCore;
   readonly config: JetStreamConfig;
   /** JetStream-enabled accounts by name. */
   readonly accounts = new Map<string, JsAccount>();
@@ -47,17 +47,17 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
   private usageFresh = false;
   private stopped = false;
 
-  private constructor(server: Server, config: JetStreamConfig) {
-    this.server = server;
+  private constructor(core: ServerCore, config: JetStreamConfig) {
+    this.core = core;
     this.config = config;
   }
 
   /** Enables JetStream for the configured accounts and recovers their streams. */
-  static async start(server: Server, config: JetStreamConfig): Promise<JetStream> {
-    const js = new JetStream(server, config);
+  static async start(core: ServerCore, config: JetStreamConfig): Promise<JetStream> {
+    const js = new JetStream(core, config);
     await mkdir(join(config.storeDir, 'jetstream'), { recursive: true });
-    for (const [name, limits] of enabledAccounts(server)) {
-      const acc = server.accounts.get(name);
+    for (const [name, limits] of enabledAccounts(core)) {
+      const acc = core.accounts.get(name);
       if (acc === undefined) continue;
       const jsa = new JsAccount(acc, limits, join(config.storeDir, 'jetstream', name));
       js.accounts.set(name, jsa);
@@ -70,18 +70,19 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
   onAccountsAdded: (() => void) | null = null;
 
   /**
-   * After a configuration reload: accounts that now have JetStream get it
+   * After a configuration reload or an account JWT update (the server's
+   * accounts-changed notice): accounts that now have JetStream get it
    * (their streams recovered), and limits follow the new configuration.
    * An account that lost JetStream keeps its streams until the next restart.
    */
   async accountsChanged(): Promise<void> {
-    for (const [name, limits] of enabledAccounts(this.server)) {
+    for (const [name, limits] of enabledAccounts(this.core)) {
       const existing = this.accounts.get(name);
       if (existing !== undefined) {
         existing.limits = limits;
         continue;
       }
-      const acc = this.server.accounts.get(name);
+      const acc = this.core.accounts.get(name);
       if (acc === undefined) continue;
       const jsa = new JsAccount(acc, limits, join(this.config.storeDir, 'jetstream', name));
       this.accounts.set(name, jsa);
@@ -112,12 +113,12 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
         const meta = JSON.parse(await readFile(join(sdir, META_FILE), 'utf8')) as StreamMeta;
         const cfg = checkStreamConfig(meta.config, { lookup: (n) => jsa.streams.get(n)?.config() ?? null });
         if (!isConfig(cfg)) throw new Error(cfg.message);
-        const store = openStore(cfg, { dir: sdir, sync: this.config.sync, logger: this.server.logger });
+        const store = openStore(cfg, { dir: sdir, sync: this.config.sync, logger: this.core.logger });
         const stream = new Stream(this, jsa, cfg, store, meta.created, sdir);
         jsa.streams.set(cfg.name, stream);
-        this.server.logger.info(`  Restored ${store.state().msgs} messages for stream '${jsa.account.name} > ${cfg.name}'`);
+        this.core.logger.info(`  Restored ${store.state().msgs} messages for stream '${jsa.account.name} > ${cfg.name}'`);
       } catch (e) {
-        this.server.logger.warn(`  Error recovering stream '${jsa.account.name} > ${name}': ${e instanceof Error ? e.message : String(e)}`);
+        this.core.logger.warn(`  Error recovering stream '${jsa.account.name} > ${name}': ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     // Sources and mirrors start once every origin is known.
@@ -125,7 +126,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
   }
 
   /** Adds a validated config as a new stream (limits checked here); advisory included. */
-  async addStream(jsa: JsAccount, cfg: StreamConfig, client: Client | null): Promise<Stream | JsApiError> {
+  async addStream(jsa: JsAccount, cfg: StreamConfig, client: ClientIdentity | null): Promise<Stream | JsApiError> {
     const lim = jsa.limits;
     if (lim.maxStreams > 0 && jsa.streams.size >= lim.maxStreams) return maximumStreamsLimit();
     const refused = this.checkReservation(jsa, cfg, null);
@@ -138,7 +139,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
       await writeMeta(dir, { config: cfg, created });
     }
     try {
-      store = openStore(cfg, { dir, sync: this.config.sync, logger: this.server.logger });
+      store = openStore(cfg, { dir, sync: this.config.sync, logger: this.core.logger });
     } catch (e) {
       if (cfg.storage === 'file') await rm(dir, { recursive: true, force: true });
       throw e;
@@ -146,29 +147,29 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     const stream = new Stream(this, jsa, cfg, store, created, cfg.storage === 'file' ? dir : null);
     jsa.streams.set(cfg.name, stream);
     stream.start();
-    streamActionAdvisory(this.server, jsa.account, cfg.name, 'create', this.config.domain, client);
+    streamActionAdvisory(this.core, jsa.account, cfg.name, 'create', this.config.domain, client);
     return stream;
   }
 
-  /** Applies a validated config change and persists it. */
-  async updateStream(stream: Stream, cfg: StreamConfig, client: Client | null): Promise<JsApiError | null> {
-    const refused = this.checkReservation(stream.jsa, cfg, stream.name);
+  /** Applies a validated config change to a stream of `jsa` and persists it. */
+  async updateStream(jsa: JsAccount, stream: Stream, cfg: StreamConfig, client: ClientIdentity | null): Promise<JsApiError | null> {
+    const refused = this.checkReservation(jsa, cfg, stream.name);
     if (refused !== null) return refused;
     if (stream.dir !== null) await writeMeta(stream.dir, { config: cfg, created: stream.createdText });
     stream.update(cfg);
-    streamActionAdvisory(this.server, stream.account, stream.name, 'modify', this.config.domain, client);
+    streamActionAdvisory(this.core, stream.account, stream.name, 'modify', this.config.domain, client);
     return null;
   }
 
-  async deleteStream(stream: Stream, client: Client | null): Promise<void> {
-    const jsa = stream.jsa;
+  /** Deletes a stream of `jsa`, its files included. */
+  async deleteStream(jsa: JsAccount, stream: Stream, client: ClientIdentity | null): Promise<void> {
     if (jsa.streams.get(stream.name) === stream) jsa.streams.delete(stream.name);
     // The config goes first: a crash part way leaves no half-deleted stream to recover.
     if (stream.dir !== null) await rm(join(stream.dir, META_FILE), { force: true });
     await stream.delete();
     if (stream.dir !== null) await rm(stream.dir, { recursive: true, force: true });
     this.usageFresh = false;
-    streamActionAdvisory(this.server, jsa.account, stream.name, 'delete', this.config.domain, client);
+    streamActionAdvisory(this.core, jsa.account, stream.name, 'delete', this.config.domain, client);
   }
 
   private checkReservation(jsa: JsAccount, cfg: StreamConfig, except: string | null): JsApiError | null {
@@ -257,7 +258,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
   }
 
   advisory(account: Account, subject: string, body: Record<string, unknown>): void {
-    publishEvent(this.server, account, subject, body);
+    publishEvent(this.core, account, subject, body);
   }
 
   // ---- lifecycle ---------------------------------------------------------------
@@ -271,7 +272,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
         try {
           await s.stop();
         } catch (e) {
-          this.server.logger.error(`JetStream: stopping stream '${jsa.account.name} > ${s.name}' failed: ${e instanceof Error ? e.message : String(e)}`);
+          this.core.logger.error(`JetStream: stopping stream '${jsa.account.name} > ${s.name}' failed: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
     }
@@ -282,17 +283,17 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
  * Accounts that get JetStream: with configured accounts, those whose config
  * enables it; without any, the global account. Never the system account.
  */
-function enabledAccounts(server: Server): Map<string, ReturnType<typeof accountLimitsFrom>> {
+function enabledAccounts(core: ServerCore): Map<string, ReturnType<typeof accountLimitsFrom>> {
   const out = new Map<string, ReturnType<typeof accountLimitsFrom>>();
-  const system = server.systemAccountName;
-  if (server.operatorMode) {
-    for (const acc of server.accounts.values()) {
+  const system = core.systemAccountName;
+  if (core.operatorMode) {
+    for (const acc of core.accounts.values()) {
       const limits = acc.name === system || acc.jwtLimits === null ? null : accountLimitsFromJwt(acc.jwtLimits);
       if (limits !== null) out.set(acc.name, limits);
     }
     return out;
   }
-  const configured = server.security.accounts.filter((a) => a.name !== system);
+  const configured = core.security.accounts.filter((a) => a.name !== system);
   if (configured.length === 0) {
     out.set(GLOBAL_ACCOUNT, { ...UNLIMITED });
     return out;

@@ -1,10 +1,11 @@
 /** One account's JetStream: its limits, its streams and its API counters. */
 import type { Account } from '../accounts/account.js';
 import type { AccountLimits } from './account-limits.js';
+import type { StreamAccount } from './engine-context.js';
 import type { Stream } from './stream.js';
 import type { StorageType } from './types.js';
 
-export class JsAccount {
+export class JsAccount implements StreamAccount {
   readonly account: Account;
   limits: AccountLimits;
   /** By stream name, in creation order. */

@@ -11,12 +11,12 @@
  * the source and origin sequence, from which the position is recovered
  * after a restart, as nats-server does.
  */
+import type { Account } from '../accounts/account.js';
 import { SubjectTransform } from '../accounts/subject-transform.js';
 import { StoreError } from './store/types.js';
-import type { StoredMessage } from './store/types.js';
-import type { StreamSourceConfig } from './types.js';
-import type { JetStreamContext } from './engine-context.js';
-import type { Stream } from './stream.js';
+import type { StoredMessage, StreamStore } from './store/types.js';
+import type { StreamConfig, StreamSourceConfig } from './types.js';
+import type { JetStreamContext, OriginStream } from './engine-context.js';
 import { headerValue } from './headers.js';
 import { subjectMatches } from '../subjects/validate.js';
 
@@ -24,6 +24,18 @@ const HDR_STREAM_SOURCE = 'Nats-Stream-Source';
 /** Messages copied per turn before yielding to other work. */
 const BATCH = 512;
 const RETRY_MS = 1000;
+
+/** The stream a mirror or its sources copy into (implemented by the Stream). */
+export interface SourceTarget {
+  readonly account: Account;
+  readonly store: StreamStore;
+  readonly closed: boolean;
+  config(): StreamConfig;
+  /** Stores a mirrored message at the origin's sequence. */
+  storeMirrored(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: number): void;
+  /** Runs a sourced message through the stream's publish checks (`sourced` true); returns its sequence or 0. */
+  processMsg(subject: string, reply: string | null, hdr: Buffer | null, data: Buffer, sourced: boolean): number;
+}
 
 interface Route {
   readonly filter: string;
@@ -38,16 +50,16 @@ class Follower {
   /** Next origin sequence to read. */
   next = 0;
   lastActive = 0;
-  private origin: Stream | null = null;
+  private origin: OriginStream | null = null;
   private readonly routes: Route[];
   private readonly filters: string[] | null;
   private scheduled = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly stream: Stream;
+  private readonly stream: SourceTarget;
   private readonly js: JetStreamContext;
 
-  constructor(stream: Stream, js: JetStreamContext, cfg: StreamSourceConfig, mirror: boolean, next: number) {
+  constructor(stream: SourceTarget, js: JetStreamContext, cfg: StreamSourceConfig, mirror: boolean, next: number) {
     this.stream = stream;
     this.js = js;
     this.cfg = cfg;
@@ -94,7 +106,7 @@ class Follower {
     this.wake();
   }
 
-  private startSeq(origin: Stream): number {
+  private startSeq(origin: OriginStream): number {
     if (this.cfg.opt_start_seq !== undefined && this.cfg.opt_start_seq > 0) return this.cfg.opt_start_seq;
     if (this.cfg.opt_start_time !== undefined) {
       const t = Date.parse(this.cfg.opt_start_time);
@@ -170,12 +182,12 @@ function sourceKey(cfg: StreamSourceConfig): string {
 
 /** The mirror or sources of one stream. */
 export class SourceSet {
-  private readonly stream: Stream;
+  private readonly stream: SourceTarget;
   private readonly js: JetStreamContext;
   private mirror: Follower | null = null;
   private sources: Follower[] = [];
 
-  constructor(stream: Stream, js: JetStreamContext) {
+  constructor(stream: SourceTarget, js: JetStreamContext) {
     this.stream = stream;
     this.js = js;
   }

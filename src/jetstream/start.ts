@@ -1,28 +1,33 @@
 /**
  * Starting and stopping JetStream inside a server: reads the settings,
- * enables the accounts, recovers their streams, subscribes the API, and
- * registers the clean shutdown (streams stop, stores flush and close).
+ * enables the accounts, recovers their streams, subscribes the API, follows
+ * account changes (reload, account JWT updates), and registers the clean
+ * shutdown (streams stop, stores flush and close).
  */
-import type { Server } from '../server/server.js';
+import type { ServerCore } from '../server/core.js';
 import { jetStreamConfigFrom } from './config.js';
 import { JetStream } from './jetstream.js';
 import { installApiRouter } from './api/router.js';
 
 /** Null when the options leave JetStream off. */
-export async function startJetStream(server: Server): Promise<JetStream | null> {
-  const config = jetStreamConfigFrom(server.options);
+export async function startJetStream(core: ServerCore): Promise<JetStream | null> {
+  const config = jetStreamConfigFrom(core.options);
   if (config === null) return null;
-  const log = server.logger;
+  const log = core.logger;
   log.info('Starting JetStream');
   log.info(`    Max Memory:      ${formatBytes(config.maxMemory)}`);
   log.info(`    Max Storage:     ${formatBytes(config.maxStore)}`);
   log.info(`    Store Directory: "${config.storeDir}"`);
   if (config.domain !== '') log.info(`    Domain:          ${config.domain}`);
   log.info(`    Sync:            ${config.sync === 'always' ? 'always (group commit)' : `${config.sync}ms`}`);
-  const js = await JetStream.start(server, config);
+  const js = await JetStream.start(core, config);
   const router = installApiRouter(js);
   js.onAccountsAdded = router.refresh;
-  server.onShutdown(async () => {
+  const stopFollowingAccounts = core.onAccountsChanged(() => {
+    js.accountsChanged().catch((e: unknown) => core.logger.error(`JetStream: reload of accounts failed: ${e instanceof Error ? e.message : String(e)}`));
+  });
+  core.onShutdown(async () => {
+    stopFollowingAccounts();
     router.uninstall();
     await js.stop();
   });

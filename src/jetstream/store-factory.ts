@@ -1,10 +1,24 @@
-/** Opens the store a stream's storage type asks for. */
+/** Opens the store a stream's storage type asks for, with the limits its config sets. */
 import type { Logger } from '../log/logger.js';
 import { MemoryStore } from './store/memory-store.js';
 import { FileStore } from './store/file-store.js';
-import type { StreamStore } from './store/types.js';
+import type { StoreLimits, StreamStore } from './store/types.js';
 import type { StreamConfig } from './types.js';
-import { storeLimitsOf } from './stream.js';
+
+const NS_PER_MS = 1_000_000;
+
+/** The store limits a stream config asks for. */
+export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
+  return {
+    maxMsgs: cfg.max_msgs,
+    maxBytes: cfg.max_bytes,
+    maxAgeMs: cfg.max_age / NS_PER_MS,
+    maxMsgsPerSubject: cfg.max_msgs_per_subject,
+    maxMsgSize: cfg.max_msg_size,
+    discard: cfg.discard,
+    discardNewPerSubject: cfg.discard_new_per_subject === true,
+  };
+}
 
 export interface StoreOptions {
   /** The stream's directory (file storage): the store keeps msgs/ and obs/ in it. */

@@ -10,16 +10,15 @@
  * so the server's routing of the inbound message is never re-entered.
  */
 import type { Account } from '../accounts/account.js';
-import type { Server } from '../server/server.js';
 import type { Subscription } from '../server/subscription.js';
-import type { Client } from '../server/client.js';
+import type { ClientIdentity } from '../server/client-identity.js';
 import { SubjectTransform } from '../accounts/subject-transform.js';
 import { ConsumerSet } from './consumer/consumer-set.js';
 import type { ConsumerHost } from './consumer/host.js';
-import { StoreError, type StoreLimits, type StreamStore } from './store/types.js';
+import { StoreError, type StreamStore } from './store/types.js';
+import { storeLimitsOf } from './store-factory.js';
 import type { StorageType, StreamConfig } from './types.js';
-import type { JsAccount } from './js-account.js';
-import type { JetStreamContext } from './engine-context.js';
+import type { JetStreamContext, OriginStream, StreamAccount, StreamCore } from './engine-context.js';
 import { DedupeWindow } from './dedupe.js';
 import { HDR_MSG_ID, headerValue, readPublishHeaders } from './headers.js';
 import {
@@ -27,23 +26,10 @@ import {
   streamNotMatch, streamRollupFailed, streamSealed, streamStoreFailed, streamWrongLastMsgId, streamWrongLastSequence,
 } from './api/errors.js';
 import { msToTimeString, ZERO_TIME } from './time.js';
-import { SourceSet } from './sources.js';
+import { SourceSet, type SourceTarget } from './sources.js';
 
 const NS_PER_MS = 1_000_000;
 const MAX_HEADER_BYTES = 65535;
-
-/** The store limits a stream config asks for. */
-export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
-  return {
-    maxMsgs: cfg.max_msgs,
-    maxBytes: cfg.max_bytes,
-    maxAgeMs: cfg.max_age / NS_PER_MS,
-    maxMsgsPerSubject: cfg.max_msgs_per_subject,
-    maxMsgSize: cfg.max_msg_size,
-    discard: cfg.discard,
-    discardNewPerSubject: cfg.discard_new_per_subject === true,
-  };
-}
 
 /** A reply waiting for the store's durability confirmation; `ack` replies turn into errors if the write failed. */
 interface PendingReply {
@@ -58,20 +44,21 @@ interface PendingRepublish {
   data: Buffer;
 }
 
-export class Stream implements ConsumerHost {
+export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   readonly name: string;
   readonly account: Account;
-  readonly server: Server;
+  readonly core: StreamCore;
   readonly store: StreamStore;
   readonly created: number;
   /** RFC 3339 with nanoseconds, as created (kept for info and meta). */
   readonly createdText: string;
   readonly domain: string;
   readonly consumers: ConsumerSet;
-  readonly jsa: JsAccount;
   /** Directory of the stream's files; null for memory streams. */
   readonly dir: string | null;
   private readonly js: JetStreamContext;
+  /** The account's limits and usage (stored messages are checked against them). */
+  private readonly jsa: StreamAccount;
   private cfg: StreamConfig;
   private subs: Subscription[] = [];
   /** Last sequence used, skipped ones included (nats-server's mset.lseq). */
@@ -90,12 +77,12 @@ export class Stream implements ConsumerHost {
   readonly sources: SourceSet;
   closed = false;
 
-  constructor(js: JetStreamContext, jsa: JsAccount, cfg: StreamConfig, store: StreamStore, createdText: string, dir: string | null) {
+  constructor(js: JetStreamContext, jsa: StreamAccount, cfg: StreamConfig, store: StreamStore, createdText: string, dir: string | null) {
     this.js = js;
     this.jsa = jsa;
     this.name = cfg.name;
     this.account = jsa.account;
-    this.server = js.server;
+    this.core = js.core;
     this.store = store;
     this.createdText = createdText;
     this.created = Date.parse(createdText);
@@ -160,12 +147,12 @@ export class Stream implements ConsumerHost {
 
   private subscribe(): void {
     for (const subject of this.cfg.subjects ?? []) {
-      this.subs.push(this.server.subscribeInternal(this.account, subject, null, this.onInbound));
+      this.subs.push(this.core.subscribeInternal(this.account, subject, null, this.onInbound));
     }
   }
 
   private unsubscribe(): void {
-    for (const sub of this.subs) this.server.unsubscribeInternal(this.account, sub);
+    for (const sub of this.subs) this.core.unsubscribeInternal(this.account, sub);
     this.subs = [];
   }
 
@@ -197,7 +184,7 @@ export class Stream implements ConsumerHost {
 
   // ---- publish path ---------------------------------------------------------
 
-  private readonly onInbound = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, _from: Client | null): void => {
+  private readonly onInbound = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, _from: ClientIdentity | null): void => {
     if (this.closed) return;
     const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : null;
     const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg;
@@ -336,14 +323,14 @@ export class Stream implements ConsumerHost {
     this.pendingReplies = [];
     this.pendingRepublish = [];
     this.store.whenDurable((err) => {
-      if (this.server.shuttingDown && this.closed) return;
-      for (const r of republish) this.server.publishInternal(this.account, r.subject, null, r.data, r.hdr);
+      if (this.core.shuttingDown && this.closed) return;
+      for (const r of republish) this.core.publishInternal(this.account, r.subject, null, r.data, r.hdr);
       for (const r of replies) {
         const body = err !== null && r.ack
           ? '{"error":' + JSON.stringify(streamStoreFailed(err.message).toJSON()) + ',"stream":' + JSON.stringify(this.name) + ',"seq":0}'
           : r.body;
         // An empty (not absent) reply field, as nats-server sends PubAcks: `MSG <inbox> <sid>  <size>`.
-        this.server.publishInternal(this.account, r.reply, '', body);
+        this.core.publishInternal(this.account, r.reply, '', body);
       }
     });
   };

@@ -1,5 +1,5 @@
 /** Times in API responses: Go's RFC 3339 with nanoseconds, from the stores' millisecond timestamps. */
-import { formatTime, nowNanos } from '../monitor/go-format.js';
+import { formatTime, nowNanos } from '../text/go-format.js';
 
 /** Go's zero time, which nats-server shows for "never". */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,6 +1,6 @@
 /**
  * JWT exports and imports, routed by the same machinery as configured
- * accounts (src/accounts/account-config.ts): each account JWT becomes an
+ * accounts (src/accounts/import-validation.ts): each account JWT becomes an
  * AccountConfig, and activation tokens are checked by the ActivationCheck
  * the route builder calls for exports with `token_req`.
  *
@@ -17,16 +17,15 @@
  */
 import { fromPlain, Problems } from '../auth/conf-input.js';
 import {
-  buildAccountRoutes,
   DEFAULT_RESPONSE_THRESHOLD_MS,
   type AccountConfig,
-  type AccountRoutes,
-  type ResponseType,
   type ServiceExportConfig,
   type ServiceImportConfig,
   type StreamExportConfig,
   type StreamImportConfig,
 } from '../accounts/account-config.js';
+import type { AccountRoutes, ResponseType } from '../accounts/import-routes.js';
+import { buildAccountRoutes } from '../accounts/import-validation.js';
 import {
   decodeActivationClaims,
   isUserRevoked,

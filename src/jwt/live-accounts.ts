@@ -22,7 +22,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Account } from '../accounts/account.js';
 import { CloseReason, type Client } from '../server/client.js';
-import type { ConnectionObserver, Server } from '../server/server.js';
+import type { ConnectionObserver, ServerCore, Unregister } from '../server/core.js';
 import { ERR } from '../protocol/errors.js';
 import { isUserRevoked, type AccountClaims } from './claims.js';
 import { buildJwtRoutes } from './jwt-routes.js';
@@ -75,8 +75,9 @@ class Deadline {
 }
 
 export class LiveJwtAccounts implements JwtAccountListener, ConnectionObserver {
-  private readonly server: Server;
+  private readonly server: ServerCore;
   private readonly auth: JwtAuthenticator;
+  private readonly stopObserving: Unregister;
   /** The user each bound client authenticated as. */
   private readonly users = new Map<Client, JwtAuthenticatedUser>();
   private readonly userTimers = new Map<Client, Deadline>();
@@ -86,11 +87,11 @@ export class LiveJwtAccounts implements JwtAccountListener, ConnectionObserver {
   private rebuildAgain = false;
   private closed = false;
 
-  constructor(server: Server, auth: JwtAuthenticator) {
+  constructor(server: ServerCore, auth: JwtAuthenticator) {
     this.server = server;
     this.auth = auth;
     auth.listen(this);
-    server.observers.push(this);
+    this.stopObserving = server.addObserver(this);
     // Routes once for all the accounts there are at start, not once per account.
     this.rebuilding = true;
     for (const name of auth.accounts()) {
@@ -103,8 +104,7 @@ export class LiveJwtAccounts implements JwtAccountListener, ConnectionObserver {
 
   close(): void {
     this.closed = true;
-    const i = this.server.observers.indexOf(this);
-    if (i >= 0) this.server.observers.splice(i, 1);
+    this.stopObserving();
     for (const t of this.userTimers.values()) t.cancel();
     for (const t of this.accountTimers.values()) t.cancel();
     this.activationTimer?.cancel();
@@ -125,13 +125,13 @@ export class LiveJwtAccounts implements JwtAccountListener, ConnectionObserver {
       acc.updated = new Date();
     }
     if (claims === null) {
-      for (const c of [...(acc?.clients ?? [])]) c.sendErrAndClose(ERR_ACCOUNT_EXPIRED, CloseReason.AuthenticationExpired);
+      if (acc !== null) this.expireClients(acc);
     } else if (previous !== null && acc !== null) {
       this.recheckClients(acc, claims, previous);
     }
     this.rebuildRoutes();
-    // JetStream limits live in the account JWT: enable, re-limit or keep streams as the claims now say.
-    this.server.jetstream?.accountsChanged().catch((e: unknown) => this.server.logger.error(`JetStream: account ${name} update failed: ${e instanceof Error ? e.message : String(e)}`));
+    // JetStream limits live in the account JWT: JetStream enables, re-limits or keeps streams as the claims now say.
+    this.server.accountsChanged();
   }
 
   /** The server's account, created when claims appear for the first time. */
@@ -148,13 +148,18 @@ export class LiveJwtAccounts implements JwtAccountListener, ConnectionObserver {
     this.accountTimers.set(name, new Deadline(claims.exp * 1000, () => {
       this.accountTimers.delete(name);
       const acc = this.server.accounts.get(name);
-      for (const c of [...(acc?.clients ?? [])]) c.sendErrAndClose(ERR_ACCOUNT_EXPIRED, CloseReason.AuthenticationExpired);
+      if (acc !== undefined) this.expireClients(acc);
     }));
+  }
+
+  /** Ends every connection of an account that expired or was deleted. */
+  private expireClients(acc: Account): void {
+    for (const c of [...this.server.clientsOf(acc)]) c.sendErrAndClose(ERR_ACCOUNT_EXPIRED, CloseReason.AuthenticationExpired);
   }
 
   /** The account's clients after a claim update, newest first (nats-server keeps the newest within `conn`). */
   private recheckClients(acc: Account, claims: AccountClaims, previous: AccountClaims): void {
-    const clients = [...acc.clients].sort((a, b) => b.start.getTime() - a.start.getTime() || b.cid - a.cid);
+    const clients = [...this.server.clientsOf(acc)].sort((a, b) => b.start.getTime() - a.start.getTime() || b.cid - a.cid);
     const conn = claims.nats.limits.conn;
     clients.forEach((c, i) => {
       if (conn !== NO_LIMIT && i >= conn) {
@@ -189,7 +194,7 @@ export class LiveJwtAccounts implements JwtAccountListener, ConnectionObserver {
    */
   admit(c: Client, acc: Account): boolean {
     const conn = acc.jwtLimits?.conn ?? NO_LIMIT;
-    if (c.account === acc || conn === NO_LIMIT || acc.clients.size < conn) return true;
+    if (c.account === acc || conn === NO_LIMIT || this.server.clientsOf(acc).size < conn) return true;
     this.server.logger.error(`${c.label()} - ${ERR_ACCOUNT_CONNECTIONS}`);
     c.sendErrAndClose(ERR_ACCOUNT_CONNECTIONS, CloseReason.MaxAccountConnections);
     return false;

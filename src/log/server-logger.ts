@@ -147,10 +147,20 @@ function formatSecond(d: Date, utc: boolean): string {
  * the scheme nats-server uses, so rotated-file clean-up scripts match both.
  */
 export function rotatedName(file: string, now: Date = new Date(), nanos?: number): string {
-  const ns = nanos ?? now.getMilliseconds() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n);
-  return `${file}.${pad(now.getFullYear(), 4)}.${pad2(now.getMonth() + 1)}.${pad2(now.getDate())}.` +
-    `${pad2(now.getHours())}.${pad2(now.getMinutes())}.${pad2(now.getSeconds())}.${pad(ns, 9)}`;
+  const second = `${file}.${pad(now.getFullYear(), 4)}.${pad2(now.getMonth() + 1)}.${pad2(now.getDate())}.` +
+    `${pad2(now.getHours())}.${pad2(now.getMinutes())}.${pad2(now.getSeconds())}`;
+  let ns = nanos ?? now.getMilliseconds() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n);
+  if (nanos === undefined && second === lastRotation.second && ns <= lastRotation.ns) {
+    // The sub-millisecond digits come from a clock that wraps: within one millisecond they
+    // can go backwards, and rotated names must sort in the order the files were made.
+    ns = Math.min(lastRotation.ns + 1, 999_999_999);
+  }
+  if (nanos === undefined) lastRotation = { second, ns };
+  return `${second}.${pad(ns, 9)}`;
 }
+
+/** The last generated rotation name's second and nanoseconds, to keep names increasing. */
+let lastRotation = { second: '', ns: 0 };
 
 function openAppend(path: string): { fd: number; size: number } {
   let fd: number;

@@ -3,9 +3,10 @@
  * /accstatz (per-account connection and message totals).
  */
 import type { Account } from '../accounts/account.js';
+import type { Client } from '../server/client.js';
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { BadRequest } from './query.js';
-import { formatDate, formatTime, nowNanos } from './go-format.js';
+import { formatDate, formatTime, nowNanos } from '../text/go-format.js';
 import { StatsSum } from './subsz.js';
 
 export const handleAccountz: Handler = (ctx, q) => {
@@ -15,12 +16,12 @@ export const handleAccountz: Handler = (ctx, q) => {
 
 /** The /accountz object (also `$SYS.REQ...ACCOUNTZ`): the list, or one account's detail. */
 export function accountzData(ctx: MonitorContext, o: { account: string }): Record<string, unknown> {
-  const server = ctx.server;
-  const out: Record<string, unknown> = { server_id: server.id, now: formatTime(nowNanos()) };
+  const source = ctx.source;
+  const out: Record<string, unknown> = { server_id: source.id, now: formatTime(nowNanos()) };
   const sys = ctx.systemAccount();
   if (sys !== '') out.system_account = sys;
   if (o.account === '') {
-    const names = [...server.accounts.keys()];
+    const names = [...source.accounts.keys()];
     // Go omits an empty list; there is always at least the global account, though.
     if (names.length > 0) out.accounts = names;
     return out;
@@ -31,7 +32,7 @@ export function accountzData(ctx: MonitorContext, o: { account: string }): Recor
 
 /** One account's AccountInfo (also `$SYS.REQ.ACCOUNT.<acc>.INFO`); BadRequest when there is no such account. */
 export function accountInfoData(ctx: MonitorContext, name: string): Record<string, unknown> {
-  const acc = ctx.server.accounts.get(name);
+  const acc = ctx.source.accounts.get(name);
   if (acc === undefined) throw new BadRequest(`Account ${name} does not exist`);
   return accountDetail(ctx, acc);
 }
@@ -48,14 +49,14 @@ function accountDetail(ctx: MonitorContext, acc: Account): Record<string, unknow
     account_name: acc.name,
     // Accounts do not record when they were last updated yet; every account
     // that exists now was created with the server.
-    update_time: formatDate(ctx.server.started),
+    update_time: formatDate(ctx.source.started),
   };
   if (acc.name === ctx.systemAccount()) d.is_system = true;
   d.expired = false;
   d.complete = true;
   d.jetstream_enabled = false;
   d.leafnode_connections = 0;
-  d.client_connections = acc.clients.size;
+  d.client_connections = ctx.source.clientsOf(acc).size;
   d.subscriptions = acc.sublist.size;
   d.sublist_stats = stats.json();
   return d;
@@ -87,36 +88,41 @@ export interface AccstatzOptions {
 
 /** The /accstatz object (also `$SYS.REQ.ACCOUNT...STATZ`). */
 export function accstatzData(ctx: MonitorContext, o: AccstatzOptions): { server_id: string; now: string; account_statz: AccountStatJson[] } {
-  const server = ctx.server;
+  const source = ctx.source;
   const list: AccountStatJson[] = [];
   const chosen = o.accounts.length === 0
-    ? [...server.accounts.values()]
-    : o.accounts.flatMap((name) => server.accounts.get(name) ?? []);
+    ? [...source.accounts.values()]
+    : o.accounts.flatMap((name) => source.accounts.get(name) ?? []);
   for (const acc of chosen) {
-    if (!o.includeUnused && acc.clients.size === 0) continue;
-    list.push(accountStat(acc));
+    const clients = source.clientsOf(acc);
+    if (!o.includeUnused && clients.size === 0) continue;
+    list.push(accountStat(acc, clients));
   }
   return {
-    server_id: server.id,
+    server_id: source.id,
     now: formatTime(nowNanos()),
     account_statz: list,
   };
 }
 
-/** Live connections' counters plus what closed connections of the account left behind (also in account connection events). */
-export function accountStat(acc: Account): AccountStatJson {
+/**
+ * Live connections' counters plus what closed connections of the account
+ * left behind (also in account connection events). `clients` are the
+ * account's open connections (`clientsOf(acc)`).
+ */
+export function accountStat(acc: Account, clients: ReadonlySet<Client>): AccountStatJson {
   let inMsgs = 0;
   let inBytes = 0;
   let outMsgs = 0;
   let outBytes = 0;
-  for (const c of acc.clients) {
+  for (const c of clients) {
     inMsgs += c.inMsgs;
     inBytes += c.inBytes;
     outMsgs += c.outMsgs;
     outBytes += c.outBytes;
   }
   const gone = acc.closedTotals;
-  const conns = acc.clients.size;
+  const conns = clients.size;
   return {
     acc: acc.name,
     conns,

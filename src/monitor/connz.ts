@@ -16,7 +16,7 @@ import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { BadRequest, type Query } from './query.js';
 import {
   type EpochNanos, formatDate, formatRtt, formatTime, formatUptime, msToNanos, nanosBetween, nowNanos,
-} from './go-format.js';
+} from '../text/go-format.js';
 
 const DEFAULT_LIMIT = 1024;
 
@@ -130,7 +130,7 @@ function closedAccount(cc: ClosedConnection): string {
 }
 
 function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
-  const server = ctx.server;
+  const source = ctx.source;
   const now = nowNanos();
   const head = (serverId: string, total: number, conns: unknown[] | null, count: number): Record<string, unknown> => ({
     server_id: serverId,
@@ -142,19 +142,20 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
     connections: conns,
   });
 
-  let openSource: Iterable<Client> = server.clients.values();
-  let openCount = server.clients.size;
+  let openSource: Iterable<Client> = source.clients.values();
+  let openCount = source.clients.size;
   if (r.acc !== '') {
-    const account = server.accounts.get(r.acc);
+    const account = source.accounts.get(r.acc);
     // nats-server returns before filling in anything, server_id included.
     if (account === undefined) return head('', 0, null, 0);
-    openSource = account.clients;
-    openCount = account.clients.size;
+    const accountClients = source.clientsOf(account);
+    openSource = accountClients;
+    openCount = accountClients.size;
   }
 
   const wantOpen = r.state === 'open' || r.state === 'all';
   const wantClosed = r.state === 'closed' || r.state === 'all';
-  let closed: ClosedConnection[] = wantClosed ? server.closed.list() : [];
+  let closed: ClosedConnection[] = wantClosed ? source.closed.list() : [];
   let total = (wantOpen ? openCount : 0) + closed.length;
   if (r.acc !== '' && closed.length > 0) {
     const kept = closed.filter((cc) => closedAccount(cc) === r.acc);
@@ -186,7 +187,7 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
       if (page.length >= r.limit) break;
       page.push(openInfo(c, now, r));
     }
-    return head(server.id, total, page, page.length);
+    return head(source.id, total, page, page.length);
   }
 
   const entries: Entry[] = [];
@@ -197,14 +198,14 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
       const cc = closed.find((x) => x.cid === r.cid);
       if (cc !== undefined && closedFilter(cc)) entries.push({ closed: cc });
     } else if (wantOpen) {
-      const c = server.clients.get(r.cid);
+      const c = source.clients.get(r.cid);
       if (c !== undefined) entries.push({ open: c });
     }
   } else {
     if (wantOpen) for (const c of openSource) if (openFilter(c)) entries.push({ open: c });
     for (const cc of closed) if (closedFilter(cc)) entries.push({ closed: cc });
   }
-  if (entries.length === 0) return head(server.id, total, [], 0);
+  if (entries.length === 0) return head(source.id, total, [], 0);
 
   if (r.sort === 'rtt') {
     // Unmeasured RTTs would all sort as zero; ask now, as rendering would.
@@ -216,7 +217,7 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
   const to = Math.min(r.offset + r.limit, entries.length);
   const page: Record<string, unknown>[] = [];
   for (let i = from; i < to; i++) page.push(build(entries[i]));
-  return head(server.id, total, page, page.length);
+  return head(source.id, total, page, page.length);
 }
 
 /** Whether any of the connection's subscriptions could share a subject with `subject`. */

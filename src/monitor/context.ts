@@ -1,5 +1,6 @@
 /**
- * What every monitoring endpoint shares: the server, request counters,
+ * What every monitoring endpoint shares: the monitored server (as a
+ * MonitorSource, never the concrete Server), request counters,
  * process usage, and the reply shapes the HTTP layer knows how to send.
  *
  * Each endpoint has a data builder (`varzData`, `connzData`...) that returns
@@ -7,10 +8,10 @@
  * `$SYS.REQ.SERVER...` responders call the same builders, so HTTP and `$SYS`
  * have one source of truth. A context works without an HTTP listener.
  */
-import type { Server } from '../server/server.js';
+import type { MonitorSource } from './source.js';
 import type { Query } from './query.js';
 import { ProcessUsage } from './process-usage.js';
-import { marshalIndent } from './go-format.js';
+import { marshalIndent } from '../text/go-format.js';
 
 /** A JSON body (already in Go's encoding) with its status; JSONP applies. */
 export interface JsonReply {
@@ -41,16 +42,17 @@ interface SharedState {
   readonly reqStats: Map<string, number>;
 }
 
-const shared = new WeakMap<Server, SharedState>();
+const shared = new WeakMap<MonitorSource, SharedState>();
 
 /** Where nats-server reports the monitor to be when no http_host is set: the client host. */
-export function defaultHttpHost(server: Server): string {
-  const o = server.options;
+export function defaultHttpHost(source: MonitorSource): string {
+  const o = source.options;
   return o.http_host === '' ? o.host : o.http_host;
 }
 
 export class MonitorContext {
-  readonly server: Server;
+  /** The server being reported on. */
+  readonly source: MonitorSource;
   /**
    * CPU sampling and request counters are per server, not per context: the
    * HTTP monitor and the `$SYS` responders must report the same cpu and
@@ -63,14 +65,14 @@ export class MonitorContext {
   readonly httpHost: string;
   private readonly reqStats: Map<string, number>;
 
-  constructor(server: Server, basePath = '/', httpHost = defaultHttpHost(server)) {
-    this.server = server;
+  constructor(source: MonitorSource, basePath = '/', httpHost = defaultHttpHost(source)) {
+    this.source = source;
     this.basePath = basePath;
     this.httpHost = httpHost;
-    let state = shared.get(server);
+    let state = shared.get(source);
     if (state === undefined) {
       state = { usage: new ProcessUsage(), reqStats: new Map() };
-      shared.set(server, state);
+      shared.set(source, state);
     }
     this.usage = state.usage;
     this.reqStats = state.reqStats;
@@ -91,12 +93,12 @@ export class MonitorContext {
   /** Sum of subscriptions over all accounts. */
   subscriptionCount(): number {
     let n = 0;
-    for (const acc of this.server.accounts.values()) n += acc.sublist.size;
+    for (const acc of this.source.accounts.values()) n += acc.sublist.size;
     return n;
   }
 
   /** The system account's name (`$SYS` unless configured), as nats-server reports it. */
   systemAccount(): string {
-    return this.server.systemAccountName;
+    return this.source.systemAccountName;
   }
 }

@@ -3,7 +3,7 @@
  * configured is empty outbound and inbound maps and no name/host/port.
  */
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
-import { formatTime, nowNanos } from './go-format.js';
+import { formatTime, nowNanos } from '../text/go-format.js';
 
 export const handleGatewayz: Handler = (ctx, q) => {
   ctx.count('/gatewayz');
@@ -15,7 +15,7 @@ export const handleGatewayz: Handler = (ctx, q) => {
 /** The /gatewayz object (also `$SYS.REQ...GATEWAYZ`). */
 export function gatewayzData(ctx: MonitorContext): Record<string, unknown> {
   return {
-    server_id: ctx.server.id,
+    server_id: ctx.source.id,
     now: formatTime(nowNanos()),
     outbound_gateways: {},
     inbound_gateways: {},

@@ -11,7 +11,7 @@
  */
 import type { ServerOptions } from '../server/options.js';
 import { type Handler, type JsonReply, type MonitorContext } from './context.js';
-import { goQuote, marshalCompact } from './go-format.js';
+import { goQuote, marshalCompact } from '../text/go-format.js';
 
 type HealthErrorType = 'CONNECTION' | 'BAD_REQUEST' | 'JETSTREAM';
 
@@ -43,7 +43,7 @@ export interface Health {
 export const handleHealthz: Handler = (ctx, q) => {
   ctx.count('/healthz');
   const jsEnabled = q.bool('js-enabled');
-  if (jsEnabled) ctx.server.logger.warn('Healthcheck: js-enabled deprecated, use js-enabled-only instead');
+  if (jsEnabled) ctx.source.logger.warn('Healthcheck: js-enabled deprecated, use js-enabled-only instead');
   const h = healthzData(ctx, {
     jsEnabledOnly: q.bool('js-enabled-only'),
     jsServerOnly: q.bool('js-server-only'),
@@ -52,7 +52,7 @@ export const handleHealthz: Handler = (ctx, q) => {
     stream: q.get('stream'),
     consumer: q.get('consumer'),
   });
-  if (h.problem !== null) ctx.server.logger.warn(`Healthcheck failed: ${goQuote(h.problem)}`);
+  if (h.problem !== null) ctx.source.logger.warn(`Healthcheck failed: ${goQuote(h.problem)}`);
   return reply(h.code, h.body);
 };
 
@@ -78,11 +78,11 @@ function check(ctx: MonitorContext, account: string, stream: string, consumer: s
   if (stream === '' && consumer !== '') {
     return { status: 400, type: 'BAD_REQUEST', word: 'error', text: '"stream" must not be empty when checking consumer health' };
   }
-  const server = ctx.server;
-  if (server.inLameDuck || server.shuttingDown || server.port === 0) {
+  const source = ctx.source;
+  if (source.inLameDuck || source.shuttingDown || source.port === 0) {
     return { status: 500, type: 'CONNECTION', word: 'error', text: 'failed to be ready for connections after 1ms: server' };
   }
-  if (jetStreamConfigured(server.options)) {
+  if (jetStreamConfigured(source.options)) {
     return { status: 503, type: 'JETSTREAM', word: 'unavailable', text: 'JetStream not enabled (10076)' };
   }
   return null;

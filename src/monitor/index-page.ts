@@ -47,7 +47,7 @@ export const handleRoot: Handler = (ctx) => {
 </head>
 <body>
   <h1>Natter</h1>
-  <p>NATS-compatible server, protocol level ${SERVER_VERSION} (natter ${NATTER_VERSION}). Server ${escapeHtml(ctx.server.name)}.</p>
+  <p>NATS-compatible server, protocol level ${SERVER_VERSION} (natter ${NATTER_VERSION}). Server ${escapeHtml(ctx.source.name)}.</p>
   <ul>
 ${items}
   </ul>

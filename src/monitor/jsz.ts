@@ -4,7 +4,7 @@
  */
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { BadRequest, FilteredRequest } from './query.js';
-import { formatTime, nowNanos } from './go-format.js';
+import { formatTime, nowNanos } from '../text/go-format.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { JsAccount } from '../jetstream/js-account.js';
 import { streamConfigJson } from '../jetstream/stream-config.js';
@@ -37,12 +37,12 @@ export const handleJsz: Handler = (ctx, q) => {
 
 /** The /jsz object (also `$SYS.REQ...JSZ`). */
 export function jszData(ctx: MonitorContext, o: JszOptions): Record<string, unknown> {
-  const js = ctx.server.jetstream;
+  const js = ctx.source.jetstream;
   if (js === null) {
     // A server without JetStream is never the meta leader.
     if (o.leaderOnly) throw new FilteredRequest('filtered response: not leader');
     return {
-      server_id: ctx.server.id,
+      server_id: ctx.source.id,
       now: formatTime(nowNanos()),
       disabled: true,
       config: { max_memory: 0, max_storage: 0 },
@@ -61,7 +61,7 @@ export function jszData(ctx: MonitorContext, o: JszOptions): Record<string, unkn
   }
   const t = js.totals();
   const out: Record<string, unknown> = {
-    server_id: ctx.server.id,
+    server_id: ctx.source.id,
     now: formatTime(nowNanos()),
     config: jetStreamConfigJson(js),
     ...jetStreamStats(js),
@@ -75,7 +75,7 @@ export function jszData(ctx: MonitorContext, o: JszOptions): Record<string, unkn
     const details: Record<string, unknown>[] = [];
     for (const jsa of js.accounts.values()) {
       if (o.account !== undefined && o.account !== '' && jsa.account.name !== o.account) continue;
-      details.push(accountDetail(js, jsa, o));
+      details.push(accountDetail(ctx.source.name, jsa, o));
     }
     if (details.length > 0) out.account_details = details;
   }
@@ -109,7 +109,8 @@ export function jetStreamStats(js: JetStream): Record<string, unknown> {
   };
 }
 
-function accountDetail(js: JetStream, jsa: JsAccount, o: JszOptions): Record<string, unknown> {
+/** `leader` names this server: without clustering every stream's leader is the server holding it. */
+function accountDetail(leader: string, jsa: JsAccount, o: JszOptions): Record<string, unknown> {
   const d: Record<string, unknown> = {
     name: jsa.account.name,
     id: jsa.account.name,
@@ -123,7 +124,7 @@ function accountDetail(js: JetStream, jsa: JsAccount, o: JszOptions): Record<str
   };
   if (o.streams === true || o.consumers === true || o.config === true) {
     d.stream_detail = [...jsa.streams.values()].map((s) => {
-      const sd: Record<string, unknown> = { name: s.name, created: s.createdText, cluster: { leader: js.server.name } };
+      const sd: Record<string, unknown> = { name: s.name, created: s.createdText, cluster: { leader } };
       if (o.config === true) sd.config = streamConfigJson(s.config());
       sd.state = s.stateJson();
       return sd;
@@ -134,7 +135,7 @@ function accountDetail(js: JetStream, jsa: JsAccount, o: JszOptions): Record<str
 
 /** One account's JetStream usage (`$SYS.REQ.ACCOUNT.<acc>.JSZ`). */
 export function jszAccountData(ctx?: MonitorContext, account?: string): Record<string, unknown> {
-  const js = ctx?.server.jetstream ?? null;
+  const js = ctx?.source.jetstream ?? null;
   if (js === null || account === undefined || !js.accounts.has(account)) throw new BadRequest('jetstream not enabled');
   return jszData(ctx as MonitorContext, { leaderOnly: false, accounts: true, streams: true, account });
 }

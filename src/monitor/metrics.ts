@@ -13,8 +13,9 @@
  * involved, and a scrape costs one pass over connections and accounts.
  */
 import type { Account } from '../accounts/account.js';
-import type { Server } from '../server/server.js';
+import type { Client } from '../server/client.js';
 import { NATTER_VERSION, SERVER_VERSION } from '../server/version.js';
+import type { MonitorSource } from './source.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -70,59 +71,60 @@ function formatValue(v: number): string {
 /** One account's traffic: live connections plus what its closed connections left behind. */
 interface AccountFigures {
   readonly account: Account;
+  readonly connections: number;
   readonly inMsgs: number;
   readonly inBytes: number;
   readonly outMsgs: number;
   readonly outBytes: number;
 }
 
-function accountFigures(acc: Account): AccountFigures {
+function accountFigures(acc: Account, clients: ReadonlySet<Client>): AccountFigures {
   const t = acc.closedTotals;
   let inMsgs = t.inMsgs;
   let inBytes = t.inBytes;
   let outMsgs = t.outMsgs;
   let outBytes = t.outBytes;
-  for (const c of acc.clients) {
+  for (const c of clients) {
     inMsgs += c.inMsgs;
     inBytes += c.inBytes;
     outMsgs += c.outMsgs;
     outBytes += c.outBytes;
   }
-  return { account: acc, inMsgs, inBytes, outMsgs, outBytes };
+  return { account: acc, connections: clients.size, inMsgs, inBytes, outMsgs, outBytes };
 }
 
-/** The whole /metrics body for `server`, as of now. */
-export function renderMetrics(server: Server): string {
+/** The whole /metrics body for `source`, as of now. */
+export function renderMetrics(source: MonitorSource): string {
   const out = new Exposition();
-  const totals = server.totals();
+  const totals = source.totals();
   const nowMs = Date.now();
-  const accounts = [...server.accounts.values()]
+  const accounts = [...source.accounts.values()]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map(accountFigures);
+    .map((acc) => accountFigures(acc, source.clientsOf(acc)));
   let subscriptions = 0;
   for (const a of accounts) subscriptions += a.account.sublist.size;
   let pending = 0;
   // What /connz reports as each connection's pending_bytes: queued here plus buffered in its socket.
-  for (const c of server.clients.values()) pending += c.out.pending + c.socket.writableLength;
+  for (const c of source.clients.values()) pending += c.out.pending + c.socket.writableLength;
   const cpu = process.cpuUsage();
   const perAccount = (value: (a: AccountFigures) => number): Sample[] =>
     accounts.map((a) => ({ labels: { account: a.account.name }, value: value(a) }));
 
   out.family('natter_info', 'gauge', 'Always 1; the labels identify the server.', [{
     labels: {
-      server_id: server.id,
-      server_name: server.name,
+      server_id: source.id,
+      server_name: source.name,
       version: SERVER_VERSION,
       natter_version: NATTER_VERSION,
     },
     value: 1,
   }]);
-  out.single('natter_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.', server.started.getTime() / 1000);
-  out.single('natter_uptime_seconds', 'gauge', 'Seconds since the server started.', (nowMs - server.started.getTime()) / 1000);
+  out.single('natter_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.', source.started.getTime() / 1000);
+  out.single('natter_uptime_seconds', 'gauge', 'Seconds since the server started.', (nowMs - source.started.getTime()) / 1000);
 
-  out.single('natter_connections', 'gauge', 'Client connections open now.', server.clients.size);
+  out.single('natter_connections', 'gauge', 'Client connections open now.', source.clients.size);
   out.single('natter_connections_total', 'counter', 'Client connections accepted since the server started.', totals.totalConnections);
-  out.single('natter_max_connections', 'gauge', 'The configured limit on client connections (max_connections).', server.options.max_connections);
+  out.single('natter_max_connections', 'gauge', 'The configured limit on client connections (max_connections).', source.options.max_connections);
   out.single('natter_subscriptions', 'gauge', 'Subscriptions in all accounts.', subscriptions);
   out.single('natter_pending_bytes', 'gauge', 'Bytes waiting to be sent to client connections (the sum of /connz pending_bytes).', pending);
   out.single('natter_slow_consumers_total', 'counter', 'Times a client connection was found to be a slow consumer.', totals.slowConsumers);
@@ -133,7 +135,7 @@ export function renderMetrics(server: Server): string {
   out.single('natter_out_bytes_total', 'counter', 'Message bytes (headers and payload) delivered to client connections.', totals.outBytes);
 
   out.single('natter_accounts', 'gauge', 'Accounts defined, including the global and system accounts.', accounts.length);
-  out.family('natter_account_connections', 'gauge', 'Client connections open now, per account.', perAccount((a) => a.account.clients.size));
+  out.family('natter_account_connections', 'gauge', 'Client connections open now, per account.', perAccount((a) => a.connections));
   out.family('natter_account_subscriptions', 'gauge', 'Subscriptions, per account.', perAccount((a) => a.account.sublist.size));
   out.family('natter_account_slow_consumers_total', 'counter', 'Slow consumers found among the account\'s connections.', perAccount((a) => a.account.slowConsumers));
   out.family('natter_account_in_messages_total', 'counter', 'Messages received from the account\'s client connections.', perAccount((a) => a.inMsgs));
@@ -142,7 +144,7 @@ export function renderMetrics(server: Server): string {
   out.family('natter_account_out_bytes_total', 'counter', 'Message bytes (headers and payload) delivered to the account\'s client connections.', perAccount((a) => a.outBytes));
 
   // Routes of the cluster, labelled by the peer's server id and name (no samples when not clustered).
-  const routes = server.cluster?.routes() ?? [];
+  const routes = source.cluster?.routes() ?? [];
   const perRoute = (f: (r: (typeof routes)[number]) => number): Sample[] =>
     routes.map((r) => ({ labels: { remote_id: r.remoteId, remote_name: r.remoteName }, value: f(r) }));
   out.single('natter_routes', 'gauge', 'Routes to other cluster members open now.', routes.length);

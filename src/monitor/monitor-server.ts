@@ -10,11 +10,9 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describeTlsError, sharedTlsOf } from '../tls/index.js';
-import type { Server } from '../server/server.js';
-import type { ServerOptions } from '../server/options.js';
-import { type Handler, MonitorContext, type Reply } from './context.js';
+import { defaultHttpHost, type Handler, MonitorContext, type Reply } from './context.js';
 import { BadRequest, Query, unescape } from './query.js';
-import { joinHostPort } from './go-format.js';
+import { joinHostPort } from '../text/go-format.js';
 import { handleRoot, joinPath } from './index-page.js';
 import { handleVarz } from './varz.js';
 import { handleConnz } from './connz.js';
@@ -27,6 +25,7 @@ import { handleJsz } from './jsz.js';
 import { handleHealthz } from './healthz.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { DASHBOARD_FILES } from './dashboard/index.js';
+import type { MonitorSource } from './source.js';
 
 export interface MonitorHandle {
   /** Where the monitor can be reached, e.g. ["http://127.0.0.1:8222"]. */
@@ -50,7 +49,7 @@ const ENDPOINTS: ReadonlyArray<readonly [string, Handler]> = [
 ];
 
 /** A body with its own content type, outside nats-server's JSON set: no JSONP, not in http_req_stats. */
-type Resource = (server: Server) => { contentType: string; body: string };
+type Resource = (source: MonitorSource) => { contentType: string; body: string };
 
 const RESOURCES: ReadonlyArray<readonly [string, Resource]> = [
   ['/metrics', (s) => ({ contentType: METRICS_CONTENT_TYPE, body: renderMetrics(s) })],
@@ -61,22 +60,22 @@ const NOT_FOUND_BODY = '404 page not found\n';
 /** Go's http.Server default; Node's own default (16 KiB) would refuse requests nats-server accepts. */
 const MAX_HEADER_BYTES = 1 << 20;
 
-/** Starts the monitor for `server` per its http_* options (HTTPS with the client port's `tls` block). */
-export async function startMonitoring(server: Server): Promise<MonitorHandle> {
-  const o = server.options;
+/** Starts the monitor for `source` per its http_* options (HTTPS with the client port's `tls` block). */
+export async function startMonitoring(source: MonitorSource): Promise<MonitorHandle> {
+  const o = source.options;
   if (o.http_port !== 0 && o.https_port !== 0) {
     // nats-server refuses to start with both.
     throw new Error(`can't specify both HTTP (${o.http_port}) and HTTPs (${o.https_port}) ports`);
   }
   if (o.http_port === 0 && o.https_port === 0) return { urls: [], close: async () => {} };
   const secure = o.https_port !== 0;
-  const shared = sharedTlsOf(server);
+  const shared = sharedTlsOf(source);
   const material = shared.get();
   if (secure && material === null) throw new Error('TLS cert and key required for HTTPS');
 
-  const host = monitorHost(o);
+  const host = defaultHttpHost(source);
   const basePath = normalizeBasePath(o.http_base_path);
-  const ctx = new MonitorContext(server, basePath, host);
+  const ctx = new MonitorContext(source, basePath, host);
   const routes = new Map<string, Handler>();
   routes.set(basePath, handleRoot);
   for (const [p, h] of ENDPOINTS) routes.set(joinPath(basePath, p), h);
@@ -95,7 +94,7 @@ export async function startMonitoring(server: Server): Promise<MonitorHandle> {
     const https = createHttpsServer({ ...material.contextOptions, maxHeaderSize: MAX_HEADER_BYTES }, handle);
     https.on('tlsClientError', (e: Error, s: TLSSocket) => {
       const peer = s.remoteAddress === undefined ? 'unknown' : joinHostPort(s.remoteAddress, s.remotePort ?? 0);
-      server.logger.error(`monitoring: TLS handshake error from ${peer}: ${describeTlsError(e)}`);
+      source.logger.error(`monitoring: TLS handshake error from ${peer}: ${describeTlsError(e)}`);
     });
     // Reloaded certificates apply to new monitoring connections too.
     unwatch = shared.watch((m) => {
@@ -125,10 +124,10 @@ export async function startMonitoring(server: Server): Promise<MonitorHandle> {
     unwatch();
     throw new Error(`can't listen to the monitor port: ${(e as Error).message}`);
   }
-  listener.on('error', (e) => server.logger.error(`monitoring: ${e.message}`));
+  listener.on('error', (e) => source.logger.error(`monitoring: ${e.message}`));
   const bound = (listener.address() as AddressInfo).port;
   const scheme = secure ? 'https' : 'http';
-  server.logger.info(`Starting ${scheme} monitor on ${joinHostPort(host, bound)}`);
+  source.logger.info(`Starting ${scheme} monitor on ${joinHostPort(host, bound)}`);
 
   let closing: Promise<void> | null = null;
   return {
@@ -166,11 +165,6 @@ function handOverTls(https: HttpsServer, socket: Socket): void {
     socket.unshift(first);
     https.emit('connection', socket);
   });
-}
-
-/** The monitoring interface: the client host unless one is given, as in nats-server. */
-function monitorHost(o: ServerOptions): string {
-  return o.http_host === '' ? o.host : o.http_host;
 }
 
 /** What to dial when listening on every interface (as the server does for client URLs). */
@@ -242,7 +236,7 @@ function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, resources: 
     if (e instanceof BadRequest) {
       sendText(res, 400, e.message);
     } else {
-      ctx.server.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
+      ctx.source.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
       sendText(res, 500, 'Internal Server Error');
     }
     return;
@@ -265,9 +259,9 @@ function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, resources: 
 function serveResource(ctx: MonitorContext, path: string, resource: Resource, res: ServerResponse): void {
   let r: { contentType: string; body: string };
   try {
-    r = resource(ctx.server);
+    r = resource(ctx.source);
   } catch (e) {
-    ctx.server.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
+    ctx.source.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
     sendText(res, 500, 'Internal Server Error');
     return;
   }

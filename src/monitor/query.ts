@@ -3,7 +3,7 @@
  * which malformed pairs are silently ignored) are part of nats-server's
  * observable behaviour that scripts depend on.
  */
-import { goQuote } from './go-format.js';
+import { goQuote } from '../text/go-format.js';
 
 /**
  * A request the endpoint refuses: over HTTP a 400 with this text, over `$SYS`

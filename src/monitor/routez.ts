@@ -4,7 +4,7 @@
  */
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { decodeSubs } from './connz.js';
-import { formatRtt, formatTime, formatUptime, msToNanos, nanosBetween, nowNanos } from './go-format.js';
+import { formatRtt, formatTime, formatUptime, msToNanos, nanosBetween, nowNanos } from '../text/go-format.js';
 import { clusterConfigFrom } from '../cluster/config.js';
 
 export const handleRoutez: Handler = (ctx, q) => {
@@ -15,11 +15,11 @@ export const handleRoutez: Handler = (ctx, q) => {
 
 /** The /routez object (also `$SYS.REQ...ROUTEZ`). */
 export function routezData(ctx: MonitorContext, withSubs = false): Record<string, unknown> {
-  const cluster = ctx.server.cluster;
+  const cluster = ctx.source.cluster;
   const routes = cluster === null ? [] : cluster.routes();
   const now = nowNanos();
-  const out: Record<string, unknown> = { server_id: ctx.server.id, now: formatTime(now) };
-  const perms = clusterConfigFrom(ctx.server.options.cluster)?.permissions ?? null;
+  const out: Record<string, unknown> = { server_id: ctx.source.id, now: formatTime(now) };
+  const perms = clusterConfigFrom(ctx.source.options.cluster)?.permissions ?? null;
   if (perms?.import) out.import = perms.import;
   if (perms?.export) out.export = perms.export;
   out.num_routes = routes.length;

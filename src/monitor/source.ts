@@ -4,7 +4,7 @@
  * endpoints, `/metrics` and the `$SYS.REQ.SERVER` responders all take a
  * MonitorSource, never the concrete Server.
  */
-import type { ClusterHandle } from '../cluster/cluster.js';
+import type { ClusterHandle } from '../cluster/handle.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { Client } from '../server/client.js';
 import type { ClosedConnections } from '../server/closed-connections.js';

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { MonitorContext } from './context.js';
-import { formatDate } from './go-format.js';
+import { formatDate } from '../text/go-format.js';
 
 /** nats-server's DataStats. */
 export interface DataStatsJson {
@@ -30,17 +30,17 @@ export interface StatszJson {
 }
 
 export function statszData(ctx: MonitorContext): StatszJson {
-  const server = ctx.server;
-  const totals = server.totals();
+  const source = ctx.source;
+  const totals = source.totals();
   let activeAccounts = 0;
-  for (const acc of server.accounts.values()) if (acc.clients.size > 0) activeAccounts++;
+  for (const acc of source.accounts.values()) if (source.clientsOf(acc).size > 0) activeAccounts++;
   return {
-    start: formatDate(server.started),
+    start: formatDate(source.started),
     mem: ctx.usage.mem(),
     cores: availableParallelism(),
     cpu: ctx.usage.cpu(),
-    connections: server.clients.size,
-    total_connections: server.stats.totalConnections,
+    connections: source.clients.size,
+    total_connections: source.stats.totalConnections,
     active_accounts: activeAccounts,
     subscriptions: ctx.subscriptionCount(),
     sent: { msgs: totals.outMsgs, bytes: totals.outBytes },

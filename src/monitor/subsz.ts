@@ -7,7 +7,7 @@ import type { Account } from '../accounts/account.js';
 import { isValidLiteralSubject, subjectMatches } from '../subjects/validate.js';
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { BadRequest } from './query.js';
-import { formatTime, nowNanos } from './go-format.js';
+import { formatTime, nowNanos } from '../text/go-format.js';
 import { subDetail } from './connz.js';
 
 const DEFAULT_LIMIT = 1024;
@@ -125,7 +125,7 @@ export function subszData(ctx: MonitorContext, o: SubszOptions): SubszJson {
   const sum = new StatsSum();
   const page: Record<string, unknown>[] = [];
   let matched = 0;
-  for (const acc of ctx.server.accounts.values()) {
+  for (const acc of ctx.source.accounts.values()) {
     if (o.account !== '' && acc.name !== o.account) continue;
     sum.add(acc);
     if (!o.subscriptions) continue;
@@ -138,7 +138,7 @@ export function subszData(ctx: MonitorContext, o: SubszOptions): SubszJson {
     }
   }
   const z: SubszJson = {
-    server_id: ctx.server.id,
+    server_id: ctx.source.id,
     now: formatTime(now),
     ...sum.json(),
     // nats-server reports the page's size here, not the number of matches.

@@ -7,7 +7,7 @@ import { jetStreamConfigJson, jetStreamStats } from './jsz.js';
 import { availableParallelism } from 'node:os';
 import { PROTO_VERSION, SERVER_VERSION } from '../server/version.js';
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
-import { formatDate, formatTime, formatUptime, msToGoDuration, nanosBetween, msToNanos, nowNanos } from './go-format.js';
+import { formatDate, formatTime, formatUptime, msToGoDuration, nanosBetween, msToNanos, nowNanos } from '../text/go-format.js';
 
 /** nats-server's TLS handshake timeout default (seconds); reported while no tls block says otherwise. */
 const DEFAULT_TLS_TIMEOUT = 2;
@@ -19,22 +19,22 @@ export const handleVarz: Handler = (ctx) => {
 
 /** The /varz object (also `$SYS.REQ.SERVER...VARZ`). */
 export function varzData(ctx: MonitorContext): Record<string, unknown> {
-  const server = ctx.server;
-  const o = server.options;
+  const source = ctx.source;
+  const o = source.options;
   const now = nowNanos();
-  const totals = server.totals();
+  const totals = source.totals();
 
   const v: Record<string, unknown> = {
-    server_id: server.id,
-    server_name: server.name,
+    server_id: source.id,
+    server_name: source.name,
     version: SERVER_VERSION,
     proto: PROTO_VERSION,
     // The runtime in the slot nats-server uses for its Go version, as INFO does.
     go: `node${process.versions.node}`,
     host: o.host,
-    port: server.port,
+    port: source.port,
   };
-  if (server.authRequired) v.auth_required = true;
+  if (source.authRequired) v.auth_required = true;
   v.max_connections = o.max_connections;
   if (o.max_subscriptions !== 0) v.max_subscriptions = o.max_subscriptions;
   v.ping_interval = msToGoDuration(o.ping_interval);
@@ -49,27 +49,27 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.max_pending = o.max_pending;
   // Gateways, leaf nodes, MQTT and websocket are not running (nor JetStream, unless enabled):
   // nats-server shows each as an empty object then (and the cluster too, when off).
-  v.cluster = ctx.server.cluster?.varz() ?? {};
+  v.cluster = ctx.source.cluster?.varz() ?? {};
   v.gateway = {};
   v.leaf = {};
   v.mqtt = {};
   v.websocket = {};
-  const js = ctx.server.jetstream;
+  const js = ctx.source.jetstream;
   v.jetstream = js === null ? {} : { config: jetStreamConfigJson(js), stats: jetStreamStats(js) };
   v.tls_timeout = tlsTimeout(o.tls);
   v.write_deadline = msToGoDuration(o.write_deadline);
-  v.start = formatDate(server.started);
+  v.start = formatDate(source.started);
   v.now = formatTime(now);
-  v.uptime = formatUptime(nanosBetween(msToNanos(server.started.getTime()), now));
+  v.uptime = formatUptime(nanosBetween(msToNanos(source.started.getTime()), now));
   v.mem = ctx.usage.mem();
   v.cores = availableParallelism();
   // Go's GOMAXPROCS counts threads that run Go code at once; Natter runs its
   // JavaScript on one thread.
   v.gomaxprocs = 1;
   v.cpu = ctx.usage.cpu();
-  v.connections = server.clients.size;
-  v.total_connections = server.stats.totalConnections;
-  v.routes = ctx.server.cluster?.routes().length ?? 0;
+  v.connections = source.clients.size;
+  v.total_connections = source.stats.totalConnections;
+  v.routes = ctx.source.cluster?.routes().length ?? 0;
   v.remotes = 0;
   v.leafnodes = 0;
   v.in_msgs = totals.inMsgs;
@@ -79,7 +79,7 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.slow_consumers = totals.slowConsumers;
   v.subscriptions = ctx.subscriptionCount();
   v.http_req_stats = ctx.requestStats();
-  v.config_load_time = formatDate(ctx.server.configLoadTime);
+  v.config_load_time = formatDate(ctx.source.configLoadTime);
   const sys = ctx.systemAccount();
   if (sys !== '') v.system_account = sys;
   return v;

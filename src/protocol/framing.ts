@@ -38,6 +38,8 @@ export abstract class FramedParser {
 
   /** Parses one chunk. The chunk must not be modified afterwards (Node's read buffers are not). */
   parse(chunk: Buffer): void {
+    // A stopped connection must not finish a half-received line or payload: that would deliver after close.
+    if (this.stopped) return;
     if (this.suspended) {
       this.hold(chunk, 0);
       return;

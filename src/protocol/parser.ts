@@ -6,6 +6,7 @@
 import './buffer-internals.js';
 import { FramedParser } from './framing.js';
 import { ERR } from './errors.js';
+import { ArgTokens, parseSize, upper } from './args.js';
 
 /** What a client connection does with each operation. */
 export interface ClientOpHandler {
@@ -74,11 +75,7 @@ const KEYWORD_TEXT: Readonly<Record<Op, string>> = {
 const UNKNOWN = -1;
 const PARTIAL = -2;
 
-function upper(c: number): number {
-  return c >= 97 && c <= 122 ? c - 32 : c;
-}
-
-/** Max bytes of arguments we split per op (PUB/HPUB need at most 4). */
+/** Max arguments we split per op (PUB/HPUB need at most 4). */
 const MAX_ARGS = 4;
 
 export class ClientParser extends FramedParser {
@@ -89,9 +86,8 @@ export class ClientParser extends FramedParser {
   private pendReply: string | null = null;
   private pendHdr = -1;
   private pendSizeText: string | null = null;
-  /** Argument token boundaries of the current line, reused to avoid allocation. */
-  private readonly argStart = new Int32Array(MAX_ARGS + 1);
-  private readonly argEnd = new Int32Array(MAX_ARGS + 1);
+  /** Argument tokens of the current line; more than MAX_ARGS is always an error. */
+  private readonly args = new ArgTokens(MAX_ARGS, MAX_ARGS);
   /** Index after the keyword matched last. */
   private kwEnd = 0;
 
@@ -232,9 +228,9 @@ export class ClientParser extends FramedParser {
       default:
         break;
     }
-    const n = this.splitArgs(buf, argPos, end);
-    const as = this.argStart;
-    const ae = this.argEnd;
+    const n = this.args.split(buf, argPos, end);
+    const as = this.args.starts;
+    const ae = this.args.ends;
     switch (op) {
       case Op.Pub: {
         if (n !== 2 && n !== 3) return this.argError(buf, argPos, end, 'processPub Parse Error');
@@ -294,31 +290,6 @@ export class ClientParser extends FramedParser {
     this.h.protocolViolation(ERR.maxPayload, 'maximum payload exceeded');
     return -1;
   }
-
-  /** Splits on spaces/tabs into argStart/argEnd. Returns the count (MAX_ARGS+1 means too many). */
-  private splitArgs(buf: Buffer, start: number, end: number): number {
-    let n = 0;
-    let tokStart = -1;
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
-      if (c === SP || c === TAB || c === CR) {
-        if (tokStart >= 0) {
-          if (n === MAX_ARGS) return MAX_ARGS + 1;
-          this.argStart[n] = tokStart;
-          this.argEnd[n++] = i;
-          tokStart = -1;
-        }
-      } else if (tokStart < 0) {
-        tokStart = i;
-      }
-    }
-    if (tokStart >= 0) {
-      if (n === MAX_ARGS) return MAX_ARGS + 1;
-      this.argStart[n] = tokStart;
-      this.argEnd[n++] = end;
-    }
-    return n;
-  }
 }
 
 /** Index of the first byte at or after `i` that is not a space or tab. */
@@ -330,16 +301,4 @@ function skipSpace(buf: Buffer, i: number, end: number): number {
 /** True when the digits have no leading zero, so re-rendering the number gives the same text. */
 function isCanonical(buf: Buffer, start: number, end: number): boolean {
   return buf[start] !== 48 || end - start === 1;
-}
-
-/** Decimal size as nats-server parses it: digits only, -1 otherwise. */
-function parseSize(buf: Buffer, start: number, end: number): number {
-  if (start >= end || end - start > 15) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = buf[i] - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { ERR, errLine } from '../protocol/errors.js';
 import { loadTls, sharedTlsOf, TlsAcceptor } from '../tls/index.js';
-import { Client, CloseReason } from './client.js';
+import type { Account } from '../accounts/account.js';
+import { Client, CloseReason, type ClientHost, type ConnectionAuth } from './client.js';
 import type { ServerOptions } from './options.js';
-import type { Server } from './server.js';
 
 /** What nats-server sends a TLS client over connection_rate_limit (in clear, after INFO). */
 const THROTTLED = 'Connection throttling is active. Please try again later.';
@@ -11,8 +11,19 @@ const THROTTLED = 'Connection throttling is active. Please try again later.';
 /** The first byte of a TLS record carrying a handshake: how a ClientHello starts. */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
-/** The authentication facts a connection is greeted with (its INFO's nonce) and then created with. */
-type ConnectionAuth = ReturnType<Server['authFor']>;
+/** What the client port needs from its server, besides what its clients need. */
+export interface ListenerHost extends ClientHost {
+  readonly shuttingDown: boolean;
+  readonly inLameDuck: boolean;
+  /** The account a connection is bound to until it authenticates. */
+  readonly globalAccount: Account;
+  /** The open client connections (max_connections counts them). */
+  readonly clients: ReadonlyMap<number, Client>;
+  /** The authentication facts a connection is greeted with (its INFO's nonce) and then created with. */
+  authFor(): ConnectionAuth;
+  /** A new connection, greeted and ready. */
+  addClient(c: Client): void;
+}
 
 /** INFO's TLS fields, in nats-server's key order. */
 export interface TlsInfoFields {
@@ -66,7 +77,7 @@ function awaitFirstBytes(socket: net.Socket, ms: number, arrived: (first: Buffer
  * on that socket (peerCertificateOf(client.socket) in src/tls).
  */
 export class ClientListener {
-  private readonly server: Server;
+  private readonly server: ListenerHost;
   private listener: net.Server | null = null;
   private nextCid = 1;
   /** Sockets we ended whose peer has not closed yet; shutdown cuts them. */
@@ -77,7 +88,7 @@ export class ClientListener {
   private acceptor: TlsAcceptor | null = null;
   private mixedTls = false;
 
-  constructor(server: Server) {
+  constructor(server: ListenerHost) {
     this.server = server;
   }
 

@@ -4,15 +4,20 @@ import { ClientParser, type ClientOpHandler } from '../protocol/parser.js';
 import { ERR, errLine } from '../protocol/errors.js';
 import { isValidLiteralSubject } from '../subjects/validate.js';
 import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
+import type { Logger } from '../log/logger.js';
 import { OutboundQueue } from './outbound.js';
-import { Subscription } from './subscription.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import type { ServerOptions } from './options.js';
+import type { ClientIdentity } from './client-identity.js';
+import type { Publisher, RoutedMessage } from './routed-message.js';
+import { Subscription, type Subscriber } from './subscription.js';
+import type { UpkeptConnection } from './connection-upkeep.js';
 import type { Account } from '../accounts/account.js';
 import type { AuthenticatedUser } from '../auth/users.js';
 import {
   isReservedReply, publishViolation, replyViolation, subscriptionViolation, SYSTEM_QUEUE_GROUP,
   type ClientPermissions,
 } from '../auth/permissions.js';
-import type { Server } from './server.js';
 
 /** Why a connection ended, in nats-server's /connz wording. */
 export const enum CloseReason {
@@ -34,6 +39,52 @@ export const enum CloseReason {
   MaxAccountConnections = 'Maximum Account Connections Exceeded',
   MaxSubscriptions = 'Maximum Subscriptions Exceeded',
 }
+
+/** What a new connection is told about authentication (its INFO's nonce) and held to. */
+export interface ConnectionAuth {
+  readonly required: boolean;
+  /** How long the connection has to authenticate. */
+  readonly timeoutMs: number;
+  /** The nonce its INFO carries (nkey and JWT users sign it), or null. */
+  readonly nonce: string | null;
+}
+
+/**
+ * What a client connection needs from the server it belongs to. Declared
+ * here so that a Client knows no Server: the server implements it.
+ */
+export interface ClientHost {
+  /** The options in force; a reload replaces the object, so read it each time. */
+  readonly options: ServerOptions;
+  readonly logger: Logger;
+  /** One flush per connection per event-loop turn. */
+  readonly flusher: FlushScheduler;
+  /** Kernel-bound backlog above which a consumer is stalled and its producers wait. */
+  readonly stallThreshold: number;
+  /** Whether clients must authenticate. */
+  readonly authRequired: boolean;
+  /** The INFO line for a connection; `maxPayload` replaces the server's when a user or account lowered it. */
+  infoFor(cid: number, ip: string, nonce: string | null, maxPayload?: number | null): string;
+  /** Who a CONNECT makes the client; null when it does not authenticate. */
+  authenticateClient(c: Client, connect: Record<string, unknown>): Promise<AuthenticatedUser | null>;
+  /** The user a client that sends no CONNECT is (no_auth_user), or null. */
+  noAuthIdentity(): AuthenticatedUser | null;
+  /** Binds an authenticated client to its account and permissions; false when that account cannot take it. */
+  bindClient(c: Client, who: AuthenticatedUser): boolean;
+  /** The client passed CONNECT (and authentication, when required). */
+  clientConnected(c: Client): void;
+  clientAuthFailed(c: Client): void;
+  /** The connection ended; the server forgets it. */
+  removeClient(c: Client): void;
+  countSlowConsumer(c: Client): void;
+  subscriptionAdded(acc: Account, sub: Subscription): void;
+  subscriptionRemoved(acc: Account, sub: Subscription): void;
+  /** Routes a message this client published in `acc`; returns how many subscriptions (and peers) got it. */
+  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number;
+}
+
+/** How long a paused fast producer waits for its consumer at most. */
+const MAX_PRODUCER_STALL_MS = 1000;
 
 const NO_RESPONDERS_HDR = 'NATS/1.0 503\r\n\r\n';
 const STATUS_LEN = NO_RESPONDERS_HDR.length;
@@ -100,9 +151,10 @@ function writeAscii(seg: Buffer, off: number, s: string): number {
 }
 
 /** A client connection: protocol state, subscriptions and the outbound queue. */
-export class Client implements ClientOpHandler {
+export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subscriber, UpkeptConnection {
   readonly cid: number;
-  readonly server: Server;
+  /** The server this connection belongs to, as far as a client needs it. */
+  readonly server: ClientHost;
   readonly socket: Socket;
   readonly parser: ClientParser;
   readonly out = new OutboundQueue();
@@ -159,25 +211,24 @@ export class Client implements ClientOpHandler {
 
   /** On the server's flush list for this turn. */
   flushQueued = false;
+  private readonly flusher: FlushScheduler;
   closed = false;
   closeReason: CloseReason | null = null;
   stop: Date | null = null;
   /** Kernel-bound bytes are backed up past the stall mark. */
   stalled = false;
   /** Producers paused because they fed this connection while it was stalled. */
-  stalledProducers: Client[] | null = null;
+  stalledProducers: Publisher[] | null = null;
   /** This producer fed a stalled consumer during the current read; pause after it. */
   pauseRequested = false;
   paused = false;
   /** Bytes handed to the socket so far; with writableLength this tells whether writes progress. */
   bytesHanded = 0;
-  /** Write-deadline bookkeeping: when the socket was last seen making progress, and how far. */
-  stuckSince = 0;
-  sentMark = 0;
   private authTimer: NodeJS.Timeout | null = null;
 
-  constructor(server: Server, socket: Socket, cid: number, account: Account, auth: { required: boolean; timeoutMs: number; nonce: string | null }) {
+  constructor(server: ClientHost, socket: Socket, cid: number, account: Account, auth: ConnectionAuth) {
     this.server = server;
+    this.flusher = server.flusher;
     this.socket = socket;
     this.cid = cid;
     this.account = account;
@@ -210,7 +261,8 @@ export class Client implements ClientOpHandler {
       this.pauseRequested = false;
       this.paused = true;
       this.socket.pause();
-      this.server.watchPausedProducer(this);
+      // A consumer that never drains must not silence its producers for good.
+      setTimeout(() => this.resume(), MAX_PRODUCER_STALL_MS).unref();
     }
   }
 
@@ -407,6 +459,44 @@ export class Client implements ClientOpHandler {
   // ---- delivery --------------------------------------------------------------
 
   /**
+   * Takes a routed message for one of this connection's subscriptions,
+   * unless the connection or the subscription is closed, it is this
+   * connection's own message and echo is off, or a deny rule inside a
+   * wildcard subscription's range forbids the subject. Counts towards the
+   * subscription's max (the last allowed delivery removes it), strips the
+   * headers for a connection that did not negotiate them, opens the reply
+   * for allow_responses, and asks the publisher to pause when this
+   * connection is stalled.
+   */
+  deliver(sub: Subscription, m: RoutedMessage, head: string, tail: string): boolean {
+    if (sub.closed || this.closed) return false;
+    const pub = m.publisher;
+    if (pub === this && !this.echo) return false;
+    const perms = this.perms;
+    // Deny rules inside a wildcard subscription's range are enforced here, per subject.
+    if (perms !== null && perms.filtersDeliveries && perms.deniesDelivery(m.subject)) return false;
+    sub.delivered++;
+    if (sub.max > 0 && sub.delivered >= sub.max) {
+      if (sub.delivered > sub.max) {
+        this.removeSub(sub);
+        return false;
+      }
+      this.removeSub(sub);
+    }
+    const reply = m.reply;
+    if (m.hdrLen >= 0 && !this.headers) {
+      // A subscriber that did not negotiate headers gets the payload alone.
+      const bodyStart = m.start + m.hdrLen;
+      this.enqueueMsg(sub, 'MSG' + head.slice(4), (reply === null ? '' : reply + ' ') + (m.end - bodyStart) + '\r\n', m.buf, bodyStart, m.end);
+    } else {
+      this.enqueueMsg(sub, head, tail, m.buf, m.start, m.end);
+    }
+    if (reply !== null && perms !== null && perms.tracksReplies) perms.allowReply(reply);
+    if (this.stalled && pub !== null) this.addStalledProducer(pub);
+    return true;
+  }
+
+  /**
    * Frames one message for `sub` into this connection's outbound queue.
    * `head` is "MSG <subject> " or "HMSG <subject> "; `tail` is "[reply ]<sizes>\r\n";
    * the body is buf[start..end).
@@ -433,7 +523,7 @@ export class Client implements ClientOpHandler {
     this.outMsgs++;
     this.outBytes += size;
     if (this.parser.tracing) this.traceOut(head + sidSp + tail.slice(0, -2));
-    if (!this.flushQueued) this.server.queueFlush(this);
+    if (!this.flushQueued) this.flusher.queue(this);
   }
 
   /** Appends a protocol line and schedules a flush. */
@@ -441,11 +531,24 @@ export class Client implements ClientOpHandler {
     if (this.closed) return;
     if (this.parser.tracing) this.traceOut(line.slice(0, line.indexOf('\r')).replace(/^\+OK$/, 'OK').replace(/^-ERR '(.*)'$/, '-ERR $1'));
     this.out.appendString(line);
-    if (!this.flushQueued) this.server.queueFlush(this);
+    if (!this.flushQueued) this.flusher.queue(this);
   }
 
   sendErr(text: string): void {
     this.send(errLine(text));
+  }
+
+  /** Quiet for a whole interval, or a PING is already out: keepalive is due. */
+  wantsPing(now: number, pingInterval: number): boolean {
+    return this.pingsOut > 0 || now - this.lastActivity >= pingInterval;
+  }
+
+  closeStale(): void {
+    this.sendErrAndClose(ERR.staleConnection, CloseReason.StaleConnection);
+  }
+
+  writeDeadlineExceeded(): void {
+    this.slowConsumer(CloseReason.SlowConsumerWriteDeadline);
   }
 
   sendPing(): void {
@@ -477,10 +580,16 @@ export class Client implements ClientOpHandler {
   }
 
   /** A producer that fed this stalled connection waits for it to drain. */
-  addStalledProducer(producer: Client): void {
-    if (producer === this || producer.pauseRequested || producer.paused) return;
-    producer.pauseRequested = true;
+  private addStalledProducer(producer: Publisher): void {
+    if (producer === this || !producer.requestPause()) return;
     (this.stalledProducers ??= []).push(producer);
+  }
+
+  /** Asked by a stalled consumer this connection fed: pause reading after the current input (see onData). */
+  requestPause(): boolean {
+    if (this.pauseRequested || this.paused) return false;
+    this.pauseRequested = true;
+    return true;
   }
 
   private releaseProducers(): void {
@@ -537,7 +646,7 @@ export class Client implements ClientOpHandler {
    * client is that user (nats-server's parser does the same).
    */
   private bindNoAuthUser(): boolean {
-    const who = this.server.users.noAuthIdentity();
+    const who = this.server.noAuthIdentity();
     if (who === null || !this.server.bindClient(this, who)) return false;
     this.authorized = true;
     if (this.authTimer) {

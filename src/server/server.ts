@@ -1,47 +1,36 @@
-import { randomBytes } from 'node:crypto';
 import { Account } from '../accounts/account.js';
 import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import { ERR } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
-import { type Client, CloseReason } from './client.js';
-import { ClientListener } from './client-listener.js';
+import { type Client, CloseReason, type ConnectionAuth } from './client.js';
+import { ClientListener, type ListenerHost } from './client-listener.js';
+import { ClientAuthenticator, recheckClients } from './client-auth.js';
+import { InfoLine } from './info-line.js';
+import { MessageRouter } from './message-router.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Subscription, type InternalHandler } from './subscription.js';
 import { validateOptions, type ServerOptions } from './options.js';
 import { newServerId } from './server-id.js';
-import { NATTER_VERSION, PROTO_VERSION, SERVER_VERSION } from './version.js';
-import { securityFromOptions, type SecurityConfig } from '../auth/security-config.js';
-import type { AuthenticatedUser, UserTable } from '../auth/users.js';
-import { generateNonce } from '../auth/nkey.js';
+import { NATTER_VERSION, SERVER_VERSION } from './version.js';
+import type { SecurityConfig } from '../auth/security-config.js';
+import type { AuthenticatedUser } from '../auth/users.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../jwt/operator-mode.js';
 import { LiveJwtAccounts } from '../jwt/live-accounts.js';
 import { ClaimServices, type ClaimReplies } from '../jwt/claim-services.js';
-import { certIdentities, parseTlsBlock, peerCertificateOf, tlsMapUsername } from '../tls/index.js';
-import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions.js';
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
-import type { ClusterHandle } from '../cluster/cluster.js';
+import type { ClusterHandle } from '../cluster/handle.js';
+import { ConnectionUpkeep } from './connection-upkeep.js';
 import { installSystemEvents, type SystemEventsHandle } from '../accounts/system-events.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { MonitorSource, ServerStats } from '../monitor/source.js';
 import type { ConnectionObserver, InterestListener, MessageForwarder, Unregister } from './core.js';
 
-export type { ConnectionObserver, InterestListener, MessageForwarder } from './core.js';
-
-/** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
-const RESPONSE_PREFIX = '_R_.';
-/** Longest chain of cross-account hops one message may take. */
-const MAX_IMPORT_DEPTH = 8;
-
-/** How long a paused fast producer waits for its consumer at most. */
-const MAX_PRODUCER_STALL_MS = 1000;
-
-
 /**
  * One Natter server: the client listener, accounts, the connections, and the
  * once-per-turn flush of every connection that has something to send.
  */
-export class Server implements MonitorSource {
+export class Server implements MonitorSource, ListenerHost {
   options: ServerOptions;
   readonly logger: Logger;
   readonly id = newServerId();
@@ -56,9 +45,11 @@ export class Server implements MonitorSource {
   readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
   /** Kernel-bound backlog above which a consumer is stalled and its producers wait. */
   stallThreshold: number;
-  security: SecurityConfig;
-  /** Operator mode (decentralized JWT auth): accounts and users come from JWTs. */
-  private jwtAuth: JwtAuthenticator | null;
+  /** How clients authenticate under the configuration in force. */
+  private auth: ClientAuthenticator;
+  private readonly router: MessageRouter;
+  /** The client connections bound to each account (ServerCore.clientsOf). */
+  private readonly accountClients = new Map<Account, Set<Client>>();
 
   /** Operator mode: accounts (and their JetStream limits) come from account JWTs. */
   get operatorMode(): boolean {
@@ -66,17 +57,16 @@ export class Server implements MonitorSource {
   }
   /** Operator mode: account JWTs applied to accounts and clients (limits, routes, revocations, expiry). */
   private jwtLive: LiveJwtAccounts | null = null;
-  /** verify_and_map: a client's certificate, not its CONNECT, names its user. */
-  private tlsMap: boolean;
   inLameDuck = false;
   shuttingDown = false;
   private readonly listener = new ClientListener(this);
   private boundPort = 0;
   /** Shared by every kind of connection (clients, routes): one flush per connection per turn. */
   readonly flusher = new FlushScheduler();
-  private pingTimer: NodeJS.Timeout | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private infoPrefix = '';
+  /** Keepalive PINGs and write deadlines of every connection kind, and periodic chores: one timer. */
+  private readonly upkeep = new ConnectionUpkeep(this);
+  private stopResponseExpiry: (() => void) | null = null;
+  private readonly info = new InfoLine();
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
 
   constructor(options: ServerOptions, logger: Logger) {
@@ -87,9 +77,8 @@ export class Server implements MonitorSource {
     this.globalAccount = new Account(GLOBAL_ACCOUNT);
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.stallThreshold = stallThresholdFor(options.max_pending);
-    this.jwtAuth = createJwtAuthenticator(options, logger);
-    this.security = securityFromOptions(this.jwtAuth === null ? options : withoutSystemAccount(options));
-    this.tlsMap = options.tls !== undefined && parseTlsBlock(options.tls).map;
+    this.auth = new ClientAuthenticator(options, createJwtAuthenticator(options, logger));
+    this.router = new MessageRouter(this.accounts, logger);
     this.applyAccounts(this.security);
     if (this.jwtAuth !== null) this.jwtLive = new LiveJwtAccounts(this, this.jwtAuth);
     this.closed = new ClosedConnections(10000);
@@ -112,7 +101,7 @@ export class Server implements MonitorSource {
       for (const hook of this.shutdownHooks) await hook();
       throw e;
     }
-    this.buildInfoPrefix();
+    this.buildInfo();
     this.logger.info(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
     if (o.tls !== undefined && o.allow_non_tls !== true) this.logger.info('TLS required for client connections');
     try {
@@ -125,7 +114,11 @@ export class Server implements MonitorSource {
       for (const hook of this.shutdownHooks) await hook();
       throw e;
     }
-    this.startTimers();
+    // Service-response mappings nobody answered expire.
+    this.stopResponseExpiry = this.upkeep.addChore(() => {
+      const now = Date.now();
+      for (const acc of this.accounts.values()) acc.expireResponses(now);
+    });
     this.logger.info('Server is ready');
   }
 
@@ -139,11 +132,11 @@ export class Server implements MonitorSource {
 
   private async startSubsystems(): Promise<void> {
     const o = this.options;
-    this.systemEvents = installSystemEvents(this, { reload: () => this.requestReload() });
+    this.systemEvents = installSystemEvents(this, { reload: () => this.requestReload(), claimRequestHandlers: (replies) => this.claimRequestHandlers(replies) });
     if (o.cluster !== undefined) {
       // Loaded on demand, like monitoring: a single embedded server needs none of it.
       const { startCluster } = await import('../cluster/cluster.js');
-      const cluster = await startCluster(this);
+      const cluster = await startCluster(this, { upkeep: this.upkeep });
       this.cluster = cluster;
       cluster.onConnectURLsChanged(() => this.connectURLsChanged());
       this.connectURLsChanged();
@@ -173,10 +166,11 @@ export class Server implements MonitorSource {
   }
 
   setForwarder(forwarder: MessageForwarder): Unregister {
-    if (this.forwarder !== null) throw new Error('another subsystem already forwards messages to peers');
-    this.forwarder = forwarder;
+    const router = this.router;
+    if (router.forwarder !== null) throw new Error('another subsystem already forwards messages to peers');
+    router.forwarder = forwarder;
     return () => {
-      if (this.forwarder === forwarder) this.forwarder = null;
+      if (router.forwarder === forwarder) router.forwarder = null;
     };
   }
 
@@ -192,14 +186,26 @@ export class Server implements MonitorSource {
   }
 
   clientsOf(acc: Account): ReadonlySet<Client> {
-    return acc.clients;
+    return this.accountClients.get(acc) ?? NO_CLIENTS;
+  }
+
+  /** Notes that `c` is bound to `acc` now. */
+  private bindToAccount(c: Client, acc: Account): void {
+    let set = this.accountClients.get(acc);
+    if (set === undefined) this.accountClients.set(acc, set = new Set());
+    set.add(c);
+  }
+
+  private unbindFromAccount(c: Client, acc: Account): void {
+    this.accountClients.get(acc)?.delete(c);
   }
 
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.logger.info('Initiating Shutdown...');
-    this.stopTimers();
+    this.stopResponseExpiry?.();
+    this.stopResponseExpiry = null;
     // SHUTDOWN is announced while clients can still hear it.
     this.systemEvents?.close();
     this.systemEvents = null;
@@ -226,7 +232,7 @@ export class Server implements MonitorSource {
     this.logger.info('Entering lame duck mode, stop accepting new clients');
     void this.listener.stopAccepting();
     this.cluster?.enterLameDuck();
-    this.buildInfoPrefix();
+    this.buildInfo();
     const ldm = this.infoFor(0, '', null);
     for (const c of this.clients.values()) c.send(ldm);
     // With nobody connected there is nobody to give time to.
@@ -255,11 +261,10 @@ export class Server implements MonitorSource {
     const changes = diffOptions(this.options, next);
     const jwtAuth = createJwtAuthenticator(next, this.logger);
     try {
-      const security = securityFromOptions(jwtAuth === null ? next : withoutSystemAccount(next));
-      const tlsMap = next.tls !== undefined && parseTlsBlock(next.tls).map;
+      const auth = new ClientAuthenticator(next, jwtAuth);
       // TLS material is the last thing that can fail: after it, the reload cannot be refused.
       this.listener.applyOptions(next);
-      this.applyReload(next, changes, jwtAuth, security, tlsMap);
+      this.applyReload(next, changes, auth);
     } catch (e) {
       // The refused configuration's resolver must not keep its directory timers.
       jwtAuth?.close();
@@ -268,22 +273,19 @@ export class Server implements MonitorSource {
     return changes;
   }
 
-  private applyReload(next: ServerOptions, changes: string[], jwtAuth: JwtAuthenticator | null, security: SecurityConfig, tlsMap: boolean): void {
+  private applyReload(next: ServerOptions, changes: string[], auth: ClientAuthenticator): void {
+    const jwtAuth = auth.jwt;
     this.options = next;
-    this.tlsMap = tlsMap;
     this.stallThreshold = stallThresholdFor(next.max_pending);
-    this.security = security;
     this.jwtLive?.close();
     this.jwtAuth?.close();
-    this.jwtAuth = jwtAuth;
-    this.applyAccounts(security);
+    this.auth = auth;
+    this.applyAccounts(auth.security);
     this.jwtLive = jwtAuth === null ? null : new LiveJwtAccounts(this, jwtAuth);
-    this.jetstream?.accountsChanged().catch((e: unknown) => this.logger.error(`JetStream: reload of accounts failed: ${e instanceof Error ? e.message : String(e)}`));
+    this.accountsChanged();
     this.configLoadTime = new Date();
-    this.buildInfoPrefix();
-    this.stopTimers();
-    this.startTimers();
-    this.recheckClients();
+    this.buildInfo();
+    recheckClients(this, auth);
     for (const change of changes) this.logger.info(`Reloaded: ${change}`);
     this.logger.info('Reloaded server configuration');
   }
@@ -297,10 +299,15 @@ export class Server implements MonitorSource {
     return [`nats://${hostPort(advertisedHost(this.options.host), this.boundPort)}`];
   }
 
-  /** URLs for the ports file: clients and (when on) monitoring. */
-  ports(): { nats: string[]; monitoring?: string[] } {
-    const out: { nats: string[]; monitoring?: string[] } = { nats: this.clientURLs() };
+  /**
+   * URLs for the ports file: clients, and monitoring and cluster when on.
+   * Complete once start() resolved: every listener is bound by then.
+   */
+  ports(): ServerPorts {
+    const out: ServerPorts = { nats: this.clientURLs() };
     if (this.monitorURLs.length > 0) out.monitoring = this.monitorURLs;
+    const cluster = this.cluster?.listenURLs() ?? [];
+    if (cluster.length > 0) out.cluster = cluster;
     return out;
   }
 
@@ -309,8 +316,8 @@ export class Server implements MonitorSource {
 
   // ---- connections -----------------------------------------------------------
 
-  /** Subsystems that follow connections (system account events). */
-  readonly observers: ConnectionObserver[] = [];
+  /** Subsystems that follow connections (system account events, JWT live accounts). */
+  private readonly observers: ConnectionObserver[] = [];
 
   /** A client passed CONNECT (and authentication, when required). */
   clientConnected(c: Client): void {
@@ -328,13 +335,15 @@ export class Server implements MonitorSource {
   addClient(c: Client): void {
     this.stats.totalConnections++;
     this.clients.set(c.cid, c);
-    c.account.clients.add(c);
+    this.bindToAccount(c, c.account);
+    this.upkeep.watch(c, this.options.ping_interval);
     if (this.logger.debugEnabled) this.logger.debug(`${c.label()} - Client connection created`);
   }
 
   removeClient(c: Client): void {
     if (!this.clients.delete(c.cid)) return;
-    c.account.clients.delete(c);
+    this.upkeep.unwatch(c);
+    this.unbindFromAccount(c, c.account);
     this.stats.inMsgs += c.inMsgs;
     this.stats.inBytes += c.inBytes;
     this.stats.outMsgs += c.outMsgs;
@@ -357,7 +366,17 @@ export class Server implements MonitorSource {
 
   /** Whether clients must authenticate: configured users, or operator mode. */
   get authRequired(): boolean {
-    return this.jwtAuth !== null || this.users.authRequired;
+    return this.auth.required;
+  }
+
+  /** The security configuration in force. */
+  get security(): SecurityConfig {
+    return this.auth.security;
+  }
+
+  /** Operator mode's authenticator (decentralized JWT auth); null otherwise. */
+  private get jwtAuth(): JwtAuthenticator | null {
+    return this.auth.jwt;
   }
 
   /** The system account's name: configured, named by the operator JWT, or `$SYS`. */
@@ -365,35 +384,19 @@ export class Server implements MonitorSource {
     return this.jwtAuth?.systemAccount ?? this.security.systemAccount;
   }
 
-  /** The user table of the current configuration. */
-  get users(): UserTable {
-    return this.security.userTable;
+  /** The user a client that sends no CONNECT is (no_auth_user), or null. */
+  noAuthIdentity(): AuthenticatedUser | null {
+    return this.auth.users.noAuthIdentity();
   }
 
-  /**
-   * Who a CONNECT makes the client: with verify_and_map the verified
-   * certificate names the user (an nkey in CONNECT still goes first, as in
-   * nats-server); otherwise the CONNECT credentials are checked.
-   */
+  /** Who a CONNECT makes the client; null when it does not authenticate. */
   authenticateClient(c: Client, connect: Record<string, unknown>): Promise<AuthenticatedUser | null> {
-    const users = this.users;
-    if (this.jwtAuth !== null) return this.jwtAuth.authenticate(connect, c.nonce, c.host);
-    if (this.tlsMap && !(typeof connect.nkey === 'string' && connect.nkey !== '')) {
-      const cert = peerCertificateOf(c.socket);
-      const name = cert === null ? null : tlsMapUsername(certIdentities(cert), users.names());
-      return Promise.resolve(name === null ? null : users.identityOf(name));
-    }
-    return users.authenticate(connect, c.nonce);
+    return this.auth.authenticate(c, connect);
   }
 
   /** What a new connection needs to know about authentication. */
-  authFor(): { required: boolean; timeoutMs: number; nonce: string | null } {
-    const users = this.users;
-    return {
-      required: this.authRequired,
-      timeoutMs: users.timeoutMs ?? this.options.auth_timeout,
-      nonce: this.jwtAuth !== null || users.nonceRequired ? generateNonce() : null,
-    };
+  authFor(): ConnectionAuth {
+    return this.auth.connectionAuth();
   }
 
   /**
@@ -407,8 +410,8 @@ export class Server implements MonitorSource {
     if (this.jwtLive !== null && !this.jwtLive.admit(c, acc)) return false;
     if (c.account !== acc) {
       if (c.subs.size > 0) return false;
-      c.account.clients.delete(c);
-      acc.clients.add(c);
+      this.unbindFromAccount(c, c.account);
+      this.bindToAccount(c, acc);
       c.account = acc;
     }
     c.authUser = who.name;
@@ -443,66 +446,12 @@ export class Server implements MonitorSource {
   }
 
   /**
-   * After a reload: every client's saved CONNECT is checked against the new
-   * users. Those who no longer pass, or whose account changed, are cut
-   * (the password-rotation procedure relies on this); the rest get the new permissions.
-   */
-  private recheckClients(): void {
-    const users = this.users;
-    for (const c of [...this.clients.values()]) {
-      if (!c.authorized || c.closed) continue;
-      if (!this.authRequired) {
-        // Without any authorization a named user no longer exists: nats-server drops such clients quietly.
-        if (c.authUser !== '') this.dropAfterReload(c, false);
-        else this.applyPermissions(c, null);
-        continue;
-      }
-      const creds = c.credentials ?? {};
-      const account = c.account;
-      this.authenticateClient(c, creds).then((who) => {
-        if (c.closed) return;
-        if (who === null) {
-          // A removed user is closed quietly; a changed password or token is a violation.
-          this.dropAfterReload(c, c.authUser === '' || users.knows(c.authUser));
-        } else if (who.account !== account.name || !this.bindClient(c, who)) {
-          this.dropAfterReload(c, false);
-        } else {
-          this.applyPermissions(c, c.perms);
-        }
-      }, () => this.dropAfterReload(c, true));
-    }
-  }
-
-  private dropAfterReload(c: Client, violation: boolean): void {
-    this.logger.info(`${c.label()} - closing connection: user no longer authorized after reload`);
-    if (violation) c.sendErrAndClose(ERR.authViolation, CloseReason.AuthViolation);
-    else c.close(CloseReason.ClientClosed);
-  }
-
-  /** New permissions on a live client: subscriptions they no longer allow are removed, each with an -ERR. */
-  private applyPermissions(c: Client, perms: ClientPermissions | null): void {
-    c.perms = perms;
-    if (perms === null) return;
-    for (const sub of [...c.subs.values()]) {
-      if (perms.canSubscribe(sub.subject, sub.queue)) continue;
-      c.sendErr(subscriptionRevoked(sub.subject, sub.sid));
-      c.removeSub(sub);
-    }
-  }
-
-  /**
    * The INFO line for a connection (cid 0: the shared part, for async INFO
    * updates); `maxPayload` replaces the server's for a client whose user or
    * account has a lower limit.
    */
   infoFor(cid: number, ip: string, nonce: string | null, maxPayload: number | null = null): string {
-    let s = this.infoPrefix;
-    if (maxPayload !== null) s = s.replace(`"max_payload":${this.options.max_payload}`, `"max_payload":${maxPayload}`);
-    if (cid !== 0) s += `,"client_id":${cid},"client_ip":${JSON.stringify(ip)}`;
-    if (nonce !== null) s += `,"nonce":${JSON.stringify(nonce)}`;
-    s += this.clusterInfo;
-    if (this.inLameDuck) s += ',"ldm":true';
-    return `INFO ${s}} \r\n`;
+    return this.info.forConnection(cid, ip, nonce, maxPayload, this.inLameDuck);
   }
 
   /** `$SYS` events and services; running between start and shutdown. */
@@ -525,113 +474,44 @@ export class Server implements MonitorSource {
 
   /** The cluster layer, when this server is part of one (for /routez, /varz). */
   cluster: ClusterHandle | null = null;
-  /** `,"cluster":...,"connect_urls":[...]` for client INFO; empty when not clustered. */
-  private clusterInfo = '';
 
   /** Routed servers came or went: clients learn the new URLs through an async INFO, as in nats-server. */
   private connectURLsChanged(): void {
     const cluster = this.cluster;
     if (cluster === null) return;
-    const urls = cluster.clientConnectURLs();
-    const name = cluster.varz()?.name ?? '';
-    this.clusterInfo = (name !== '' ? `,"cluster":${JSON.stringify(name)}` : '') +
-      (urls.length > 0 ? `,"connect_urls":${JSON.stringify(urls)}` : '');
+    this.info.setCluster(cluster.varz()?.name ?? '', cluster.clientConnectURLs());
     const info = this.infoFor(0, '', null);
     for (const c of this.clients.values()) {
       if (c.connectReceived && c.protocol >= 1) c.send(info);
     }
   }
 
-  private buildInfoPrefix(): void {
-    const o = this.options;
-    const info: Record<string, unknown> = {
-      server_id: this.id,
-      server_name: this.name,
-      version: SERVER_VERSION,
-      proto: PROTO_VERSION,
-      go: `node${process.versions.node}`,
-      host: o.host,
+  /** Gathers what INFO states about this server again (start, reload, lame duck). */
+  private buildInfo(): void {
+    this.info.build({
+      id: this.id,
+      name: this.name,
+      options: this.options,
       port: this.boundPort,
-      headers: !o.no_header_support,
-    };
-    if (this.jwtAuth !== null || (this.users.authRequired && this.users.noAuthIdentity() === null)) info.auth_required = true;
-    Object.assign(info, this.listener.tlsInfo());
-    info.max_payload = o.max_payload;
-    if (this.jetstream !== null) {
-      info.jetstream = true;
-      // nats-server writes the domain after the per-client fields; clients read it by name.
-      if (this.jetstream.config.domain !== '') info.domain = this.jetstream.config.domain;
-    }
-    info.natter_version = NATTER_VERSION;
-    const json = JSON.stringify(info);
-    this.infoPrefix = json.slice(0, -1);
+      authRequired: this.auth.credentialsRequired,
+      tls: this.listener.tlsInfo(),
+      jetstreamDomain: this.jetstream === null ? null : this.jetstream.config.domain,
+    });
   }
 
-  // ---- message routing (hot path) ------------------------------------------
+  // ---- messages (routing itself is the MessageRouter's) ---------------------------
 
-  /**
-   * Delivers a published message to every matching subscription of the
-   * account: all plain subscribers, one member of each queue group.
-   * Returns how many subscriptions got it.
-   */
-  routeMessage(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
-    const forwarder = this.forwarder;
-    const outer = this.queueRecord;
-    let served: string[] | null = null;
-    if (forwarder !== null) {
-      // An internal handler may publish while an outer publish is being routed: that one keeps its list.
-      served = this.routing === 0 ? this.localQueues : [];
-      served.length = 0;
-    }
-    this.routing++;
-    // Stream-import deliveries record too: an importer's queue group stands for the exporter's shadow group.
-    this.queueRecord = served;
-    let delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
-    if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, 0, null, true);
-    this.queueRecord = outer;
-    this.routing--;
-    if (forwarder !== null) delivered += forwarder.forward(acc, subject, reply, hdrLen, buf, start, end, served as string[]);
-    return delivered;
+  /** Routes a client's publish in `acc`; returns how many subscriptions (and peers) got it. */
+  routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
+    return this.router.routeMessage(pub, acc, subject, reply, hdrLen, buf, start, end, sizeText);
   }
 
-  /**
-   * A message that arrived from a peer server (route): delivered here only,
-   * never forwarded again. `queues` names the queue groups this server
-   * should serve (one member each); plain subscribers always get it. The
-   * groups of `queues` nobody here could take (the member left meanwhile)
-   * are added to `unserved`, for the caller to hand on.
-   */
   deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[], unserved: string[] | null = null): number {
-    const outer = this.queueRecord;
-    let served: string[] | null = null;
-    if (unserved !== null && queues.length > 0) {
-      served = this.peerQueues;
-      served.length = 0;
-    }
-    this.queueRecord = served;
-    let delivered = this.deliverLocal(null, acc, subject, reply, hdrLen, buf, start, end, null, queues);
-    if (acc.crossAccount) delivered += this.routeAcrossAccounts(null, acc, subject, reply, hdrLen, buf, start, end, 0, queues, false);
-    this.queueRecord = outer;
-    if (served !== null && unserved !== null) {
-      for (let i = 0; i < queues.length; i++) if (!served.includes(queues[i])) unserved.push(queues[i]);
-    }
-    return delivered;
+    return this.router.deliverFromPeer(acc, subject, reply, hdrLen, buf, start, end, queues, unserved);
   }
 
-  // ---- cluster plug points ---------------------------------------------------
-
-  /** Set by the cluster layer: carries client publishes to peers with interest. */
-  forwarder: MessageForwarder | null = null;
-  /** Queue groups of the publishing account served locally by the publish being routed (for the forwarder). */
-  private readonly localQueues: string[] = [];
-  /** Where deliverLocal notes the queue groups it served; null: nobody asks. */
-  private queueRecord: string[] | null = null;
-  /** routeMessage calls under way (internal handlers can publish from inside one). */
-  private routing = 0;
-  /** Queue groups served for the routed message being delivered (peer input never nests). */
-  private readonly peerQueues: string[] = [];
   /** Told about every subscription that comes and goes, in every account. */
-  readonly interestListeners: InterestListener[] = [];
+  private readonly interestListeners: InterestListener[] = [];
 
   subscriptionAdded(acc: Account, sub: Subscription): void {
     for (const l of this.interestListeners) l.subscriptionAdded(acc, sub);
@@ -639,171 +519,6 @@ export class Server implements MonitorSource {
 
   subscriptionRemoved(acc: Account, sub: Subscription): void {
     for (const l of this.interestListeners) l.subscriptionRemoved(acc, sub);
-  }
-
-  /**
-   * A message entering `acc` from another account: its subscribers, peers
-   * with interest in `acc` (only when the message began on this server:
-   * a routed one was already spread by its origin), then `acc`'s own
-   * onward routes.
-   */
-  private routeIn(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number, local: boolean): number {
-    const forwarder = local ? this.forwarder : null;
-    const outer = this.queueRecord;
-    // Queue groups served here are not offered to peers; the caller's own record must not see `acc`'s groups.
-    const served: string[] | null = forwarder === null ? null : [];
-    this.queueRecord = served;
-    let delivered = this.deliverLocal(pub, acc, subject, reply, hdrLen, buf, start, end, null);
-    this.queueRecord = null;
-    if (forwarder !== null) delivered += forwarder.forwardImport(acc, subject, reply, hdrLen, buf, start, end, served as string[]);
-    if (acc.crossAccount) delivered += this.routeAcrossAccounts(pub, acc, subject, reply, hdrLen, buf, start, end, depth + 1, null, local);
-    this.queueRecord = outer;
-    return delivered;
-  }
-
-  /**
-   * Stream exports, service imports and service responses of `acc`: the
-   * message is delivered again in each account a route leads to, with the
-   * subject (and for services the reply) mapped into that account's space.
-   * Cycles are refused at load; the depth bound guards chains anyway.
-   * A message from a peer (`local` false) takes responses and stream
-   * imports only: its origin already went through the service imports, as
-   * nats-server ignores them on routed messages. `queueFilter` is the
-   * routed message's queue section: the importers' queue groups are the
-   * exporter's shadow groups of the same names.
-   */
-  private routeAcrossAccounts(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, depth: number, queueFilter: readonly string[] | null, local: boolean): number {
-    if (depth >= MAX_IMPORT_DEPTH) return 0;
-    let delivered = 0;
-    if (acc.responses.size > 0 && subject.startsWith(RESPONSE_PREFIX)) {
-      const e = acc.responses.get(subject);
-      if (e !== undefined) {
-        if (e.type === 'singleton') {
-          acc.responses.delete(subject);
-          acc.refreshCrossAccount();
-        }
-        delivered += this.routeIn(pub, e.account, e.reply, reply, hdrLen, buf, start, end, depth, local);
-      }
-    }
-    const streams = acc.streamExports;
-    for (let i = 0; i < streams.length; i++) {
-      const route = streams[i];
-      const mapped = route.map(subject);
-      const importer = mapped === null ? undefined : this.accounts.get(route.importer);
-      // A stream import reaches the importer's own subscribers only; it does not pass on further.
-      if (importer !== undefined) delivered += this.deliverLocal(pub, importer, mapped as string, reply, hdrLen, buf, start, end, null, queueFilter);
-    }
-    if (!local) return delivered;
-    const services = acc.serviceImports;
-    for (let i = 0; i < services.length; i++) {
-      const route = services[i];
-      if (!route.covers(subject)) continue;
-      const to = route.toExporter(subject);
-      const exporter = this.accounts.get(route.exporter);
-      if (to === null || exporter === undefined) continue;
-      // The import itself is interest, as in nats-server: no 503 even when nobody serves it yet.
-      delivered++;
-      let mappedReply: string | null = null;
-      if (reply !== null) {
-        // The responder sees a private reply subject; its answer is mapped back to the requester's.
-        mappedReply = exporter.responsePrefix + randomBytes(12).toString('base64url');
-        exporter.responses.set(mappedReply, { account: acc, reply, type: route.responseType, expires: Date.now() + route.responseThresholdMs });
-        exporter.crossAccount = true;
-      }
-      if (hdrLen > 0) {
-        // Requests with headers tell the responder who is asking (nats-server's Nats-Request-Info).
-        const withInfo = addRequestInfo(buf, start, hdrLen, end, acc.name, pub);
-        delivered += this.routeIn(pub, exporter, to, mappedReply, withInfo.hdrLen, withInfo.msg, 0, withInfo.msg.length, depth, local);
-      } else {
-        delivered += this.routeIn(pub, exporter, to, mappedReply, hdrLen, buf, start, end, depth, local);
-      }
-    }
-    return delivered;
-  }
-
-  /** Delivers to the subscribers of one account: all plain ones, one member per queue group. */
-  private deliverLocal(pub: Client | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null, queueFilter: readonly string[] | null = null, shown: string | null = null): number {
-    const r = acc.sublist.match(subject);
-    const psubs = r.psubs;
-    const qsubs = r.qsubs;
-    if (psubs.length === 0 && qsubs.length === 0) return 0;
-    const size = end - start;
-    let head: string;
-    let tail: string;
-    if (shown !== null) {
-      head = (hdrLen < 0 ? 'MSG ' : 'HMSG ') + shown + ' ';
-      tail = (reply === null ? '' : reply + ' ') + (hdrLen < 0 ? '' : hdrLen + ' ') + size + '\r\n';
-    } else if (sizeText !== null) {
-      // Sizes written with leading zeros are echoed as written (nats-server copies the bytes).
-      head = hdrLen < 0 ? 'MSG ' + subject + ' ' : 'HMSG ' + subject + ' ';
-      tail = (reply === null ? '' : reply + ' ') + sizeText + '\r\n';
-    } else if (hdrLen < 0) {
-      head = r.msgHead ??= 'MSG ' + subject + ' ';
-      tail = reply === null ? sizeTail(size) : reply + ' ' + size + '\r\n';
-    } else {
-      head = r.hmsgHead ??= 'HMSG ' + subject + ' ';
-      tail = reply === null ? hdrLen + ' ' + size + '\r\n' : reply + ' ' + hdrLen + ' ' + size + '\r\n';
-    }
-    let delivered = 0;
-    for (let i = 0; i < psubs.length; i++) {
-      if (this.deliver(pub, psubs[i], subject, head, tail, hdrLen, reply, buf, start, end)) delivered++;
-    }
-    for (let g = 0; g < qsubs.length; g++) {
-      const group = qsubs[g];
-      const n = group.length;
-      const queue = group[0].queue as string;
-      if (queueFilter !== null && !queueFilter.includes(queue)) continue;
-      // Random start, then the next member that can take it (echo, max, closed).
-      const first = (Math.random() * n) | 0;
-      for (let k = 0; k < n; k++) {
-        if (this.deliver(pub, group[(first + k) % n], subject, head, tail, hdrLen, reply, buf, start, end)) {
-          delivered++;
-          const record = this.queueRecord;
-          if (record !== null) record.push(queue);
-          break;
-        }
-      }
-    }
-    return delivered;
-  }
-
-  private deliver(pub: Client | null, sub: Subscription, subject: string, head: string, tail: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
-    const c = sub.client;
-    if (c === null) return this.deliverInternal(pub, sub, subject, hdrLen, reply, buf, start, end);
-    if (sub.closed || c.closed) return false;
-    if (c === pub && !pub.echo) return false;
-    const perms = c.perms;
-    // Deny rules inside a wildcard subscription's range are enforced here, per subject.
-    if (perms !== null && perms.filtersDeliveries && perms.deniesDelivery(subject)) return false;
-    sub.delivered++;
-    if (sub.max > 0 && sub.delivered >= sub.max) {
-      if (sub.delivered > sub.max) {
-        c.removeSub(sub);
-        return false;
-      }
-      c.removeSub(sub);
-    }
-    if (hdrLen >= 0 && !c.headers) {
-      // A subscriber that did not negotiate headers gets the payload alone.
-      const bodyStart = start + hdrLen;
-      c.enqueueMsg(sub, 'MSG' + head.slice(4), (reply === null ? '' : reply + ' ') + (end - bodyStart) + '\r\n', buf, bodyStart, end);
-    } else {
-      c.enqueueMsg(sub, head, tail, buf, start, end);
-    }
-    if (reply !== null && perms !== null && perms.tracksReplies) perms.allowReply(reply);
-    if (c.stalled && pub !== null) c.addStalledProducer(pub);
-    return true;
-  }
-
-  private deliverInternal(pub: Client | null, sub: Subscription, subject: string, hdrLen: number, reply: string | null, buf: Buffer, start: number, end: number): boolean {
-    if (sub.closed || sub.handler === null) return false;
-    sub.delivered++;
-    try {
-      sub.handler(subject, reply, hdrLen, buf.subarray(start, end), pub);
-    } catch (e) {
-      this.logger.error(`Internal subscription on "${sub.subject}" failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    return true;
   }
 
   // ---- internal clients ------------------------------------------------------
@@ -829,15 +544,7 @@ export class Server implements MonitorSource {
    * client's (imports included). `headers` is a full NATS/1.0 header block.
    */
   publishInternal(acc: Account, subject: string, reply: string | null, payload: Buffer | string, headers: string | Buffer | null = null): number {
-    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    let msg = body;
-    let hdrLen = -1;
-    if (headers !== null) {
-      const h = typeof headers === 'string' ? Buffer.from(headers, 'latin1') : headers;
-      msg = Buffer.concat([h, body]);
-      hdrLen = h.length;
-    }
-    return this.routeMessage(null, acc, subject, reply, hdrLen, msg, 0, msg.length, null);
+    return this.router.publishInternal(acc, subject, reply, payload, headers);
   }
 
   /**
@@ -848,84 +555,12 @@ export class Server implements MonitorSource {
    * bytes, -1 for none) followed by the payload.
    */
   deliverInternalAs(acc: Account, routeSubject: string, shownSubject: string, reply: string | null, hdrLen: number, msg: Buffer): number {
-    return this.deliverLocal(null, acc, routeSubject, reply, hdrLen, msg, 0, msg.length, null, null, shownSubject);
-  }
-
-  // ---- outbound scheduling -------------------------------------------------
-
-  /** Puts a connection on this turn's flush list. */
-  queueFlush(c: Client): void {
-    this.flusher.queue(c);
-  }
-
-  watchPausedProducer(c: Client): void {
-    setTimeout(() => c.resume(), MAX_PRODUCER_STALL_MS).unref();
+    return this.router.deliverInternalAs(acc, routeSubject, shownSubject, reply, hdrLen, msg);
   }
 
   countSlowConsumer(c: Client): void {
     this.stats.slowConsumers++;
     c.account.slowConsumers++;
-  }
-
-  // ---- timers ----------------------------------------------------------------
-
-  private startTimers(): void {
-    const o = this.options;
-    if (o.ping_interval > 0) {
-      this.pingTimer = setInterval(() => this.pingSweep(), o.ping_interval);
-      this.pingTimer.unref();
-    }
-    const sweepEvery = Math.max(10, Math.min(1000, o.write_deadline / 2));
-    this.sweepTimer = setInterval(() => this.housekeeping(), sweepEvery);
-    this.sweepTimer.unref();
-  }
-
-  private stopTimers(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.pingTimer = this.sweepTimer = null;
-  }
-
-  /** PINGs every client that was quiet for a whole interval; too many unanswered is 'Stale Connection'. */
-  private pingSweep(): void {
-    const o = this.options;
-    const now = Date.now();
-    for (const c of this.clients.values()) {
-      if (c.closed) continue;
-      if (c.pingsOut + 1 > o.ping_max) {
-        this.logger.debug(`${c.label()} - Stale Client Connection - Closing`);
-        c.sendErrAndClose(ERR.staleConnection, CloseReason.StaleConnection);
-        continue;
-      }
-      if (now - c.lastActivity < o.ping_interval && c.pingsOut === 0) continue;
-      c.sendPing();
-    }
-  }
-
-  /**
-   * Periodic upkeep: expired service-response mappings go, and connections
-   * are cut whose socket made no progress for longer than write_deadline
-   * while bytes were waiting (a peer that stopped reading). Progress, not
-   * emptiness, is what counts, so a busy stream is never cut.
-   */
-  private housekeeping(): void {
-    const deadline = this.options.write_deadline;
-    const now = Date.now();
-    for (const acc of this.accounts.values()) acc.expireResponses(now);
-    for (const c of this.clients.values()) {
-      const waiting = c.socket.writableLength;
-      if (waiting === 0 || c.closed) {
-        c.stuckSince = 0;
-        continue;
-      }
-      const sent = c.bytesHanded - waiting;
-      if (c.stuckSince === 0 || sent !== c.sentMark) {
-        c.sentMark = sent;
-        c.stuckSince = now;
-      } else if (now - c.stuckSince > deadline) {
-        c.slowConsumer(CloseReason.SlowConsumerWriteDeadline);
-      }
-    }
   }
 
   /** Totals including live connections (closed ones are folded into `stats`). */
@@ -942,30 +577,14 @@ export class Server implements MonitorSource {
 
 }
 
-/**
- * Inserts `Nats-Request-Info: {"acc":...,"rtt":...}` (rtt in nanoseconds)
- * at the end of a message's header block.
- */
-function addRequestInfo(buf: Buffer, start: number, hdrLen: number, end: number, account: string, pub: Client | null): { msg: Buffer; hdrLen: number } {
-  const info = Buffer.from(`Nats-Request-Info: ${JSON.stringify({ acc: account, rtt: Math.round((pub?.rtt ?? 0) * 1e6) })}\r\n`);
-  // The header block ends with an empty line; the new header goes before it.
-  const cut = start + hdrLen - 2;
-  const msg = Buffer.concat([buf.subarray(start, cut), info, buf.subarray(cut, end)]);
-  return { msg, hdrLen: hdrLen + info.length };
-}
-
-/** In operator mode the system account is a public key the static account config does not know. */
-function withoutSystemAccount(o: ServerOptions): ServerOptions {
-  const { system_account: _named, ...rest } = o;
-  return rest;
-}
-
-/** "<size>\r\n" strings, made once per size: most traffic repeats a few sizes. */
-const SIZE_TAIL_MAX = 16384;
-const SIZE_TAILS = new Array<string | undefined>(SIZE_TAIL_MAX + 1);
-function sizeTail(size: number): string {
-  if (size > SIZE_TAIL_MAX) return size + '\r\n';
-  return SIZE_TAILS[size] ??= size + '\r\n';
+/** The listeners' URLs by kind, as nats-server's ports file names them. */
+export interface ServerPorts {
+  /** Client URLs, `nats://host:port`. */
+  nats: string[];
+  /** Monitoring URLs (`http://` or `https://`), when monitoring is on. */
+  monitoring?: string[];
+  /** Route URLs (`nats://host:port`) for other servers' `cluster.routes`, when clustering is on. */
+  cluster?: string[];
 }
 
 /** Producers wait once a consumer has this much unsent in the kernel path. */
@@ -981,6 +600,9 @@ function hostPort(host: string, port: number): string {
 function advertisedHost(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
 }
+
+/** What clientsOf gives for an account nobody is bound to. */
+const NO_CLIENTS: ReadonlySet<Client> = new Set();
 
 function removeFrom<T>(list: T[], item: T): void {
   const i = list.indexOf(item);

@@ -1,16 +1,31 @@
-import type { Client } from './client.js';
+import type { ClientIdentity } from './client-identity.js';
+import type { RoutedMessage } from './routed-message.js';
 
 /**
- * A server-side subscriber (system events, later JetStream). `msg` is
+ * A server-side subscriber (system events, JetStream). `msg` is
  * headers+payload and is only valid during the call; `from` is the
- * publishing connection, null for the server's own messages.
+ * publishing connection, null for the server's own messages and for
+ * messages from peers.
  */
-export type InternalHandler = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: Client | null) => void;
+export type InternalHandler = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: ClientIdentity | null) => void;
+
+/** The connection behind a client subscription, as message delivery sees it. */
+export interface Subscriber {
+  readonly cid: number;
+  /**
+   * Takes `m` for `sub` if the connection will: false when it does not
+   * (closed, its own message without echo, denied by its permissions,
+   * past the subscription's max). `head` and `tail` are the MSG line
+   * around the sid: "MSG <subject> " or "HMSG <subject> ", and
+   * "[reply ][hdrLen ]<size>\r\n".
+   */
+  deliver(sub: Subscription, m: RoutedMessage, head: string, tail: string): boolean;
+}
 
 /** One SUB of one connection, or an internal subscription of the server. */
 export class Subscription {
   /** The owning connection; null for internal subscriptions. */
-  readonly client: Client | null;
+  readonly client: Subscriber | null;
   readonly handler: InternalHandler | null;
   readonly subject: string;
   readonly queue: string | null;
@@ -22,7 +37,7 @@ export class Subscription {
   delivered = 0;
   closed = false;
 
-  constructor(client: Client | null, subject: string, queue: string | null, sid: string, handler: InternalHandler | null = null) {
+  constructor(client: Subscriber | null, subject: string, queue: string | null, sid: string, handler: InternalHandler | null = null) {
     this.client = client;
     this.subject = subject;
     this.queue = queue;

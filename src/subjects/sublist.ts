@@ -15,6 +15,13 @@ export interface SublistEntry {
  * subject's frame prefix with them instead of rebuilding it per message.
  */
 export interface SublistResult<T extends SublistEntry> {
+  /**
+   * The subject matched. While the result is cached this one string serves
+   * every publish to the subject: the router keeps it in its long-lived
+   * message record instead of each publish's fresh copy, which would cost
+   * the garbage collector's write barrier on every message.
+   */
+  readonly subject: string;
   readonly psubs: T[];
   readonly qsubs: T[][];
   msgHead: string | null;
@@ -154,7 +161,7 @@ export class Sublist<T extends SublistEntry> {
     const tokens = subject.split('.');
     // A subject with an empty token ("foo..bar", ".x") reaches nobody, not even '>'.
     if (!tokens.includes('')) matchLevel(this.root, tokens, 0, psubs, qsubs);
-    const result: SublistResult<T> = { psubs, qsubs, msgHead: null, hmsgHead: null };
+    const result: SublistResult<T> = { subject, psubs, qsubs, msgHead: null, hmsgHead: null };
     if (this.cache.size >= MAX_CACHE) {
       // Drop the oldest entry (Map iterates in insertion order).
       const first = this.cache.keys().next();

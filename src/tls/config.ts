@@ -6,6 +6,7 @@
  * This only checks the block; loading the files it names is material.ts.
  */
 import { DurationError, parseGoDurationNs } from '../config/durations.js';
+import { goQuote } from '../text/go-format.js';
 
 /** nats-server's TLS_TIMEOUT. */
 export const DEFAULT_TLS_TIMEOUT_MS = 2000;
@@ -125,11 +126,6 @@ function goType(v: unknown): string {
   if (Array.isArray(v)) return '[]interface {}';
   if (v instanceof Date) return 'time.Time';
   return 'map[string]interface {}';
-}
-
-/** Go's %q for the ASCII strings configuration keys and values usually are. */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
 }
 
 /** A value Go would fail to convert: nats-server reports the runtime's conversion message. */

@@ -20,7 +20,7 @@ import { loadConfigFile } from '../../src/config/options-from-config.js';
 import { parseConfigFile } from '../../src/config/parser.js';
 import { findNatsServer } from '../config/helpers.js';
 import { FIXTURES } from '../auth/helpers.js';
-import { freePort } from '../auth/raw-nats.js';
+import { freePort } from '../helpers/ports.js';
 
 const binary = findNatsServer();
 const VALID = readdirSync(FIXTURES).filter((f) => f.endsWith('.conf')).sort();

@@ -16,8 +16,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { startServer } from '../../src/index.js';
 import { NATS_SERVER_BIN, startNatsServer } from '../helpers/nats-server.js';
+import { startNatter } from '../helpers/natter.js';
+import { sleep } from '../helpers/wait.js';
 import { dropPath, shapeOf } from '../monitor/helpers.js';
 
 export const OMITTED: Readonly<Record<string, readonly string[]>> = {
@@ -59,10 +60,6 @@ const OPTIONS = {
 };
 
 type Outcome = Record<string, unknown> | 'no responders' | 'timeout';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 async function ask(nc: NatsConnection, subject: string, body: string): Promise<Outcome> {
   try {
@@ -191,7 +188,7 @@ test('system account events and replies have nats-server 2.9.10\'s shapes', { sk
   } finally {
     await ref.stop();
   }
-  const srv = await startServer(OPTIONS);
+  const srv = await startNatter(OPTIONS);
   let natter: Map<string, Outcome>;
   try {
     natter = await scenario(srv.url);

@@ -11,8 +11,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { startServer, type RunningServer, type StartOptions } from '../../src/index.js';
+import type { StartOptions } from '../../src/index.js';
 import { installSystemEvents, type SystemEventsHandle, type SystemEventsOptions } from '../../src/accounts/system-events.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 const ACCOUNTS = {
   SYS: { users: [{ user: 'sys', password: 'p' }] },
@@ -82,7 +84,7 @@ class Recorder {
 }
 
 interface Harness {
-  srv: RunningServer;
+  srv: TestNatter;
   events: SystemEventsHandle;
   id: string;
   sys: NatsConnection;
@@ -92,7 +94,7 @@ interface Harness {
 }
 
 async function start(opts: StartOptions = {}, events: SystemEventsOptions = {}): Promise<Harness> {
-  const srv = await startServer({ ...BASE, ...opts });
+  const srv = await startNatter({ ...BASE, ...opts });
   // The server installs its system events at start; the reload callback is the CLI's job, set here instead.
   const reload = events.reload;
   if (reload !== undefined) srv.server.reloadConfig = async () => { await reload(); };
@@ -120,18 +122,6 @@ async function start(opts: StartOptions = {}, events: SystemEventsOptions = {}):
       await srv.close();
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 async function request(nc: NatsConnection, subject: string, body = ''): Promise<Record<string, unknown>> {
@@ -172,7 +162,7 @@ function assertServerInfo(h: Harness, v: unknown): number {
 }
 
 test('the server installs its system events; a second install is refused', async () => {
-  const srv = await startServer(BASE);
+  const srv = await startNatter(BASE);
   try {
     assert.throws(() => installSystemEvents(srv.server), /already installed/);
   } finally {
@@ -193,7 +183,7 @@ test('connect and disconnect events carry the account, user, cid and traffic', a
     const other = await h.connect('b');
     other.publish('app.in', 'abc');
     await other.flush();
-    await waitFor(() => got.length > 0, 'delivery to the app client');
+    await waitUntil(() => got.length > 0, 3000, 'delivery to the app client');
 
     const conn = await h.recorder.next((s) => s.subject === '$SYS.ACCOUNT.APP.CONNECT' && obj(s.data.client).id === cid, 'CONNECT');
     const ev = conn.data;
@@ -547,7 +537,8 @@ test('close announces SHUTDOWN and removes every service', async () => {
     await h.recorder.stop();
     assert.equal(await tryRequest(h.sys, '$SYS.REQ.SERVER.PING'), 'no responders');
     assert.ok((h.srv.server.accounts.get('APP')?.sublist.size ?? 0) < before);
-    assert.equal(h.srv.server.observers.length, 0);
+    // Closing unregisters the connection observer (the server's list is private, hence the index access).
+    assert.equal(h.srv.server['observers'].length, 0);
   } finally {
     await h.close();
   }

@@ -7,13 +7,14 @@
  * Skipped when nats-server is not installed.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { publishViolation, replyViolation, subscriptionViolation, SYSTEM_QUEUE_GROUP, isReservedReply } from '../../src/auth/permissions.js';
 import { toWire } from '../../src/auth/wire-text.js';
 import type { SecurityConfig } from '../../src/auth/security-config.js';
-import { findNatsServer } from '../config/helpers.js';
 import { security } from './helpers.js';
-import { RawClient, startNatsServer, type RunningServer } from './raw-nats.js';
+import { NATS_SERVER_BIN, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { RawClient } from './raw-nats.js';
 
 const CONF = `
 authorization {
@@ -40,16 +41,14 @@ const PUBS: string[] = [
   'foo.x', 'foo.secret', 'foo.x.y', 'bar', 'bar.a.b', 'foo.*', 'foo.>', 'baz', 'a"b', toWire('größe.1'), toWire('größer.1'),
 ];
 
-const binary = findNatsServer();
-
-describe('permissions against nats-server 2.9', { skip: binary === undefined ? 'nats-server not installed' : false }, () => {
-  let server: RunningServer;
+describe('permissions against nats-server 2.9', { skip: existsSync(NATS_SERVER_BIN) ? false : 'nats-server not installed' }, () => {
+  let server: NatsServerHandle;
   let config: SecurityConfig;
   const clients: RawClient[] = [];
 
   before(async () => {
     config = security(CONF);
-    server = await startNatsServer(binary as string, CONF);
+    server = await startNatsServer({ config: CONF });
   });
 
   after(async () => {

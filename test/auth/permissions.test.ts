@@ -12,7 +12,8 @@ import {
   subscriptionViolation,
   type PermissionsConfig,
 } from '../../src/auth/permissions.js';
-import { goQuote, toWire } from '../../src/auth/wire-text.js';
+import { toWire } from '../../src/auth/wire-text.js';
+import { goQuoteWire } from '../../src/text/go-format.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/parser.js';
 import { SecurityConfigError } from '../../src/auth/conf-input.js';
@@ -274,13 +275,13 @@ describe('violation texts', () => {
   });
 
   it('quote subjects as Go\'s %q does, from wire form', () => {
-    assert.equal(goQuote('a"b\\x'), '"a\\"b\\\\x"');
-    assert.equal(goQuote(toWire('é.ü')), '"é.ü"');
-    assert.equal(goQuote(`x\x01\x7f\xff${toWire('\u2028')}`), '"x\\x01\\x7f\\xff\\u2028"');
-    assert.equal(goQuote('\t\n'), '"\\t\\n"');
-    assert.equal(goQuote(toWire('😀')), '"😀"');
-    assert.equal(goQuote('\xc3'), '"\\xc3"', 'a truncated sequence');
-    assert.equal(goQuote('\xc0\xaf'), '"\\xc0\\xaf"', 'an overlong form');
+    assert.equal(goQuoteWire('a"b\\x'), '"a\\"b\\\\x"');
+    assert.equal(goQuoteWire(toWire('é.ü')), '"é.ü"');
+    assert.equal(goQuoteWire(`x\x01\x7f\xff${toWire('\u2028')}`), '"x\\x01\\x7f\\xff\\u2028"');
+    assert.equal(goQuoteWire('\t\n'), '"\\t\\n"');
+    assert.equal(goQuoteWire(toWire('😀')), '"😀"');
+    assert.equal(goQuoteWire('\xc3'), '"\\xc3"', 'a truncated sequence');
+    assert.equal(goQuoteWire('\xc0\xaf'), '"\\xc0\\xaf"', 'an overlong form');
   });
 
   it('know the reply prefixes the server reserves', () => {

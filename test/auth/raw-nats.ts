@@ -1,67 +1,8 @@
 /**
- * Just enough of a NATS client and of a nats-server launcher to compare
- * Natter's decisions with the real server's answers, protocol line by line.
+ * Just enough of a NATS client to compare Natter's decisions with the real
+ * server's answers, protocol line by line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export interface RunningServer {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-/** Starts nats-server with the configuration text on a free loopback port. */
-export async function startNatsServer(binary: string, conf: string): Promise<RunningServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'natter-sec-'));
-  const file = path.join(dir, 'server.conf');
-  writeFileSync(file, conf);
-  const port = await freePort();
-  const child: ChildProcess = spawn(binary, ['-c', file, '-a', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), 5000);
-    child.stderr?.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('Server is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited with ${code}:\n${log}`));
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A raw protocol connection that can run one command and collect what came back before PONG. */
 export class RawClient {

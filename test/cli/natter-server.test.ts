@@ -154,6 +154,24 @@ test('-t checks a config file', () => {
   assert.match(r.stderr, new RegExp(`^nats-server: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:\\d+: `));
 });
 
+test('ports file names the cluster listener too, written only once every listener is bound', async () => {
+  // The official nats.js test launcher reads the route port from here ("no cluster port on server" otherwise).
+  const dir = tmpdir();
+  const srv = new Running(['-a', '127.0.0.1', '-p', '-1', '-m', '-1', '--cluster', 'nats://127.0.0.1:-1', '--ports_file_dir', dir]);
+  try {
+    const portsFile = path.join(dir, `nats-server_${srv.pid}.ports`);
+    const ports = await waitFor('ports file', () => (fs.existsSync(portsFile) ? fs.readFileSync(portsFile, 'utf8') : undefined));
+    // nats-server 2.9.10 writes {"nats":[...],"monitoring":[...],"cluster":["nats://127.0.0.1:<port>"]}.
+    assert.match(ports, /^\{"nats":\["nats:\/\/127\.0\.0\.1:\d+"\],"monitoring":\["http:\/\/127\.0\.0\.1:\d+"\],"cluster":\["nats:\/\/127\.0\.0\.1:\d+"\]\}$/);
+    const routePort = Number(new URL((JSON.parse(ports) as { cluster: string[] }).cluster[0] as string).port);
+    // The route listener is already accepting when the file appears: it greets with INFO.
+    assert.match(await readInfo(routePort), /^INFO \{.*"server_id"/);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.partial')), []);
+  } finally {
+    srv.kill();
+  }
+});
+
 test('runs: ports file, pid file, reload, reopen, SIGTERM exit 0 and clean-up', async () => {
   const dir = tmpdir();
   const pidFile = path.join(dir, 'pid');

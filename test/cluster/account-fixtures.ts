@@ -7,7 +7,8 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatterNode } from './helpers.js';
-import { client, eventually } from './helpers.js';
+import { client } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 export const ACCOUNTS = {
   EXP: {
@@ -65,7 +66,7 @@ export function importer(url: string): Promise<NatsConnection> {
 
 /** Waits until `node` has heard from `routes` route(s) of interest in `account` on "subject[ queue]". */
 export async function waitForAccountInterest(node: NatterNode, account: string, entry: string, routes = 1): Promise<void> {
-  await eventually(() => {
+  await waitUntil(() => {
     let seen = 0;
     for (const r of node.cluster.routes()) {
       if (r.subscriptions.some((s) => s.account === account && (s.queue === null ? s.subject : `${s.subject} ${s.queue}`) === entry)) seen++;

@@ -8,8 +8,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { sleep } from '../helpers/ports.js';
-import { collect, eventually, routeTo, startNatsNode, startNode, waitForMesh, type NatsNode, type NatterNode } from './helpers.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
+import { collect, routeTo, startNatsNode, startNode, waitForMesh, type NatsNode, type NatterNode } from './helpers.js';
 import { ACCOUNTS, ACCOUNTS_CONF, accountInterest, exporter, importer, waitForAccountInterest } from './account-fixtures.js';
 
 /**
@@ -19,7 +19,7 @@ import { ACCOUNTS, ACCOUNTS_CONF, accountInterest, exporter, importer, waitForAc
  */
 async function waitForNatsInterest(node: NatsNode, account: string, subject: string, queue?: string): Promise<void> {
   const key = [account, subject, ...(queue === undefined ? [] : [queue])].join(' ');
-  await eventually(async () => {
+  await waitUntil(async () => {
     const res = await fetch(`http://127.0.0.1:${node.httpPort}/routez?subs=detail`);
     const body = (await res.json()) as { routes: { subscriptions_list_detail?: { sid: string }[] }[] };
     return body.routes.some((r) => (r.subscriptions_list_detail ?? []).some((s) => s.sid === key));
@@ -57,7 +57,7 @@ describe('imports across a route between Natter and nats-server', () => {
     expN.publish('feed.x', '2');
     expN.publish('feed.y', '3');
     await expN.flush();
-    await eventually(() => all.length === 1 && narrow.length === 1, 3000, 'deliveries on Natter');
+    await waitUntil(() => all.length === 1 && narrow.length === 1, 3000, 'deliveries on Natter');
     await sleep(50);
     assert.deepEqual(all, ['news.a:1']);
     assert.deepEqual(narrow, ['pfx.feed.x:2']);
@@ -69,11 +69,11 @@ describe('imports across a route between Natter and nats-server', () => {
     await impN.flush();
     // nats-server announces its shadow subscriptions in the exporting account.
     await waitForAccountInterest(a, 'EXP', 'news.>');
-    await eventually(() => accountInterest(a, 'EXP').some((s) => s.startsWith('alerts.')), 3000, 'the mapped shadow interest');
+    await waitUntil(() => accountInterest(a, 'EXP').some((s) => s.startsWith('alerts.')), 3000, 'the mapped shadow interest');
     expA.publish('news.b', '1');
     expA.publish('alerts.x.y', '2');
     await expA.flush();
-    await eventually(() => all.length === 1 && mapped.length === 1, 3000, 'deliveries on nats-server');
+    await waitUntil(() => all.length === 1 && mapped.length === 1, 3000, 'deliveries on nats-server');
     await sleep(50);
     assert.deepEqual(all, ['news.b:1']);
     assert.deepEqual(mapped, ['warn.y.x:2']);
@@ -123,7 +123,7 @@ describe('imports across a route between Natter and nats-server', () => {
     const total = 400;
     for (let i = 0; i < total; i++) (i % 2 === 0 ? expA : expN).publish(`news.jobs.${i}`, String(i));
     await Promise.all([expA.flush(), expN.flush()]);
-    await eventually(() => members[0].length + members[1].length >= total, 5000, 'queue deliveries');
+    await waitUntil(() => members[0].length + members[1].length >= total, 5000, 'queue deliveries');
     await sleep(100);
     const seqs = members.flat().map((s) => Number(s.split(':')[1])).sort((x, y) => x - y);
     assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i));

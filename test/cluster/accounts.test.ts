@@ -9,8 +9,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { sleep } from '../helpers/ports.js';
-import { collect, eventually, routeTo, startNode, waitForMesh, type NatterNode } from './helpers.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
+import { collect, routeTo, startNode, waitForMesh, type NatterNode } from './helpers.js';
 import { ACCOUNTS, accountInterest, exporter, importer, waitForAccountInterest } from './account-fixtures.js';
 
 describe('stream and service imports across a three-node Natter cluster', () => {
@@ -44,7 +44,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     exp1.publish('news.sport', 'goal');
     exp1.publish('news.weather', 'rain');
     await exp1.flush();
-    await eventually(() => all.length === 2 && one.length === 1, 3000, 'stream deliveries');
+    await waitUntil(() => all.length === 2 && one.length === 1, 3000, 'stream deliveries');
     await sleep(50);
     assert.deepEqual(all.sort(), ['news.sport:goal', 'news.weather:rain']);
     assert.deepEqual(one, ['news.sport:goal']);
@@ -60,7 +60,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     exp1.publish('feed.x', '1');
     exp1.publish('feed.y', '2');
     await exp1.flush();
-    await eventually(() => narrow.length === 1 && wide.length === 2, 3000, 'prefixed deliveries');
+    await waitUntil(() => narrow.length === 1 && wide.length === 2, 3000, 'prefixed deliveries');
     await sleep(50);
     assert.deepEqual(narrow, ['pfx.feed.x:1']);
     assert.deepEqual(wide.sort(), ['pfx.feed.x:1', 'pfx.feed.y:2']);
@@ -74,7 +74,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     exp1.publish('alerts.a.b', 'hit');
     exp1.publish('alerts.b.a', 'miss');
     await exp1.flush();
-    await eventually(() => got.length === 1, 3000, 'mapped delivery');
+    await waitUntil(() => got.length === 1, 3000, 'mapped delivery');
     await sleep(50);
     assert.deepEqual(got, ['warn.b.a:hit']);
   });
@@ -85,7 +85,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     await waitForAccountInterest(s1, 'EXP', 'news.tmp.>');
     sub.unsubscribe();
     await imp2.flush();
-    await eventually(() => !accountInterest(s1, 'EXP').includes('news.tmp.>'), 3000, 'the shadow interest to go');
+    await waitUntil(() => !accountInterest(s1, 'EXP').includes('news.tmp.>'), 3000, 'the shadow interest to go');
     // Interest in the importer's own account is unaffected by the import.
     assert.ok(accountInterest(s1, 'IMP').includes('news.>'));
   });
@@ -97,7 +97,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     const n = 300;
     for (let i = 0; i < n; i++) exp1.publish(`news.q.${i}`, String(i));
     await exp1.flush();
-    await eventually(() => members.reduce((t, m) => t + m.length, 0) >= n, 5000, 'queue deliveries');
+    await waitUntil(() => members.reduce((t, m) => t + m.length, 0) >= n, 5000, 'queue deliveries');
     await sleep(100);
     const all = members.flat().map((s) => s.split(':')[1]).sort((a, b) => Number(a) - Number(b));
     assert.deepEqual(all, Array.from({ length: n }, (_, i) => String(i)));
@@ -170,7 +170,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     await waitForAccountInterest(s2, 'EXP', 'svc.x');
     const r = await imp2.request('svc.x', 'q', { timeout: 2000 });
     assert.equal(r.string(), 'ok');
-    await eventually(() => plain.length === 1, 3000, 'the plain subscriber');
+    await waitUntil(() => plain.length === 1, 3000, 'the plain subscriber');
     await sleep(150);
     assert.equal(served, 1);
     responder.unsubscribe();
@@ -190,7 +190,7 @@ describe('stream and service imports across a three-node Natter cluster', () => 
     await waitForAccountInterest(s1, 'EXP', 'late.>');
     exp1.publish('late.news', 'x');
     await exp1.flush();
-    await eventually(() => got.length === 1, 3000, 'the newly imported message');
+    await waitUntil(() => got.length === 1, 3000, 'the newly imported message');
     assert.deepEqual(got, ['late.news:x']);
   });
 });

@@ -9,9 +9,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { freePort, sleep } from '../helpers/ports.js';
+import { freePort } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import {
-  afterInfo, client, collect, eventually, rawExchange, routeTo, startNatsNode, startNode,
+  afterInfo, client, collect, rawExchange, routeTo, startNatsNode, startNode,
   waitForInterest, waitForMesh, type NatsNode, type NatterNode,
 } from './helpers.js';
 
@@ -20,7 +21,7 @@ const RP_HASH = '$2a$04$sFrLkhAZOOM8vJYSoBPnYe4SKIBL6sHXY4Ewoe39LtRUKTR73UVW.';
 
 /** Sends one message from `from` until `got` has something: interest may still be on its way. */
 async function flows(from: NatsConnection, subject: string, got: string[], what: string): Promise<void> {
-  await eventually(async () => {
+  await waitUntil(async () => {
     from.publish(subject, 'probe');
     await from.flush();
     await sleep(30);
@@ -55,7 +56,7 @@ describe('route authorization', () => {
   it('refuses wrong credentials with "Authorization Violation" and keeps refusing', async () => {
     const bad = await startNode('bad', { clusterBlock: { routes: [routeTo(guarded.routePort, 'ru:wrong'), routeTo(natsGuarded.routePort, 'ru:wrong')] } });
     try {
-      await eventually(() => new Set(bad.log.lines.filter((l) => l.includes("Route Error 'Authorization Violation'")).map((l) => l.split(' - ')[0])).size >= 2, 3000, 'both refusals');
+      await waitUntil(() => new Set(bad.log.lines.filter((l) => l.includes("Route Error 'Authorization Violation'")).map((l) => l.split(' - ')[0])).size >= 2, 3000, 'both refusals');
       assert.ok(guarded.log.has(/rid:\d+ - authentication error/));
       assert.match(natsGuarded.handle.log(), /authentication error/);
       assert.equal(bad.cluster.routes().length, 0);
@@ -70,9 +71,9 @@ describe('route authorization', () => {
     const natsIn = await startNatsNode('natsIn', `name: c\nroutes: [${routeTo(guarded.routePort, 'ru:rp')}]`);
     const natsBad = await startNatsNode('natsBad', `name: c\nroutes: [${routeTo(guarded.routePort, 'ru:nope')}]`);
     try {
-      await eventually(() => natter.cluster.routes().some((r) => r.remoteName === 'natsGuarded'), 3000, 'Natter -> nats-server with credentials');
-      await eventually(() => guarded.cluster.routes().some((r) => r.remoteName === 'natsIn'), 3000, 'nats-server -> Natter with credentials');
-      await eventually(() => natsBad.handle.log().includes("Route Error 'Authorization Violation'"), 3000, 'nats-server told of bad credentials');
+      await waitUntil(() => natter.cluster.routes().some((r) => r.remoteName === 'natsGuarded'), 3000, 'Natter -> nats-server with credentials');
+      await waitUntil(() => guarded.cluster.routes().some((r) => r.remoteName === 'natsIn'), 3000, 'nats-server -> Natter with credentials');
+      await waitUntil(() => natsBad.handle.log().includes("Route Error 'Authorization Violation'"), 3000, 'nats-server told of bad credentials');
       assert.ok(!guarded.cluster.routes().some((r) => r.remoteName === 'natsBad'));
     } finally {
       await Promise.all([natter.close(), natsIn.close(), natsBad.close()]);
@@ -89,12 +90,12 @@ describe('cluster names', () => {
     try {
       // The accepting side says why; the dialling side sees the other name in INFO first and hangs up.
       const text = 'Rejecting connection, cluster name "two" does not match "one"';
-      await eventually(() => natter.log.lines.filter((l) => l.includes(text)).length >= 2, 3000, 'Natter rejecting both intruders');
-      await eventually(() => nats.handle.log().includes(text), 3000, 'nats-server rejecting the Natter intruder');
+      await waitUntil(() => natter.log.lines.filter((l) => l.includes(text)).length >= 2, 3000, 'Natter rejecting both intruders');
+      await waitUntil(() => nats.handle.log().includes(text), 3000, 'nats-server rejecting the Natter intruder');
       assert.ok(natter.log.has(/Router connection closed: Cluster Name Conflict/));
       assert.ok(natter.log.has(/rid:\d+ - cluster name from remote server conflicts/));
-      await eventually(() => intruder.log.lines.filter((l) => l.includes('Router connection closed: Cluster Name Conflict')).length >= 2, 3000, 'the Natter intruder hanging up');
-      await eventually(() => natsIntruder.handle.log().includes('Router connection closed: Cluster Name Conflict'), 3000, 'the nats-server intruder hanging up');
+      await waitUntil(() => intruder.log.lines.filter((l) => l.includes('Router connection closed: Cluster Name Conflict')).length >= 2, 3000, 'the Natter intruder hanging up');
+      await waitUntil(() => natsIntruder.handle.log().includes('Router connection closed: Cluster Name Conflict'), 3000, 'the nats-server intruder hanging up');
       assert.equal(natter.cluster.routes().length, 0);
       assert.equal(intruder.cluster.routes().length, 0);
     } finally {
@@ -215,14 +216,14 @@ describe('misbehaving peers do not disturb healthy routes', () => {
     fake.write('CONNECT {"name":"FAKE","cluster":"c","headers":true}\r\n');
     fake.write('INFO {"server_id":"FAKE","server_name":"fake","cluster":"c","host":"127.0.0.1","port":1,"headers":true}\r\n');
     fake.write('RS+ $G slow.>\r\n');
-    await eventually(() => a.cluster.routes().some((r) => r.remoteName === 'fake' && r.subscriptions.length > 0), 2000, 'the fake route');
+    await waitUntil(() => a.cluster.routes().some((r) => r.remoteName === 'fake' && r.subscriptions.length > 0), 2000, 'the fake route');
     fake.pause();
     const payload = new Uint8Array(8 * 1024);
     for (let i = 0; i < 4000 && a.cluster.routes().some((r) => r.remoteName === 'fake'); i++) {
       ncA.publish('slow.x', payload);
       if (i % 100 === 0) await ncA.flush();
     }
-    await eventually(() => !a.cluster.routes().some((r) => r.remoteName === 'fake'), 5000, 'the slow route cut');
+    await waitUntil(() => !a.cluster.routes().some((r) => r.remoteName === 'fake'), 5000, 'the slow route cut');
     assert.ok(a.log.has(/Slow Consumer Detected/));
     assert.ok(a.log.has(/Router connection closed: Slow Consumer/));
     fake.destroy();
@@ -251,7 +252,7 @@ describe('killing and restarting nodes', () => {
       const got = collect(onN0, 'k.>');
       await onN0.flush();
       await n2.close();
-      await eventually(() => n0.cluster.routes().length === 1 && n1.cluster.routes().length === 1, 3000, 'the dead node gone');
+      await waitUntil(() => n0.cluster.routes().length === 1 && n1.cluster.routes().length === 1, 3000, 'the dead node gone');
       const onN1 = await client(n1.url);
       conns.push(onN1);
       await flows(onN1, 'k.while.down', got, 'messages between the survivors');
@@ -277,7 +278,7 @@ describe('killing and restarting nodes', () => {
     try {
       await waitForMesh([a, b], [seed], 2);
       await seed.handle.kill();
-      await eventually(() => a.cluster.routes().length === 1 && b.cluster.routes().length === 1, 3000, 'the killed seed gone');
+      await waitUntil(() => a.cluster.routes().length === 1 && b.cluster.routes().length === 1, 3000, 'the killed seed gone');
       const [ncA, ncB] = await Promise.all([client(a.url), client(b.url)]);
       conns.push(ncA, ncB);
       const got = collect(ncB, 'seedless');

@@ -7,42 +7,17 @@
  */
 import net from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Logger, RunningServer, StartOptions } from '../../src/index.js';
-import type { ClusterHandle } from '../../src/cluster/cluster.js';
-import { startNatter } from '../helpers/natter.js';
+import type { StartOptions } from '../../src/index.js';
+import type { ClusterHandle } from '../../src/cluster/handle.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
-import { freePort, sleep } from '../helpers/ports.js';
-
-/** A logger that keeps what it is told, for assertions on nats-server's wording. */
-export class LogCapture implements Logger {
-  readonly lines: string[] = [];
-  readonly debugEnabled: boolean;
-  readonly traceEnabled: boolean;
-
-  constructor(opts: { debug?: boolean; trace?: boolean } = {}) {
-    this.debugEnabled = opts.debug ?? false;
-    this.traceEnabled = opts.trace ?? false;
-  }
-
-  info(m: string): void { this.lines.push(`[INF] ${m}`); }
-  warn(m: string): void { this.lines.push(`[WRN] ${m}`); }
-  error(m: string): void { this.lines.push(`[ERR] ${m}`); }
-  fatal(m: string): void { this.lines.push(`[FTL] ${m}`); }
-  debug(m: string): void { if (this.debugEnabled) this.lines.push(`[DBG] ${m}`); }
-  trace(m: string): void { if (this.traceEnabled) this.lines.push(`[TRC] ${m}`); }
-
-  has(re: RegExp): boolean {
-    return this.lines.some((l) => re.test(l));
-  }
-
-  text(): string {
-    return this.lines.join('\n');
-  }
-}
+import { freePort } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 export interface NatterNode {
   readonly name: string;
-  readonly srv: RunningServer;
+  readonly srv: TestNatter;
   readonly cluster: ClusterHandle;
   readonly url: string;
   readonly routePort: number;
@@ -122,22 +97,13 @@ export async function natsRoutez(node: NatsNode): Promise<RoutezEntry[]> {
   return body.routes;
 }
 
-export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** Every Natter node has exactly `n` registered routes and every nats-server node too. */
 export async function waitForMesh(natter: readonly NatterNode[], nats: readonly NatsNode[], n: number, timeoutMs = 5000): Promise<void> {
-  await eventually(async () => {
+  await waitUntil(async () => {
     for (const node of natter) if (node.cluster.routes().length !== n) return false;
     for (const node of nats) if ((await natsRoutez(node)).length !== n) return false;
     return true;
-  }, timeoutMs, `a full mesh of ${n + 1} servers`);
+  }, timeoutMs, `a full mesh of ${n + 1} servers`, 20);
 }
 
 /**
@@ -145,7 +111,7 @@ export async function waitForMesh(natter: readonly NatterNode[], nats: readonly 
  * `subject` (as the route announced it: "subject" or "subject queue").
  */
 export async function waitForInterest(node: NatterNode | NatsNode, entry: string, count: number, timeoutMs = 3000): Promise<void> {
-  await eventually(async () => {
+  await waitUntil(async () => {
     let seen = 0;
     if ('cluster' in node) {
       for (const r of node.cluster.routes()) {
@@ -157,7 +123,7 @@ export async function waitForInterest(node: NatterNode | NatsNode, entry: string
       for (const r of await natsRoutez(node)) if ((r.subscriptions_list ?? []).includes(subject)) seen++;
     }
     return seen >= count;
-  }, timeoutMs, `${count} route(s) on ${node.name} with interest in "${entry}"`);
+  }, timeoutMs, `${count} route(s) on ${node.name} with interest in "${entry}"`, 20);
 }
 
 export function client(url: string, opts: { user?: string; pass?: string } = {}): Promise<NatsConnection> {

@@ -8,9 +8,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { freePort, sleep } from '../helpers/ports.js';
+import { freePort } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import {
-  client, collect, eventually, routeTo, startNatsNode, startNode, waitForInterest, waitForMesh,
+  client, collect, routeTo, startNatsNode, startNode, waitForInterest, waitForMesh,
   type NatsNode, type NatterNode,
 } from './helpers.js';
 
@@ -61,7 +62,7 @@ describe('Natter and nats-server in one cluster', () => {
     for (const [k, nc] of Object.entries(conns)) nc.publish(`mix.from.${k}`, k);
     conns.b.publish('mix.to.n1', 'hello-n1');
     await Promise.all(Object.values(conns).map((nc) => nc.flush()));
-    await eventually(() => got.a.length === 5 && got.n2.length === 4 && got.b.length === 1 && got.n1.length === 2, 3000, 'all deliveries');
+    await waitUntil(() => got.a.length === 5 && got.n2.length === 4 && got.b.length === 1 && got.n1.length === 2, 3000, 'all deliveries');
     await sleep(100);
     assert.deepEqual(got.a.sort(), ['mix.from.a:a', 'mix.from.b:b', 'mix.from.n1:n1', 'mix.from.n2:n2', 'mix.to.n1:hello-n1']);
     assert.deepEqual(got.n2.sort(), ['mix.from.a:a', 'mix.from.b:b', 'mix.from.n1:n1', 'mix.from.n2:n2']);
@@ -83,7 +84,7 @@ describe('Natter and nats-server in one cluster', () => {
     for (const [k, nc] of Object.entries(conns)) for (let i = 0; i < per; i++) nc.publish('jobs.run', `${k}${i}`);
     await Promise.all(Object.values(conns).map((nc) => nc.flush()));
     const total = per * 4;
-    await eventually(() => members.reduce((n, l) => n + l.length, 0) >= total, 5000, 'queue deliveries');
+    await waitUntil(() => members.reduce((n, l) => n + l.length, 0) >= total, 5000, 'queue deliveries');
     await sleep(150);
     const all = members.flat();
     assert.equal(all.length, total, 'no duplicates');
@@ -139,10 +140,10 @@ describe('lame duck mode across a mixed cluster', () => {
       assert.ok(b.cluster.clientConnectURLs().includes(hostPort(a.url)));
       assert.ok((await natsConnectURLs()).includes(hostPort(a.url)));
       a.cluster.enterLameDuck();
-      await eventually(() => !b.cluster.clientConnectURLs().includes(hostPort(a.url)), 2000, 'Natter dropping the lame duck');
-      await eventually(async () => !(await natsConnectURLs()).includes(hostPort(a.url)), 2000, 'nats-server dropping the lame duck');
+      await waitUntil(() => !b.cluster.clientConnectURLs().includes(hostPort(a.url)), 2000, 'Natter dropping the lame duck');
+      await waitUntil(async () => !(await natsConnectURLs()).includes(hostPort(a.url)), 2000, 'nats-server dropping the lame duck');
       n.handle.proc.kill('SIGUSR2');
-      await eventually(() => !b.cluster.clientConnectURLs().includes(hostPort(n.url)), 3000, 'Natter dropping nats-server in lame duck mode');
+      await waitUntil(() => !b.cluster.clientConnectURLs().includes(hostPort(n.url)), 3000, 'Natter dropping nats-server in lame duck mode');
     } finally {
       await Promise.all([a.close(), b.close()]);
       await n.handle.kill();

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
-import { startServer } from '../../src/index.js';
-import { waitUntil } from '../helpers/ports.js';
+import { startNatter } from '../helpers/natter.js';
+import { waitUntil } from '../helpers/wait.js';
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
   const r = await fetch(url);
@@ -15,9 +15,9 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
 }
 
 test('/routez and /varz describe the routes of a two-node cluster', async () => {
-  const a = await startServer({ server_name: 'a', http_port: -1, cluster: { listen: '127.0.0.1:-1', name: 'mon' } });
+  const a = await startNatter({ server_name: 'a', http_port: -1, cluster: { listen: '127.0.0.1:-1', name: 'mon' } });
   const routePort = a.server.cluster?.varz()?.cluster_port ?? 0;
-  const b = await startServer({ server_name: 'b', cluster: { listen: '127.0.0.1:-1', name: 'mon', routes: [`nats-route://127.0.0.1:${routePort}`] } });
+  const b = await startNatter({ server_name: 'b', cluster: { listen: '127.0.0.1:-1', name: 'mon', routes: [`nats-route://127.0.0.1:${routePort}`] } });
   try {
     await waitUntil(() => (a.server.cluster?.routes().length ?? 0) === 1, 5000, 'route up');
     const nc = await connect({ servers: b.url });

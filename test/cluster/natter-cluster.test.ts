@@ -7,11 +7,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { startServer } from '../../src/index.js';
 import { startCluster } from '../../src/cluster/cluster.js';
-import { sleep } from '../helpers/ports.js';
+import { ConnectionUpkeep } from '../../src/server/connection-upkeep.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { startNatter } from '../helpers/natter.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import {
-  client, collect, eventually, LogCapture, routeTo, startNode, waitForInterest, waitForMesh, type NatterNode,
+  client, collect, routeTo, startNode, waitForInterest, waitForMesh, type NatterNode,
 } from './helpers.js';
 
 describe('three Natter nodes joined through one seed', () => {
@@ -59,7 +61,7 @@ describe('three Natter nodes joined through one seed', () => {
     ncC.publish('orders.new', '1');
     ncB.publish('orders.eu.big', '2');
     ncA.publish('orders.old', '3');
-    await eventually(() => exact.length === 1 && star.length === 2 && full.length === 3, 2000, 'deliveries');
+    await waitUntil(() => exact.length === 1 && star.length === 2 && full.length === 3, 2000, 'deliveries');
     await sleep(50);
     assert.deepEqual(exact, ['orders.new:1']);
     assert.deepEqual(star.sort(), ['orders.new:1', 'orders.old:3']);
@@ -82,7 +84,7 @@ describe('three Natter nodes joined through one seed', () => {
     for (let i = 0; i < 100; i++) (i % 2 === 0 ? ncB : ncC).publish('work.item', `x${i}`);
     await Promise.all([ncA.flush(), ncB.flush(), ncC.flush()]);
     const count = (): number => onB[0].length + onB[1].length + onC[0].length;
-    await eventually(() => count() >= fromSeed + 100, 3000, 'all queue messages');
+    await waitUntil(() => count() >= fromSeed + 100, 3000, 'all queue messages');
     await sleep(100);
     const all = [...onB.flat(), ...onC.flat()];
     assert.equal(all.length, fromSeed + 100, 'no message delivered twice');
@@ -99,7 +101,7 @@ describe('three Natter nodes joined through one seed', () => {
     await waitForInterest(seed, 'single.q solo', 1);
     await waitForInterest(b, 'single.q solo', 1);
     for (let i = 0; i < 50; i++) (i % 2 === 0 ? ncA : ncB).publish('single.q', String(i));
-    await eventually(() => only.length === 50, 2000, '50 queue messages on c');
+    await waitUntil(() => only.length === 50, 2000, '50 queue messages on c');
     await sleep(50);
     assert.equal(only.length, 50);
   });
@@ -125,7 +127,7 @@ describe('three Natter nodes joined through one seed', () => {
     h.set('X-Trace', 'abc');
     h.append('X-Multi', 'one');
     ncC.publish('hdr.test', 'body', { headers: h });
-    await eventually(() => got.length === 1, 2000, 'header message');
+    await waitUntil(() => got.length === 1, 2000, 'header message');
     assert.deepEqual(got, ['abc|one|body']);
   });
 
@@ -135,7 +137,7 @@ describe('three Natter nodes joined through one seed', () => {
     await waitForInterest(seed, 'gone.soon', 1);
     sub.unsubscribe();
     await ncB.flush();
-    await eventually(() => !seed.cluster.routes().some((r) => r.subscriptions.some((s) => s.subject === 'gone.soon')), 2000, 'RS- on seed');
+    await waitUntil(() => !seed.cluster.routes().some((r) => r.subscriptions.some((s) => s.subject === 'gone.soon')), 2000, 'RS- on seed');
   });
 
   it('lists every node in connect_urls', () => {
@@ -175,7 +177,7 @@ describe('accounts across routes', () => {
       assert.equal(entry?.account, 'A');
       b2.publish('shared.subject', 'from-b');
       a2.publish('shared.subject', 'from-a');
-      await eventually(() => got.length >= 1, 2000, 'account A message');
+      await waitUntil(() => got.length >= 1, 2000, 'account A message');
       await sleep(100);
       assert.deepEqual(got, ['shared.subject:from-a']);
     } finally {
@@ -197,7 +199,7 @@ describe('a peer without header support', () => {
       const h = headers();
       h.set('X-Gone', '1');
       ncRich.publish('h.strip', 'payload-only', { headers: h });
-      await eventually(() => got.length === 1, 2000, 'the stripped message');
+      await waitUntil(() => got.length === 1, 2000, 'the stripped message');
       assert.deepEqual(got, ['h.strip:payload-only']);
       // Stripped by the sender, as nats-server does: RMSG with the payload's size, not HMSG.
       assert.ok(rich.log.has(/->> \[RMSG \$G h\.strip 12\]/), rich.log.text());
@@ -235,7 +237,7 @@ describe('route permissions', () => {
       ncP.publish('other.x', '2');
       ncG.publish('out.x', '3');
       ncG.publish('out.secret', '4');
-      await eventually(() => inG.length === 1 && outP.length === 1, 2000, 'allowed traffic');
+      await waitUntil(() => inG.length === 1 && outP.length === 1, 2000, 'allowed traffic');
       await sleep(100);
       assert.deepEqual([notImported, secretP], [[], []]);
     } finally {
@@ -247,17 +249,17 @@ describe('route permissions', () => {
 
 describe('startCluster', () => {
   it('starts with the server, and refuses a second start', async () => {
-    const s = await startServer({ cluster: { listen: '127.0.0.1:-1', name: 'c' } });
+    const s = await startNatter({ cluster: { listen: '127.0.0.1:-1', name: 'c' } });
     try {
       assert.notEqual(s.server.cluster, null);
-      await assert.rejects(startCluster(s.server), /already started/);
+      await assert.rejects(startCluster(s.server, { upkeep: new ConnectionUpkeep(s.server) }), /already started/);
     } finally {
       await s.close();
     }
   });
 
   it('is not started without a cluster block', async () => {
-    const plain = await startServer({});
+    const plain = await startNatter({});
     try {
       assert.equal(plain.server.cluster, null);
     } finally {
@@ -266,7 +268,7 @@ describe('startCluster', () => {
   });
 
   it('refuses to start when the route TLS files cannot be loaded', async () => {
-    await assert.rejects(startServer({ cluster: { listen: '127.0.0.1:-1', tls: { cert_file: '/nonexistent/x.pem', key_file: '/nonexistent/y.pem' } } }), /nonexistent/);
+    await assert.rejects(startNatter({ cluster: { listen: '127.0.0.1:-1', tls: { cert_file: '/nonexistent/x.pem', key_file: '/nonexistent/y.pem' } } }), /nonexistent/);
   });
 
   it('keeps client URLs to itself with no_advertise', async () => {

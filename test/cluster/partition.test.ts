@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { trackChild } from '../helpers/children.js';
-import { sleep } from '../helpers/ports.js';
-import { collect, eventually } from './helpers.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
+import { collect } from './helpers.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const CLI = fileURLToPath(new URL('../../src/cli/natter-server.js', import.meta.url));
@@ -99,7 +99,7 @@ async function routeCount(i: 0 | 1): Promise<number> {
 /** Publishes on node 1 until node 2's subscriber hears one: interest may still be on its way after a heal. */
 async function flows(pub: NatsConnection, got: string[], subject: string): Promise<void> {
   const before = got.length;
-  await eventually(async () => {
+  await waitUntil(async () => {
     pub.publish(subject, 'ping');
     await pub.flush();
     await sleep(50);
@@ -144,7 +144,7 @@ describe('a partition between namespaced Natter nodes', () => {
       procs.push(p);
     }
     const up = async (i: 0 | 1): Promise<boolean> => (await routeCount(i).catch(() => -1)) === 1;
-    await eventually(async () => (await up(0)) && (await up(1)), 15000, `the route between P1 and P2 (stderr: ${stderr})`);
+    await waitUntil(async () => (await up(0)) && (await up(1)), 15000, `the route between P1 and P2 (stderr: ${stderr})`);
 
     const [c1, c2] = await Promise.all(NODE_ADDR.map((a) => connect({ servers: `nats://${a}:4222`, reconnect: false })));
     conns.push(c1, c2);
@@ -153,7 +153,7 @@ describe('a partition between namespaced Natter nodes', () => {
     await flows(c1, got, 'part.before');
 
     ip('-n', NS[0], 'link', 'set', ROUTE_IF[0], 'down');
-    await eventually(async () => (await routeCount(0)) === 0 && (await routeCount(1)) === 0, 15000, 'both sides to drop the route');
+    await waitUntil(async () => (await routeCount(0)) === 0 && (await routeCount(1)) === 0, 15000, 'both sides to drop the route');
     const during = got.length;
     c1.publish('part.during', 'lost');
     await c1.flush();
@@ -161,7 +161,7 @@ describe('a partition between namespaced Natter nodes', () => {
     assert.equal(got.length, during, 'nothing crosses a cut link');
 
     ip('-n', NS[0], 'link', 'set', ROUTE_IF[0], 'up');
-    await eventually(async () => (await routeCount(0)) === 1 && (await routeCount(1)) === 1, 20000, 'the route to come back');
+    await waitUntil(async () => (await routeCount(0)) === 1 && (await routeCount(1)) === 1, 20000, 'the route to come back');
     await flows(c1, got, 'part.after');
     assert.ok(!got.includes('part.during:lost'));
   });

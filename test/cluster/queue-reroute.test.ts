@@ -10,9 +10,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { sleep } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import {
-  client, collect, eventually, routeTo, startNatsNode, startNode, waitForInterest, waitForMesh, type NatsNode, type NatterNode,
+  client, collect, routeTo, startNatsNode, startNode, waitForInterest, waitForMesh, type NatsNode, type NatterNode,
 } from './helpers.js';
 
 /** A hand-driven route peer: handshakes as server FAKE, then writes what it is given. */
@@ -57,10 +57,10 @@ describe('queue messages whose member left are re-routed', () => {
     await waitForInterest(s2, 'jobs.one q1', 1);
     const peer = await fakeRoute(s2.routePort);
     try {
-      await eventually(() => s2.cluster.routes().some((r) => r.remoteName === 'fake'), 3000, 's2 to register the fake route');
+      await waitUntil(() => s2.cluster.routes().some((r) => r.remoteName === 'fake'), 3000, 's2 to register the fake route');
       // The fake peer asks s2 to serve q1, which only s3 has.
       peer.socket.write('RMSG $G jobs.one | q1 5\r\nhello\r\n');
-      await eventually(() => member.length === 1, 3000, 'the re-routed message');
+      await waitUntil(() => member.length === 1, 3000, 'the re-routed message');
       // Only s2 could have passed it on: a routed message reaches s3 no other way.
       assert.deepEqual(member, ['jobs.one:hello']);
       // Nothing went back to the sender.
@@ -73,11 +73,11 @@ describe('queue messages whose member left are re-routed', () => {
   it('sends it back to the sender when only the sender still has members', async () => {
     const peer = await fakeRoute(s2.routePort);
     try {
-      await eventually(() => s2.cluster.routes().some((r) => r.remoteName === 'fake'), 3000, 's2 to register the fake route');
+      await waitUntil(() => s2.cluster.routes().some((r) => r.remoteName === 'fake'), 3000, 's2 to register the fake route');
       peer.socket.write('RS+ $G jobs.two q2 1\r\n');
-      await eventually(() => s2.cluster.routes().some((r) => r.remoteName === 'fake' && r.subscriptions.some((s) => s.queue === 'q2')), 3000, 'the fake interest');
+      await waitUntil(() => s2.cluster.routes().some((r) => r.remoteName === 'fake' && r.subscriptions.some((s) => s.queue === 'q2')), 3000, 'the fake interest');
       peer.socket.write('RMSG $G jobs.two | q2 2\r\nhi\r\n');
-      await eventually(() => peer.received().includes('RMSG $G jobs.two | q2 2\r\nhi\r\n'), 3000, 'the message back at the sender');
+      await waitUntil(() => peer.received().includes('RMSG $G jobs.two | q2 2\r\nhi\r\n'), 3000, 'the message back at the sender');
     } finally {
       peer.socket.destroy();
     }
@@ -101,7 +101,7 @@ describe('queue messages whose member left are re-routed', () => {
     await nc1.flush();
     await draining;
     const total = (): number => got2.length + got3.length;
-    await eventually(() => total() >= n, 10000, 'every message');
+    await waitUntil(() => total() >= n, 10000, 'every message');
     await sleep(100);
     const seqs = [...got2, ...got3].map((s) => Number(s.split(':')[1])).sort((a, b) => a - b);
     assert.equal(seqs.length, n, 'exactly once');
@@ -151,7 +151,7 @@ describe('queue re-routing in a cluster of Natter and nats-server nodes', () => 
       }
       await pub.flush();
       await draining;
-      await eventually(() => gone.length + kept.length >= count, 10000, 'every message');
+      await waitUntil(() => gone.length + kept.length >= count, 10000, 'every message');
       await sleep(100);
       const seqs = [...gone, ...kept].map((s) => Number(s.split(':')[1])).sort((x, y) => x - y);
       assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i));

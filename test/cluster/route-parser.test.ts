@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RouteParser, type RouteOpHandler } from '../../src/cluster/route-parser.js';
+import { redactSecrets } from '../../src/protocol/trace.js';
 
 /** Records every call as a line of text. */
 class Recorder implements RouteOpHandler {
@@ -140,14 +141,15 @@ describe('route parser', () => {
     assert.deepEqual(r.calls, ['CONNECT {}', 'PING', 'SUB $G x - 0']);
   });
 
-  it('traces operations as nats-server does, with route passwords redacted', () => {
+  it('traces operations as nats-server does; the shared trace redacts route passwords', () => {
     const r = new Recorder();
     const p = new RouteParser(r);
     p.tracing = true;
     p.parse(Buffer.from('CONNECT {"user":"u","pass":"secret","name":"X"}\r\nRMSG $G foo 1\r\nx\r\n'));
     assert.deepEqual(r.calls.filter((c) => c.startsWith('TRACE')), [
-      'TRACE CONNECT {"user":"u","pass":"[REDACTED]","name":"X"}',
+      'TRACE CONNECT {"user":"u","pass":"secret","name":"X"}',
       'TRACE RMSG $G foo 1',
     ]);
+    assert.equal(redactSecrets(r.calls[0].slice('TRACE '.length)), 'CONNECT {"user":"u","pass":"[REDACTED]","name":"X"}');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { StreamImportRoute } from '../../src/accounts/account-config.js';
+import { StreamImportRoute } from '../../src/accounts/import-routes.js';
 import { SubjectTransform, tokenizeWildcards, untokenizeWildcards } from '../../src/accounts/subject-transform.js';
 import { shadowSubject } from '../../src/cluster/shadow-interest.js';
 

@@ -14,9 +14,9 @@ import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { makeCerts, type CertFiles, type CertSet } from '../tls/certs.js';
 import { pinnedCertId } from '../../src/tls/index.js';
-import { sleep } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import {
-  client, collect, eventually, rawExchange, routeTo, startNatsNode, startNode, waitForInterest, waitForMesh,
+  client, collect, rawExchange, routeTo, startNatsNode, startNode, waitForInterest, waitForMesh,
   type NatsNode, type NatterNode,
 } from './helpers.js';
 
@@ -38,14 +38,14 @@ async function roundTrip(fromNode: NatterNode | NatsNode, from: NatsConnection, 
   await waitForInterest(fromNode, subject, 1);
   from.publish(subject, 'x');
   await from.flush();
-  await eventually(() => got.length === 1, 3000, `${subject} to arrive`);
+  await waitUntil(() => got.length === 1, 3000, `${subject} to arrive`);
   await sleep(50);
   assert.deepEqual(got, [`${subject}:x`]);
 }
 
 /** Nobody has a route for a while, and `log` tells why. */
 async function neverRouted(nodes: readonly NatterNode[], log: NatterNode, why: RegExp): Promise<void> {
-  await eventually(() => log.log.has(why), 4000, `a log line matching ${why} on ${log.name}`);
+  await waitUntil(() => log.log.has(why), 4000, `a log line matching ${why} on ${log.name}`);
   await sleep(300);
   for (const n of nodes) assert.equal(n.cluster.routes().length, 0, `${n.name} has no route`);
 }
@@ -121,7 +121,7 @@ describe('route TLS', () => {
     const b = await startNode('B', { clusterBlock: { tls: tlsBlock(certs.server), routes: [routeTo(plain.routePort)] } });
     try {
       await neverRouted([a, plain], a, /TLS handshake error: tls: first record does not look like a TLS handshake/);
-      await eventually(() => b.log.has(/TLS route handshake error/), 4000, 'B to give up on the plain peer');
+      await waitUntil(() => b.log.has(/TLS route handshake error/), 4000, 'B to give up on the plain peer');
       assert.equal(b.cluster.routes().length, 0);
     } finally {
       await Promise.all([a.close(), plain.close(), b.close()]);

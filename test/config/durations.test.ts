@@ -1,7 +1,8 @@
 /** Go-style durations, as nats-server reads them. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DurationError, formatGoDuration, parseGoDuration, parseGoDurationNs } from '../../src/config/durations.js';
+import { DurationError, parseGoDuration, parseGoDurationNs } from '../../src/config/durations.js';
+import { formatGoDuration, msToGoDuration } from '../../src/text/go-format.js';
 
 describe('parseGoDuration', () => {
   const good: [string, number][] = [
@@ -57,7 +58,7 @@ describe('parseGoDuration', () => {
   });
 });
 
-describe('formatGoDuration', () => {
+describe('formatGoDuration of a millisecond count (config messages)', () => {
   const cases: [number, string][] = [
     [0, '0s'],
     [10_000, '10s'],
@@ -72,7 +73,7 @@ describe('formatGoDuration', () => {
   ];
   for (const [ms, text] of cases) {
     it(`prints ${ms} ms as ${text}`, () => {
-      assert.equal(formatGoDuration(ms), text);
+      assert.equal(formatGoDuration(msToGoDuration(ms)), text);
     });
   }
 });

@@ -3,10 +3,7 @@
  * nats-server, each with its own fresh store directory, so client-level
  * JetStream tests check every expectation on the reference too.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startNatter } from './natter.js';
+import { removeDir, startJsNatter, tempStoreDir } from './jetstream.js';
 import { startNatsServer } from './nats-server.js';
 
 export interface JetStreamTarget {
@@ -21,31 +18,18 @@ export interface JetStreamStarter {
   start(): Promise<JetStreamTarget>;
 }
 
-function freshDir(): string {
-  return mkdtempSync(join(tmpdir(), 'natter-js-'));
-}
-
 export const natterJetStream: JetStreamStarter = {
   name: 'natter',
   async start() {
-    const storeDir = freshDir();
-    const s = await startNatter({ jetstream: { store_dir: storeDir } });
-    return {
-      name: 'natter',
-      url: s.url,
-      storeDir,
-      stop: async () => {
-        await s.close();
-        rmSync(storeDir, { recursive: true, force: true });
-      },
-    };
+    const s = await startJsNatter();
+    return { name: 'natter', url: s.srv.url, storeDir: s.storeDir, stop: () => s.stop() };
   },
 };
 
 export const natsServerJetStream: JetStreamStarter = {
   name: 'nats-server',
   async start() {
-    const storeDir = freshDir();
+    const storeDir = tempStoreDir();
     const s = await startNatsServer({ args: ['-js', '-sd', storeDir] });
     return {
       name: 'nats-server',
@@ -53,7 +37,7 @@ export const natsServerJetStream: JetStreamStarter = {
       storeDir,
       stop: async () => {
         await s.stop();
-        rmSync(storeDir, { recursive: true, force: true });
+        removeDir(storeDir);
       },
     };
   },

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerOptions } from '../../src/index.js';
 import { freePort, waitForListen } from './ports.js';
+import { waitUntil } from './wait.js';
 import { trackChild } from './children.js';
 
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
@@ -32,6 +33,12 @@ export interface NatsServerStart {
   args?: string[];
   /** Text of a config file to pass with -c. */
   config?: string;
+  /**
+   * How to tell it is up: `listening` (the default) connects to the client
+   * port, and that probe then counts in /connz and /varz as a closed
+   * connection; `logged` waits for "Server is ready" in its output instead.
+   */
+  readyWhen?: 'listening' | 'logged';
 }
 
 export async function startNatsServer(o: NatsServerStart = {}): Promise<NatsServerHandle> {
@@ -70,7 +77,12 @@ export async function startNatsServer(o: NatsServerStart = {}): Promise<NatsServ
     }
   };
   try {
-    await waitForListen(port, 5000, '127.0.0.1', () => exited);
+    if (o.readyWhen === 'logged') {
+      await waitUntil(() => exited !== null || output.includes('Server is ready'), 5000, `"Server is ready" from nats-server: ${output}`);
+      if (exited !== null) throw new Error(exited);
+    } else {
+      await waitForListen(port, 5000, '127.0.0.1', () => exited);
+    }
   } catch (e) {
     await stopWith('SIGKILL');
     throw e;

@@ -6,7 +6,7 @@
  * Parent → child: { type: 'stats', id } | { type: 'stop' }
  * Child → parent: { type: 'ready', port } | { type: 'stats', id, ... }
  */
-import { startServer } from '../../src/index.js';
+import { startNatter } from './natter.js';
 
 export interface ChildStats {
   clients: number;
@@ -23,7 +23,7 @@ if (typeof process.send === 'function') {
 
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
-  const srv = await startServer(opts);
+  const srv = await startNatter(opts);
   const send = (m: unknown): void => {
     process.send?.(m);
   };

@@ -1,30 +1,54 @@
-/** Starts an embedded Natter and makes sure it is closed when the test file ends. */
-import { startServer, type RunningServer, type StartOptions } from '../../src/index.js';
+/**
+ * Starts an embedded Natter for a test and makes sure it is closed.
+ *
+ * Tests look at internals (clients, accounts, subsystems) that the public
+ * embedding API (src/index.ts) does not offer, so this builds the server
+ * itself rather than going through startServer(); test/server/embedding.test.ts
+ * covers the public API.
+ */
+import type { StartOptions } from '../../src/index.js';
+import { silentLogger } from '../../src/log/silent-logger.js';
+import { resolveOptions } from '../../src/server/options.js';
+import { Server } from '../../src/server/server.js';
 
-const live = new Set<RunningServer>();
+export interface TestNatter {
+  /** nats://host:port */
+  readonly url: string;
+  readonly port: number;
+  /** The server itself, for assertions on its internals. */
+  readonly server: Server;
+  /** Shuts the server down; rejects if that takes longer than CLOSE_TIMEOUT_MS. */
+  close(): Promise<void>;
+}
+
+const live = new Set<TestNatter>();
 
 /** How long close() may take before the helper gives up and reports it. */
 export const CLOSE_TIMEOUT_MS = 3000;
 
 /**
- * startServer() whose close() cannot hang a test file: if the server's own
- * close() does not settle within CLOSE_TIMEOUT_MS the returned promise
- * rejects (the test or hook that awaited it fails) instead of waiting forever.
+ * A started Natter with startServer()'s defaults (127.0.0.1, a random port,
+ * silent), whose close() cannot hang a test file: if shutdown does not
+ * settle within CLOSE_TIMEOUT_MS the returned promise rejects (the test or
+ * hook that awaited it fails) instead of waiting forever.
  */
-export async function startNatter(opts: StartOptions = {}): Promise<RunningServer> {
-  const srv = await startServer(opts);
-  live.add(srv);
+export async function startNatter(opts: StartOptions = {}): Promise<TestNatter> {
+  const { logger, ...rest } = opts;
+  const server = new Server(resolveOptions({ host: '127.0.0.1', port: 0, ...rest }), logger ?? silentLogger);
+  await server.start();
   let closing: Promise<void> | null = null;
-  return {
-    url: srv.url,
-    port: srv.port,
-    server: srv.server,
+  const natter: TestNatter = {
+    url: server.clientURLs()[0],
+    port: server.port,
+    server,
     close: () => {
-      live.delete(srv);
-      closing ??= withTimeout(srv.close(), CLOSE_TIMEOUT_MS, `Natter close() did not finish within ${CLOSE_TIMEOUT_MS}ms`);
+      live.delete(natter);
+      closing ??= withTimeout(server.shutdown(), CLOSE_TIMEOUT_MS, `Natter close() did not finish within ${CLOSE_TIMEOUT_MS}ms`);
       return closing;
     },
   };
+  live.add(natter);
+  return natter;
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -37,7 +61,5 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
 
 /** Closes every Natter this process started and has not closed yet. */
 export async function closeAllNatter(): Promise<void> {
-  const all = [...live];
-  live.clear();
-  await Promise.allSettled(all.map((s) => withTimeout(s.close(), CLOSE_TIMEOUT_MS, 'close timed out')));
+  await Promise.allSettled([...live].map((s) => s.close()));
 }

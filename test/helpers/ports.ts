@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { sleep } from './wait.js';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). */
 export function freePort(): Promise<number> {
@@ -34,18 +35,5 @@ export async function waitForListen(port: number, timeoutMs = 5000, host = '127.
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs}ms`);
     await sleep(20);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `cond` until it holds; throws with `what` after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string, stepMs = 5): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(stepMs);
   }
 }

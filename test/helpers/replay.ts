@@ -5,7 +5,7 @@
  */
 import { RawSession, countOf } from './session.js';
 import { normalizeStream } from './normalize.js';
-import { sleep } from './ports.js';
+import { sleep } from './wait.js';
 
 /** Bytes to send on connection `conn` (default 0), or a pause in milliseconds. */
 export type Step = string | Buffer | { pause: number } | { conn: number; send: string | Buffer };

@@ -13,19 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { startJsNatter, tempStoreDir } from './helpers.js';
-import type { Logger } from '../../src/log/logger.js';
+import { LogCapture } from '../helpers/log-capture.js';
 import { trackChild } from '../helpers/children.js';
-import { freePort, sleep } from '../helpers/ports.js';
-
-/** A logger that keeps what it is told. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (level: string) => (msg: string): void => {
-    lines.push(`${level} ${msg}`);
-  };
-  return { lines, info: keep('INF'), warn: keep('WRN'), error: keep('ERR'), fatal: keep('FTL'), debug: keep('DBG'), trace: keep('TRC'), debugEnabled: false, traceEnabled: false };
-}
+import { freePort } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
+import { startJsNatter, tempStoreDir } from '../helpers/jetstream.js';
 
 async function fill(nc: NatsConnection, subject: string, count: number, size = 1000): Promise<{ acked: number; error: string }> {
   const js = jetstream(nc);
@@ -64,7 +56,7 @@ describe('JetStream with damaged or full storage', () => {
     const block = readdirSync(msgs).map((f) => join(msgs, f)).find((f) => statSync(f).size > 0) as string;
     truncateSync(block, statSync(block).size - 3);
 
-    const log = recordingLogger();
+    const log = new LogCapture();
     s = await startJsNatter({ logger: log }, dir);
     nc = await connect({ servers: s.srv.url });
     jsm = await jetstreamManager(nc);

@@ -10,8 +10,9 @@ import { optionsFromConfigText } from '../../src/config/options-from-config.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { startNatter } from '../helpers/natter.js';
 import { RawSession } from '../helpers/session.js';
-import { waitUntil } from '../helpers/ports.js';
-import { startJsNatter, connectTo, api, apiError, tempStoreDir, removeDir, type JsServer } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
+import { connectTo, api, apiError } from './helpers.js';
+import { startJsNatter, tempStoreDir, removeDir, type JsServer } from '../helpers/jetstream.js';
 
 const mem = StorageType.Memory;
 

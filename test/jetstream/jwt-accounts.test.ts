@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startNatter } from '../helpers/natter.js';
-import type { RunningServer } from '../../src/index.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
 import { accountJwt, newAccount, newUser, userJwt } from '../jwt/encoder.js';
 import { dial, OperatorWorld, sysUserJwt, type Dialled } from '../jwt/operator-world.js';
 
@@ -24,7 +23,7 @@ describe('JetStream accounts from JWTs', () => {
   const plain = newAccount();
   const jsUser = newUser();
   const plainUser = newUser();
-  let srv: RunningServer;
+  let srv: TestNatter;
   let sys: Dialled;
 
   before(async () => {

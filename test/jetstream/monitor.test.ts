@@ -7,7 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { startJsNatter, connectTo, text, type JsServer } from './helpers.js';
+import { connectTo, text } from './helpers.js';
+import { startJsNatter, type JsServer } from '../helpers/jetstream.js';
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
   const r = await fetch(url);

@@ -3,36 +3,22 @@
  * headers, rollups, size and discard-new limits, no_ack, republish, subject
  * transforms and retention, through @nats-io/jetstream and raw sockets.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager, type JetStreamClient, StorageType, DiscardPolicy, RetentionPolicy } from '@nats-io/jetstream';
-import { startJsNatter, api, connectTo, text, type JsServer } from './helpers.js';
+import { headers } from '@nats-io/transport-node';
+import { StorageType, DiscardPolicy, RetentionPolicy } from '@nats-io/jetstream';
+import { jetStreamSuite } from '../helpers/jetstream.js';
+import { api, text } from './helpers.js';
 import { RawSession } from '../helpers/session.js';
 
 const mem = StorageType.Memory;
 
 describe('JetStream publish', () => {
-  let s: JsServer;
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  let js: JetStreamClient;
-
-  before(async () => {
-    s = await startJsNatter();
-    nc = await connectTo(s.srv.url);
-    jsm = await jetstreamManager(nc);
-    js = jetstream(nc);
-  });
-
-  after(async () => {
-    await nc?.close();
-    await s?.stop();
-  });
+  const t = jetStreamSuite();
 
   it('acks with exact bytes, and errors in nats-server shape', async () => {
-    await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'], storage: mem, max_msg_size: 64 });
-    const raw = await RawSession.connect(s.srv.port);
+    await t.jsm.streams.add({ name: 'RAW', subjects: ['raw.>'], storage: mem, max_msg_size: 64 });
+    const raw = await RawSession.connect(t.server.srv.port);
     try {
       raw.send('CONNECT {"verbose":false,"headers":true,"protocol":1}\r\nSUB _R.> 1\r\nPING\r\n');
       await raw.waitFor(() => raw.text().includes('PONG'), 2000, 'PONG');
@@ -54,73 +40,73 @@ describe('JetStream publish', () => {
   });
 
   it('drops duplicates within the window and says so', async () => {
-    await jsm.streams.add({ name: 'DUP', subjects: ['dup'], storage: mem });
-    const a = await js.publish('dup', 'one', { msgID: 'id-1' });
-    const b = await js.publish('dup', 'again', { msgID: 'id-1' });
-    const c = await js.publish('dup', 'two', { msgID: 'id-2' });
+    await t.jsm.streams.add({ name: 'DUP', subjects: ['dup'], storage: mem });
+    const a = await t.js.publish('dup', 'one', { msgID: 'id-1' });
+    const b = await t.js.publish('dup', 'again', { msgID: 'id-1' });
+    const c = await t.js.publish('dup', 'two', { msgID: 'id-2' });
     assert.equal(a.duplicate, false);
     assert.equal(b.duplicate, true);
     assert.equal(b.seq, a.seq);
     assert.equal(c.seq, a.seq + 1);
-    assert.equal((await jsm.streams.info('DUP')).state.messages, 2);
+    assert.equal((await t.jsm.streams.info('DUP')).state.messages, 2);
   });
 
   it('checks the expected-stream, last-sequence, last-subject-sequence and last-msg-id headers', async () => {
-    await jsm.streams.add({ name: 'EXP', subjects: ['exp.>'], storage: mem });
-    const a = await js.publish('exp.a', '1', { msgID: 'm1' });
-    await js.publish('exp.b', '2', { expect: { streamName: 'EXP', lastSequence: a.seq } });
-    await assert.rejects(js.publish('exp.b', '3', { expect: { streamName: 'OTHER' } }), /expected stream does not match/);
-    await assert.rejects(js.publish('exp.b', '3', { expect: { lastSequence: 1 } }), /wrong last sequence: 2/);
-    await js.publish('exp.a', '3', { expect: { lastSubjectSequence: 1 } });
-    await assert.rejects(js.publish('exp.a', '4', { expect: { lastSubjectSequence: 1 } }), /wrong last sequence: 3/);
-    await assert.rejects(js.publish('exp.c', '4', { expect: { lastSubjectSequence: 5 } }), /wrong last sequence: 0/);
-    await js.publish('exp.c', '4', { msgID: 'm4' });
-    await assert.rejects(js.publish('exp.c', '5', { expect: { lastMsgID: 'm1' } }), /wrong last msg ID: m4/);
-    await js.publish('exp.c', '5', { expect: { lastMsgID: 'm4' } });
+    await t.jsm.streams.add({ name: 'EXP', subjects: ['exp.>'], storage: mem });
+    const a = await t.js.publish('exp.a', '1', { msgID: 'm1' });
+    await t.js.publish('exp.b', '2', { expect: { streamName: 'EXP', lastSequence: a.seq } });
+    await assert.rejects(t.js.publish('exp.b', '3', { expect: { streamName: 'OTHER' } }), /expected stream does not match/);
+    await assert.rejects(t.js.publish('exp.b', '3', { expect: { lastSequence: 1 } }), /wrong last sequence: 2/);
+    await t.js.publish('exp.a', '3', { expect: { lastSubjectSequence: 1 } });
+    await assert.rejects(t.js.publish('exp.a', '4', { expect: { lastSubjectSequence: 1 } }), /wrong last sequence: 3/);
+    await assert.rejects(t.js.publish('exp.c', '4', { expect: { lastSubjectSequence: 5 } }), /wrong last sequence: 0/);
+    await t.js.publish('exp.c', '4', { msgID: 'm4' });
+    await assert.rejects(t.js.publish('exp.c', '5', { expect: { lastMsgID: 'm1' } }), /wrong last msg ID: m4/);
+    await t.js.publish('exp.c', '5', { expect: { lastMsgID: 'm4' } });
   });
 
   it('rolls up a subject or the whole stream when allowed', async () => {
-    await jsm.streams.add({ name: 'ROLL', subjects: ['roll.>'], storage: mem, allow_rollup_hdrs: true });
-    for (const subj of ['roll.a', 'roll.a', 'roll.b']) await js.publish(subj, 'x');
+    await t.jsm.streams.add({ name: 'ROLL', subjects: ['roll.>'], storage: mem, allow_rollup_hdrs: true });
+    for (const subj of ['roll.a', 'roll.a', 'roll.b']) await t.js.publish(subj, 'x');
     const sub = headers();
     sub.set('Nats-Rollup', 'sub');
-    await js.publish('roll.a', 'y', { headers: sub });
-    let si = await jsm.streams.info('ROLL', { subjects_filter: '>' });
+    await t.js.publish('roll.a', 'y', { headers: sub });
+    let si = await t.jsm.streams.info('ROLL', { subjects_filter: '>' });
     assert.deepEqual(si.state.subjects, { 'roll.a': 1, 'roll.b': 1 });
     const all = headers();
     all.set('Nats-Rollup', 'all');
-    await js.publish('roll.c', 'z', { headers: all });
-    si = await jsm.streams.info('ROLL');
+    await t.js.publish('roll.c', 'z', { headers: all });
+    si = await t.jsm.streams.info('ROLL');
     assert.equal(si.state.messages, 1);
     assert.equal(si.state.first_seq, 5);
-    await jsm.streams.add({ name: 'NOROLL', subjects: ['noroll'], storage: mem });
-    await assert.rejects(js.publish('noroll', 'x', { headers: all }), /rollup not permitted/);
+    await t.jsm.streams.add({ name: 'NOROLL', subjects: ['noroll'], storage: mem });
+    await assert.rejects(t.js.publish('noroll', 'x', { headers: all }), /rollup not permitted/);
   });
 
   it('refuses new messages past the limits with discard new', async () => {
-    await jsm.streams.add({ name: 'FULL', subjects: ['full'], storage: mem, max_msgs: 2, discard: DiscardPolicy.New });
-    await js.publish('full', '1');
-    await js.publish('full', '2');
-    await assert.rejects(js.publish('full', '3'), /maximum messages exceeded/);
-    await jsm.streams.add({ name: 'OLD', subjects: ['old'], storage: mem, max_msgs: 2 });
-    for (let i = 0; i < 5; i++) await js.publish('old', String(i));
-    const si = await jsm.streams.info('OLD');
+    await t.jsm.streams.add({ name: 'FULL', subjects: ['full'], storage: mem, max_msgs: 2, discard: DiscardPolicy.New });
+    await t.js.publish('full', '1');
+    await t.js.publish('full', '2');
+    await assert.rejects(t.js.publish('full', '3'), /maximum messages exceeded/);
+    await t.jsm.streams.add({ name: 'OLD', subjects: ['old'], storage: mem, max_msgs: 2 });
+    for (let i = 0; i < 5; i++) await t.js.publish('old', String(i));
+    const si = await t.jsm.streams.info('OLD');
     assert.equal(si.state.messages, 2);
     assert.equal(si.state.first_seq, 4);
   });
 
   it('sends no ack for no_ack streams', async () => {
-    await jsm.streams.add({ name: 'NOACK', subjects: ['noack'], storage: mem, no_ack: true });
-    await assert.rejects(nc.request('noack', 'x', { timeout: 300 }));
-    assert.equal((await jsm.streams.info('NOACK')).state.messages, 1);
+    await t.jsm.streams.add({ name: 'NOACK', subjects: ['noack'], storage: mem, no_ack: true });
+    await assert.rejects(t.nc.request('noack', 'x', { timeout: 300 }));
+    assert.equal((await t.jsm.streams.info('NOACK')).state.messages, 1);
   });
 
   it('republishes stored messages with the stream headers', async () => {
-    await jsm.streams.add({ name: 'REP', subjects: ['rep.>'], storage: mem, republish: { src: 'rep.>', dest: 'out.>' } });
-    const got = nc.subscribe('out.>', { max: 2 });
-    await nc.flush();
-    await js.publish('rep.a', 'p1');
-    await js.publish('rep.a', 'p2');
+    await t.jsm.streams.add({ name: 'REP', subjects: ['rep.>'], storage: mem, republish: { src: 'rep.>', dest: 'out.>' } });
+    const got = t.nc.subscribe('out.>', { max: 2 });
+    await t.nc.flush();
+    await t.js.publish('rep.a', 'p1');
+    await t.js.publish('rep.a', 'p2');
     const msgs = [];
     for await (const m of got) msgs.push(m);
     assert.equal(msgs[0].subject, 'out.a');
@@ -132,33 +118,33 @@ describe('JetStream publish', () => {
   });
 
   it('numbers from first_seq', async () => {
-    const si = await jsm.streams.add({ name: 'FIRST', subjects: ['first'], storage: mem, first_seq: 100 });
+    const si = await t.jsm.streams.add({ name: 'FIRST', subjects: ['first'], storage: mem, first_seq: 100 });
     assert.equal(si.config.first_seq, 100);
-    assert.equal((await js.publish('first', 'x')).seq, 100);
+    assert.equal((await t.js.publish('first', 'x')).seq, 100);
   });
 
   it('stores under the transformed subject', async () => {
-    await jsm.streams.add({ name: 'TR', subjects: ['in.*'], storage: mem, subject_transform: { src: 'in.*', dest: 'stored.$1' } });
-    await js.publish('in.x', 'v');
-    const m = await jsm.streams.getMessage('TR', { seq: 1 });
+    await t.jsm.streams.add({ name: 'TR', subjects: ['in.*'], storage: mem, subject_transform: { src: 'in.*', dest: 'stored.$1' } });
+    await t.js.publish('in.x', 'v');
+    const m = await t.jsm.streams.getMessage('TR', { seq: 1 });
     assert.equal(m?.subject, 'stored.x');
   });
 
   it('interest retention keeps nothing without consumers but uses the sequence', async () => {
-    await jsm.streams.add({ name: 'INT', subjects: ['int'], storage: mem, retention: RetentionPolicy.Interest });
-    const a = await js.publish('int', 'x');
-    const b = await js.publish('int', 'y');
+    await t.jsm.streams.add({ name: 'INT', subjects: ['int'], storage: mem, retention: RetentionPolicy.Interest });
+    const a = await t.js.publish('int', 'x');
+    const b = await t.js.publish('int', 'y');
     assert.equal(b.seq, a.seq + 1);
-    const si = await jsm.streams.info('INT');
+    const si = await t.jsm.streams.info('INT');
     assert.equal(si.state.messages, 0);
     assert.equal(si.state.last_seq, 2);
   });
 
   it('acks every message of an asynchronous burst, in order', async () => {
-    await jsm.streams.add({ name: 'BURST', subjects: ['burst'], storage: mem });
-    const acks = await Promise.all(Array.from({ length: 500 }, (_, i) => js.publish('burst', String(i))));
+    await t.jsm.streams.add({ name: 'BURST', subjects: ['burst'], storage: mem });
+    const acks = await Promise.all(Array.from({ length: 500 }, (_, i) => t.js.publish('burst', String(i))));
     assert.deepEqual(acks.map((a) => a.seq), Array.from({ length: 500 }, (_, i) => i + 1));
-    const r = await api(nc, '$JS.API.STREAM.INFO.BURST');
+    const r = await api(t.nc, '$JS.API.STREAM.INFO.BURST');
     assert.equal((r.state as { messages: number }).messages, 500);
   });
 });

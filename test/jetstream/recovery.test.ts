@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { startJsNatter, connectTo, tempStoreDir, removeDir, api, apiError } from './helpers.js';
+import { connectTo, api, apiError } from './helpers.js';
+import { startJsNatter, tempStoreDir, removeDir } from '../helpers/jetstream.js';
 
 describe('JetStream restart recovery', () => {
   const dir = tempStoreDir();

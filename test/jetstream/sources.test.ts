@@ -3,11 +3,10 @@
  * following, filters and transforms, origin sequences kept by mirrors,
  * stream-info source reports, and sourcing that resumes after a restart.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager, type JetStreamClient, StorageType } from '@nats-io/jetstream';
-import { startJsNatter, connectTo, tempStoreDir, removeDir, type JsServer } from './helpers.js';
+import { type JetStreamManager, StorageType } from '@nats-io/jetstream';
+import { connectJetStream, jetStreamSuite, removeDir, startJsNatter, tempStoreDir } from '../helpers/jetstream.js';
 
 const mem = StorageType.Memory;
 
@@ -23,70 +22,55 @@ async function waitMessages(jsm: JetStreamManager, stream: string, n: number): P
 }
 
 describe('mirrors and sources', () => {
-  let s: JsServer;
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  let js: JetStreamClient;
-
-  before(async () => {
-    s = await startJsNatter();
-    nc = await connectTo(s.srv.url);
-    jsm = await jetstreamManager(nc);
-    js = jetstream(nc);
-  });
-
-  after(async () => {
-    await nc?.close();
-    await s?.stop();
-  });
+  const t = jetStreamSuite();
 
   it('a mirror copies what exists and follows new messages with the origin sequences', async () => {
-    await jsm.streams.add({ name: 'ORIG', subjects: ['orig.>'], storage: mem });
-    for (let i = 0; i < 5; i++) await js.publish(`orig.${i}`, `v${i}`);
-    await jsm.streams.purge('ORIG', { seq: 3 });
-    const si = await jsm.streams.add({ name: 'MIR', storage: mem, mirror: { name: 'ORIG' } });
+    await t.jsm.streams.add({ name: 'ORIG', subjects: ['orig.>'], storage: mem });
+    for (let i = 0; i < 5; i++) await t.js.publish(`orig.${i}`, `v${i}`);
+    await t.jsm.streams.purge('ORIG', { seq: 3 });
+    const si = await t.jsm.streams.add({ name: 'MIR', storage: mem, mirror: { name: 'ORIG' } });
     assert.equal(si.config.mirror?.name, 'ORIG');
-    await waitMessages(jsm, 'MIR', 3);
-    await js.publish('orig.new', 'live');
-    await waitMessages(jsm, 'MIR', 4);
-    const info = await jsm.streams.info('MIR');
+    await waitMessages(t.jsm, 'MIR', 3);
+    await t.js.publish('orig.new', 'live');
+    await waitMessages(t.jsm, 'MIR', 4);
+    const info = await t.jsm.streams.info('MIR');
     assert.equal(info.state.first_seq, 3);
     assert.equal(info.state.last_seq, 6);
     assert.equal(info.mirror?.name, 'ORIG');
     assert.equal(info.mirror?.lag, 0);
-    const m = await jsm.streams.getMessage('MIR', { seq: 6 });
+    const m = await t.jsm.streams.getMessage('MIR', { seq: 6 });
     assert.equal(m?.subject, 'orig.new');
     assert.equal(m?.string(), 'live');
   });
 
   it('sources merge several streams, filtered and transformed', async () => {
-    await jsm.streams.add({ name: 'EU', subjects: ['eu.>'], storage: mem });
-    await jsm.streams.add({ name: 'US', subjects: ['us.>'], storage: mem });
-    await js.publish('eu.order', 'e1');
-    await js.publish('us.order', 'u1');
-    await js.publish('us.refund', 'u2');
-    await jsm.streams.add({
+    await t.jsm.streams.add({ name: 'EU', subjects: ['eu.>'], storage: mem });
+    await t.jsm.streams.add({ name: 'US', subjects: ['us.>'], storage: mem });
+    await t.js.publish('eu.order', 'e1');
+    await t.js.publish('us.order', 'u1');
+    await t.js.publish('us.refund', 'u2');
+    await t.jsm.streams.add({
       name: 'ALL', storage: mem,
       sources: [{ name: 'EU' }, { name: 'US', subject_transforms: [{ src: 'us.order', dest: 'all.us.order' }] }],
     });
-    await waitMessages(jsm, 'ALL', 2);
-    await js.publish('eu.order', 'e2');
-    await js.publish('us.order', 'u3');
-    await waitMessages(jsm, 'ALL', 4);
-    const info = await jsm.streams.info('ALL', { subjects_filter: '>' });
+    await waitMessages(t.jsm, 'ALL', 2);
+    await t.js.publish('eu.order', 'e2');
+    await t.js.publish('us.order', 'u3');
+    await waitMessages(t.jsm, 'ALL', 4);
+    const info = await t.jsm.streams.info('ALL', { subjects_filter: '>' });
     assert.deepEqual(info.state.subjects, { 'eu.order': 2, 'all.us.order': 2 });
     assert.deepEqual(info.sources?.map((x) => x.name).sort(), ['EU', 'US']);
-    const m = await jsm.streams.getMessage('ALL', { last_by_subj: 'all.us.order' });
+    const m = await t.jsm.streams.getMessage('ALL', { last_by_subj: 'all.us.order' });
     assert.equal(m?.string(), 'u3');
     assert.match(m?.header.get('Nats-Stream-Source') ?? '', /^US/);
   });
 
   it('refuses mirrors with subjects and source cycles', async () => {
-    await assert.rejects(jsm.streams.add({ name: 'BAD', storage: mem, subjects: ['x'], mirror: { name: 'ORIG' } }), /stream mirrors can not contain subjects/);
-    await assert.rejects(jsm.streams.add({ name: 'EXT', storage: mem, sources: [{ name: 'ORIG', external: { api: '$JS.other.API' } }] }), /not supported by this server/);
-    await jsm.streams.add({ name: 'CYA', subjects: ['cya'], storage: mem });
-    await jsm.streams.add({ name: 'CYB', subjects: ['cyb'], storage: mem, sources: [{ name: 'CYA' }] });
-    await assert.rejects(jsm.streams.update('CYA', { sources: [{ name: 'CYB' }] }), /detected cycle/);
+    await assert.rejects(t.jsm.streams.add({ name: 'BAD', storage: mem, subjects: ['x'], mirror: { name: 'ORIG' } }), /stream mirrors can not contain subjects/);
+    await assert.rejects(t.jsm.streams.add({ name: 'EXT', storage: mem, sources: [{ name: 'ORIG', external: { api: '$JS.other.API' } }] }), /not supported by this server/);
+    await t.jsm.streams.add({ name: 'CYA', subjects: ['cya'], storage: mem });
+    await t.jsm.streams.add({ name: 'CYB', subjects: ['cyb'], storage: mem, sources: [{ name: 'CYA' }] });
+    await assert.rejects(t.jsm.streams.update('CYA', { sources: [{ name: 'CYB' }] }), /detected cycle/);
   });
 });
 
@@ -96,9 +80,7 @@ describe('sources across a restart', () => {
 
   it('resumes where it left off without copying twice', async () => {
     let s = await startJsNatter({}, dir);
-    let nc = await connectTo(s.srv.url);
-    let jsm = await jetstreamManager(nc);
-    let js = jetstream(nc);
+    let { nc, jsm, js } = await connectJetStream(s.srv.url);
     await jsm.streams.add({ name: 'SRC', subjects: ['src.>'] });
     await jsm.streams.add({ name: 'AGG', sources: [{ name: 'SRC' }] });
     for (let i = 0; i < 3; i++) await js.publish('src.a', String(i));
@@ -106,9 +88,7 @@ describe('sources across a restart', () => {
     await nc.close();
     await s.stop(true);
     s = await startJsNatter({}, dir);
-    nc = await connectTo(s.srv.url);
-    jsm = await jetstreamManager(nc);
-    js = jetstream(nc);
+    ({ nc, jsm, js } = await connectJetStream(s.srv.url));
     try {
       await js.publish('src.a', '3');
       await waitMessages(jsm, 'AGG', 4);

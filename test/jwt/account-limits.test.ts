@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startNatter } from '../helpers/natter.js';
-import { waitUntil } from '../helpers/ports.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
+import { waitUntil } from '../helpers/wait.js';
 import { RawSession } from '../helpers/session.js';
-import type { RunningServer } from '../../src/index.js';
 import { accountJwt, newAccount, newUser, nowSec, signNonce, userJwt } from './encoder.js';
 import { claimsRequest, closeReason, connectError, dial, OperatorWorld, sysUserJwt, type Dialled } from './operator-world.js';
 
@@ -20,7 +19,7 @@ const open = newAccount();
 const expiring = newAccount();
 const ALL = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 
-let srv: RunningServer;
+let srv: TestNatter;
 let sys: Dialled;
 
 before(async () => {
@@ -57,7 +56,10 @@ describe('account limits', () => {
       await c1.nc.close();
       await c2.nc.close();
     }
-    await waitUntil(() => srv.server.accounts.get(limited.pub)?.clients.size === 0, 2000, 'the account is empty');
+    await waitUntil(() => {
+      const acc = srv.server.accounts.get(limited.pub);
+      return acc !== undefined && srv.server.clientsOf(acc).size === 0;
+    }, 2000, 'the account is empty');
     const c3 = await dial(srv.url, userJwt(u3.pub, limited.kp), u3.seed);
     await c3.nc.close();
   });

@@ -11,11 +11,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as v2 from 'nats';
-import { startNatter } from '../helpers/natter.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
 import { loadConfigFile } from '../../src/config/options-from-config.js';
 import { encodeGeneric } from '../../src/jwt/encode.js';
 import { formatCreds } from '../../src/jwt/creds.js';
-import type { RunningServer } from '../../src/index.js';
 import { accountJwt, newAccount, newOperator, newUser, nowSec, userJwt } from './encoder.js';
 import { claimsRequest, closeReason, connectError, dial, OperatorWorld, requestText, sysUserJwt, type Dialled } from './operator-world.js';
 
@@ -27,7 +26,7 @@ const alice = newUser();
 const bob = newUser();
 const sk = newAccount();
 
-let srv: RunningServer;
+let srv: TestNatter;
 let sys: Dialled;
 
 function fullResolver(extra: Record<string, unknown> = {}): Record<string, unknown> {

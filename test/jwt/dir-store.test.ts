@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { waitUntil } from '../helpers/ports.js';
+import { waitUntil } from '../helpers/wait.js';
 import { DirJwtStore, type DirStoreOptions } from '../../src/jwt/dir-store.js';
 import { parseResolver } from '../../src/jwt/resolver-config.js';
 import { accountJwt, newAccount, newOperator, nowSec } from './encoder.js';

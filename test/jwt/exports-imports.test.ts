@@ -9,10 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startNatter } from '../helpers/natter.js';
-import { waitUntil } from '../helpers/ports.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
+import { waitUntil } from '../helpers/wait.js';
 import { encodeActivation } from '../../src/jwt/encode.js';
-import type { RunningServer } from '../../src/index.js';
 import { accountJwt, newAccount, newUser, nowSec, userJwt } from './encoder.js';
 import { claimsRequest, dial, OperatorWorld, sysUserJwt, type Dialled } from './operator-world.js';
 
@@ -45,7 +44,7 @@ const IMPORTS = [
   { name: 'mine', subject: `acct.${importer.pub}.data`, account: exporter.pub, type: 'stream' },
 ];
 
-let srv: RunningServer;
+let srv: TestNatter;
 let sys: Dialled;
 let exp: Dialled;
 let imp: Dialled;

@@ -28,28 +28,8 @@ import {
   type Identity,
 } from './encoder.js';
 import { NATS_SERVER_OP_JWT_FILE, PY } from './vectors.js';
+import { LogCapture } from '../helpers/log-capture.js';
 
-interface Captured extends Logger {
-  readonly lines: string[];
-}
-
-function captureLogger(): Captured {
-  const lines: string[] = [];
-  const add = (level: string) => (msg: string): void => {
-    lines.push(`${level} ${msg}`);
-  };
-  return {
-    lines,
-    info: add('INF'),
-    warn: add('WRN'),
-    error: add('ERR'),
-    fatal: add('FTL'),
-    debug: add('DBG'),
-    trace: add('TRC'),
-    debugEnabled: true,
-    traceEnabled: false,
-  };
-}
 
 const op = newOperator();
 const opSigner = newOperator();
@@ -72,7 +52,7 @@ function baseOptions(extra: Partial<JwtModeOptions> = {}): JwtModeOptions {
   };
 }
 
-function authenticator(extra: Partial<JwtModeOptions> = {}, logger: Logger = captureLogger()): JwtAuthenticator {
+function authenticator(extra: Partial<JwtModeOptions> = {}, logger: Logger = new LogCapture({ debug: true })): JwtAuthenticator {
   const a = createJwtAuthenticator(baseOptions(extra), logger);
   assert.ok(a !== null);
   return a;
@@ -85,7 +65,7 @@ function connectFor(user: Identity, token: string, nonce: string): Record<string
 
 describe('operator mode configuration', () => {
   it('is off without an operator', () => {
-    assert.equal(createJwtAuthenticator({ resolver: 'MEMORY' }, captureLogger()), null);
+    assert.equal(createJwtAuthenticator({ resolver: 'MEMORY' }, new LogCapture({ debug: true })), null);
   });
 
   it('loads the operator from a file, armoured or not, or inline', () => {
@@ -93,13 +73,13 @@ describe('operator mode configuration', () => {
     try {
       const file = join(dir, 'op.jwt');
       writeFileSync(file, NATS_SERVER_OP_JWT_FILE);
-      const a = createJwtAuthenticator({ operator: file, resolver: 'MEM' }, captureLogger());
+      const a = createJwtAuthenticator({ operator: file, resolver: 'MEM' }, new LogCapture({ debug: true }));
       assert.ok(a !== null);
       assert.deepEqual(a.accounts(), []);
       assert.equal(a.systemAccount, null);
       writeFileSync(file, operatorJwt(op, { system_account: sys.pub }));
-      assert.equal(createJwtAuthenticator({ operator: [file], resolver: 'memory' }, captureLogger())?.systemAccount, sys.pub);
-      assert.throws(() => createJwtAuthenticator({ operator: join(dir, 'missing.jwt'), resolver: 'MEMORY' }, captureLogger()), /error parsing operator JWT: ENOENT/);
+      assert.equal(createJwtAuthenticator({ operator: [file], resolver: 'memory' }, new LogCapture({ debug: true }))?.systemAccount, sys.pub);
+      assert.throws(() => createJwtAuthenticator({ operator: join(dir, 'missing.jwt'), resolver: 'MEMORY' }, new LogCapture({ debug: true })), /error parsing operator JWT: ENOENT/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -114,7 +94,7 @@ describe('operator mode configuration', () => {
   });
 
   it('refuses what nats-server refuses at start', () => {
-    const log = captureLogger();
+    const log = new LogCapture({ debug: true });
     const o = baseOptions();
     const refuse = (extra: Partial<JwtModeOptions>, msg: RegExp): void => {
       assert.throws(() => createJwtAuthenticator({ ...o, ...extra }, log), (e: unknown) => e instanceof OperatorConfigError && msg.test(e.message));
@@ -144,7 +124,7 @@ describe('operator mode configuration', () => {
   });
 
   it('skips preloaded accounts that are broken, misnamed or untrusted, and says so', () => {
-    const log = captureLogger();
+    const log = new LogCapture({ debug: true });
     const stranger = newOperator();
     const other = newAccount();
     const a = createJwtAuthenticator(baseOptions({
@@ -156,13 +136,13 @@ describe('operator mode configuration', () => {
       },
     }), log);
     assert.deepEqual(a?.accounts().sort(), [acc.pub, sys.pub].sort(), 'the system account stays named');
-    assert.ok(log.lines.includes(`ERR Preloaded account [${other.pub}] not valid: not signed by a trusted operator key`));
-    assert.ok(log.lines.includes(`ERR Preloaded account [${sys.pub}] not valid: the JWT is for account ${acc.pub}`));
-    assert.ok(log.lines.some((l) => l.startsWith('ERR Preloaded account [AXXX] not valid: expected 3 chunks')));
+    assert.ok(log.lines.includes(`[ERR] Preloaded account [${other.pub}] not valid: not signed by a trusted operator key`));
+    assert.ok(log.lines.includes(`[ERR] Preloaded account [${sys.pub}] not valid: the JWT is for account ${acc.pub}`));
+    assert.ok(log.lines.some((l) => l.startsWith('[ERR] Preloaded account [AXXX] not valid: expected 3 chunks')));
   });
 
   it('with strict_signing_key_usage trusts only the operator signing keys', () => {
-    const log = captureLogger();
+    const log = new LogCapture({ debug: true });
     const a = createJwtAuthenticator(baseOptions({
       operator: operatorJwt(op, { signing_keys: [opSigner.pub], strict_signing_key_usage: true }),
     }), log);
@@ -189,7 +169,7 @@ describe('CONNECT with a user JWT', () => {
   });
 
   it('refuses missing, malformed, forged and expired JWTs, and bad signatures', async () => {
-    const log = captureLogger();
+    const log = new LogCapture({ debug: true });
     const b = authenticator({}, log);
     const token = userJwt(user.pub, acc.kp);
     const refused = async (connect: Record<string, unknown>, why: string, n: string | null = nonce): Promise<void> => {
@@ -245,7 +225,7 @@ describe('CONNECT with a user JWT', () => {
     assert.equal((await revoked.authenticate(connectFor(user, later, nonce), nonce))?.name, user.pub, 'issued after the revocation');
     const all = authenticator({ resolver_preload: { [acc.pub]: accountJwt(acc.pub, op.kp, { revocations: { '*': nowSec() } }) } });
     assert.equal(await all.authenticate(connectFor(user, later, nonce), nonce), null);
-    const log = captureLogger();
+    const log = new LogCapture({ debug: true });
     const expired = authenticator({ resolver_preload: { [acc.pub]: accountJwt(acc.pub, op.kp, {}, { exp: nowSec() - 1 }) } }, log);
     assert.ok(log.lines.some((l) => l.includes('claim is expired')), 'warned at load');
     assert.equal(await expired.authenticate(connectFor(user, later, nonce), nonce), null);
@@ -280,7 +260,7 @@ describe('CONNECT with a user JWT', () => {
 
   it('accepts the published account and user JWTs under an operator made from the published seed', async () => {
     const pyOp: Identity = { kp: fromSeed(new TextEncoder().encode(PY.operatorSeed)), pub: PY.operator, seed: PY.operatorSeed };
-    const b = createJwtAuthenticator({ operator: operatorJwt(pyOp), resolver: 'MEMORY', resolver_preload: { [PY.account]: PY.accountJwt } }, captureLogger());
+    const b = createJwtAuthenticator({ operator: operatorJwt(pyOp), resolver: 'MEMORY', resolver_preload: { [PY.account]: PY.accountJwt } }, new LogCapture({ debug: true }));
     const userKp = fromSeed(new TextEncoder().encode(PY.userSeed));
     const who = await b?.authenticate({ jwt: PY.userJwt, sig: signNonce(userKp, nonce) }, nonce);
     assert.equal(who?.account, PY.account);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { startNatter } from '../helpers/natter.js';
-import { waitUntil } from '../helpers/ports.js';
+import { waitUntil } from '../helpers/wait.js';
 import { loadConfigFile } from '../../src/config/options-from-config.js';
 import { encodeActivation, encodeGeneric } from '../../src/jwt/encode.js';
 import type { KeyPair } from '@nats-io/nkeys';

@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startNatter } from '../helpers/natter.js';
-import { waitUntil } from '../helpers/ports.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
+import { waitUntil } from '../helpers/wait.js';
 import { expandTemplate, hasTemplates, TemplateError, type TemplateContext } from '../../src/jwt/scope-template.js';
 import type { UserPermissionLimits } from '../../src/jwt/claims.js';
-import type { RunningServer } from '../../src/index.js';
 import { accountJwt, newAccount, newUser, userJwt } from './encoder.js';
 import { connectError, dial, OperatorWorld } from './operator-world.js';
 
@@ -56,7 +55,7 @@ describe('scoped signing keys through the server', () => {
   const acc = newAccount();
   const scoped = newAccount();
   const template = { pub: { allow: ['orders.{{name()}}.>', '_INBOX.>'] }, sub: { allow: ['orders.{{name()}}.>', '_INBOX.>'] }, subs: 2, data: -1, payload: -1 };
-  let srv: RunningServer;
+  let srv: TestNatter;
 
   before(async () => {
     srv = await startNatter({

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { startServer, type RunningServer } from '../../src/index.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
 import { formatCreds } from '../../src/jwt/creds.js';
-import { waitUntil } from '../helpers/ports.js';
+import { waitUntil } from '../helpers/wait.js';
 import { RawSession } from '../helpers/session.js';
 import { accountJwt, newAccount, newOperator, newUser, nowSec, operatorJwt, tamper, userJwt } from './encoder.js';
 
@@ -24,7 +24,7 @@ const bob = newUser();
 const limited = newUser();
 
 let dir: string;
-let srv: RunningServer;
+let srv: TestNatter;
 
 function credsFor(jwt: string, seed: string): Uint8Array {
   return new TextEncoder().encode(formatCreds(jwt, seed));
@@ -38,7 +38,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'natter-op-'));
   const opFile = join(dir, 'op.jwt');
   writeFileSync(opFile, operatorJwt(op, { system_account: sys.pub }));
-  srv = await startServer({
+  srv = await startNatter({
     operator: opFile,
     resolver: 'MEMORY',
     resolver_preload: {

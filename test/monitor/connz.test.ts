@@ -6,8 +6,9 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import {
-  get, getJson, rawClient, rawRoundTrip, startMonitored, waitUntil, type Monitored,
+  get, getJson, rawClient, rawRoundTrip, startMonitored, type Monitored,
 } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface ConnInfo {
   cid: number;

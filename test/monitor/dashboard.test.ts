@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { get, getJson, sleep, startMonitored, waitUntil, type Monitored } from './helpers.js';
+import { get, getJson, startMonitored } from './helpers.js';
 import { freePort } from '../helpers/ports.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 /** Set to 1 to refresh the README's screenshot (docs/dashboard.png) from this run. */

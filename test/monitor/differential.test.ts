@@ -14,9 +14,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  NATS_SERVER_BIN, dropPath, get, getJson, shapeOf, startMonitored, startReference, waitUntil,
+  dropPath, get, getJson, shapeOf, startMonitored, startReference,
   type Monitored, type Reference,
 } from './helpers.js';
+import { NATS_SERVER_BIN } from '../helpers/nats-server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /**
  * nats-server lists the `$SYS` services it imports into every account as

@@ -5,8 +5,10 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type Logger } from '../../src/index.js';
-import { get, getJson, keyOrder, startMonitored, waitUntil, type Monitored } from './helpers.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { startNatter } from '../helpers/natter.js';
+import { get, getJson, keyOrder, startMonitored, type Monitored } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let m: Monitored;
 before(async () => {
@@ -220,21 +222,11 @@ test('http_base_path moves every endpoint under it', async () => {
   }
 });
 
-function captureLogger(lines: string[]): Logger {
-  const push = (level: string) => (msg: string): void => {
-    lines.push(`[${level}] ${msg}`);
-  };
-  return {
-    info: push('INF'), warn: push('WRN'), error: push('ERR'), fatal: push('FTL'), debug: push('DBG'), trace: push('TRC'),
-    debugEnabled: false, traceEnabled: false,
-  };
-}
-
 test('logs where it listens; close() frees the port', async () => {
-  const lines: string[] = [];
-  const srv = await startServer({ http_port: -1, logger: captureLogger(lines) });
+  const log = new LogCapture();
+  const srv = await startNatter({ http_port: -1, logger: log });
   const url = new URL(srv.server.monitorURLs[0]);
-  assert.ok(lines.includes(`[INF] Starting http monitor on 127.0.0.1:${url.port}`), lines.join('\n'));
+  assert.ok(log.lines.includes(`[INF] Starting http monitor on 127.0.0.1:${url.port}`), log.text());
   await srv.close();
   await assert.rejects(fetch(srv.server.monitorURLs[0] + '/varz'));
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   formatGoDuration, formatRtt, formatTime, formatUptime, goQuote, marshalCompact, marshalIndent, msToNanos, nowNanos,
-} from '../../src/monitor/go-format.js';
+} from '../../src/text/go-format.js';
 import { BadRequest, Query } from '../../src/monitor/query.js';
 import { goCleanPath, normalizeBasePath } from '../../src/monitor/monitor-server.js';
 

@@ -3,15 +3,15 @@
  * monitoring port, a spawned reference nats-server, HTTP fetches, and a
  * "shape" (keys and JSON value types) for comparing the two servers' answers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { connect, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
-import { startServer, type RunningServer, type StartOptions } from '../../src/index.js';
-
-export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+import type { StartOptions } from '../../src/index.js';
+import { startNatsServer } from '../helpers/nats-server.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
+import { freePort } from '../helpers/ports.js';
 
 export interface Monitored {
-  srv: RunningServer;
+  srv: TestNatter;
   /** Monitoring base URL, e.g. http://127.0.0.1:40123 */
   base: string;
   clients: NatsConnection[];
@@ -21,7 +21,7 @@ export interface Monitored {
 
 /** An embedded Natter with monitoring on a random port. */
 export async function startMonitored(opts: StartOptions = {}): Promise<Monitored> {
-  const srv = await startServer({ http_port: -1, ...opts });
+  const srv = await startNatter({ http_port: -1, ...opts });
   const base = srv.server.monitorURLs[0];
   const clients: NatsConnection[] = [];
   return {
@@ -60,18 +60,6 @@ export async function getJson<T = Record<string, unknown>>(base: string, path: s
   return JSON.parse(r.text) as T;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Resolves when `s` has received a PONG (after `send` is written), rejects after `timeoutMs`. */
 function awaitPong(s: net.Socket, send: () => void, timeoutMs: number, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -107,64 +95,21 @@ export function rawRoundTrip(s: net.Socket, bytes: string): Promise<void> {
   return awaitPong(s, () => s.write(bytes + 'PING\r\n'), 5000, 'raw round trip');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export interface Reference {
   url: string;
   base: string;
   stop(): Promise<void>;
 }
 
-/** Spawns the reference `nats-server -a 127.0.0.1 -p <p> -m <m>` and waits for its monitor. */
+/**
+ * The reference nats-server with monitoring on a free port. Up once it logs
+ * "Server is ready" (monitoring starts before that), without a probe
+ * connection that would show in its connection counts.
+ */
 export async function startReference(): Promise<Reference> {
-  const port = await freePort();
   const mport = await freePort();
-  const proc: ChildProcess = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(port), '-m', String(mport)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const killOnExit = (): void => {
-    proc.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const base = `http://127.0.0.1:${mport}`;
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`nats-server exited: ${log}`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      await r.text();
-      if (r.status === 200 && log.includes('Server is ready')) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`nats-server did not come up: ${log}`);
-    await sleep(20);
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    base,
-    async stop() {
-      process.off('exit', killOnExit);
-      if (proc.exitCode !== null) return;
-      const gone = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-      await gone;
-      clearTimeout(t);
-    },
-  };
+  const ref = await startNatsServer({ args: ['-m', String(mport)], readyWhen: 'logged' });
+  return { url: ref.url, base: `http://127.0.0.1:${mport}`, stop: () => ref.stop() };
 }
 
 /** JSON value types, recursively: objects by key, arrays by the union of their elements. */

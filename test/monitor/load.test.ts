@@ -21,8 +21,9 @@ import { performance } from 'node:perf_hooks';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startServer } from '../../src/index.js';
-import { getJson, get, sleep, waitUntil } from './helpers.js';
+import { startNatter } from '../helpers/natter.js';
+import { getJson, get } from './helpers.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 /** Raw NATS connections held open on the server. */
 const CONNECTIONS = 3000;
@@ -88,7 +89,7 @@ async function childMain(): Promise<void> {
   const out = (o: object): void => {
     process.stdout.write(JSON.stringify(o) + '\n');
   };
-  const srv = await startServer({ http_port: -1 });
+  const srv = await startNatter({ http_port: -1 });
   const t0 = performance.now();
   const sockets: net.Socket[] = new Array<net.Socket>(CONNECTIONS);
   const cids: number[] = new Array<number>(CONNECTIONS);

@@ -9,7 +9,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { get, getJson, rawClient, rawRoundTrip, startMonitored, waitUntil, type Monitored } from './helpers.js';
+import { get, getJson, rawClient, rawRoundTrip, startMonitored, type Monitored } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // ---- the specification's grammar ------------------------------------------------
 

@@ -4,7 +4,8 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { get, getJson, keyOrder, startMonitored, waitUntil, type Monitored } from './helpers.js';
+import { get, getJson, keyOrder, startMonitored, type Monitored } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let m: Monitored;
 /** `$G` before any client: the server's own services live there too (as on nats-server). */

@@ -4,7 +4,8 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { get, getJson, keyOrder, startMonitored, waitUntil, type Monitored } from './helpers.js';
+import { get, getJson, keyOrder, startMonitored, type Monitored } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const UPTIME = /^(\d+y)?(\d+d)?(\d+h)?(\d+m)?\d+s$/;

@@ -15,10 +15,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawSession, countOf } from '../helpers/session.js';
 import { Rng, randomChunks } from '../helpers/random.js';
-import { sleep } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
 import { startNatterProcess, type NatterProcess } from '../helpers/natter-process.js';
-import { startNatter } from '../helpers/natter.js';
-import type { RunningServer } from '../../src/index.js';
+import { startNatter, type TestNatter } from '../helpers/natter.js';
 
 const SEED = Number(process.env.NATTER_FUZZ_SEED ?? 0xc0ffee);
 const CONNECTIONS = 1200;
@@ -240,7 +239,7 @@ describe('fuzz: Natter survives hostile clients', () => {
 });
 
 describe('fuzz: answers do not depend on how input is chunked', () => {
-  let srv: RunningServer;
+  let srv: TestNatter;
   before(async () => {
     srv = await startNatter(LIMITS);
   });

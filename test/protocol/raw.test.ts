@@ -6,13 +6,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StartOptions } from '../../src/index.js';
-import { startServer } from '../../src/index.js';
+import { startNatter, withTimeout } from '../helpers/natter.js';
 import { RawSession, countOf, withSession } from '../helpers/session.js';
 import { TARGETS, type Target, type RunningTarget } from '../helpers/targets.js';
 import { startNatsServer, natsConfigFor } from '../helpers/nats-server.js';
 import { EXTENSION_INFO_FIELDS } from '../helpers/normalize.js';
 import { Rng, randomChunks } from '../helpers/random.js';
-import { sleep } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
 
 const Q = 'CONNECT {"verbose":false}\r\n';
 const QH = 'CONNECT {"verbose":false,"headers":true}\r\n';
@@ -477,7 +477,7 @@ for (const target of TARGETS) {
 
 describe('raw protocol: Natter only', () => {
   it('close() resolves promptly after refusing a connection for max_connections', async () => {
-    const srv = await startServer({ max_connections: 1 });
+    const srv = await startNatter({ max_connections: 1 });
     const c1 = await RawSession.connect(srv.port);
     const c2 = await RawSession.connect(srv.port);
     // A real client answers INFO with CONNECT at once, before it reads the -ERR.
@@ -486,16 +486,7 @@ describe('raw protocol: Natter only', () => {
     c2.close();
     c1.close();
     await sleep(50);
-    const t0 = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      srv.close().then(() => true),
-      new Promise<boolean>((r) => {
-        timer = setTimeout(() => r(false), 2000);
-      }),
-    ]);
-    clearTimeout(timer);
-    assert.equal(done, true, `close() still pending after ${Date.now() - t0}ms`);
+    await withTimeout(srv.close(), 2000, 'close() still pending after 2000ms');
   });
 
   it('the reference server config helper round-trips the limits into INFO', async () => {

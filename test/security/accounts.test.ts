@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer } from '../../src/index.js';
 import { NATS_SERVER_BIN } from '../helpers/nats-server.js';
-import { freePort, sleep } from '../helpers/ports.js';
+import { freePort } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import { RawSession } from '../helpers/session.js';
 import {
-  CLIENT_LIBS, closeAll, confFile, connectAs, eventually, NATTER_CLI, SECURITY_FIXTURES, settle, seen, startFromFile,
+  CLIENT_LIBS, closeAll, confFile, connectAs, NATTER_CLI, SECURITY_FIXTURES, settle, seen, startFromFile,
   startTarget, tempConf, type Conn, type Kind, type Running,
 } from './helpers.js';
 import { startNatter } from '../helpers/natter.js';
@@ -74,7 +74,7 @@ for (const kind of KINDS) {
           const got = conns.map((c) => c.sub('iso.>'));
           await settle(conns, 0);
           conns.forEach((c, i) => c.pub(`iso.${users[i]}`, users[i]));
-          await eventually(() => got.every((g) => g.length >= 1), 2000, 'each account sees its own message');
+          await waitUntil(() => got.every((g) => g.length >= 1), 2000, 'each account sees its own message');
           await settle(conns);
           assert.deepEqual(got.map(seen), users.map((u) => [`iso.${u} ${u}`]));
         } finally {
@@ -95,7 +95,7 @@ for (const kind of KINDS) {
           a.pub('a.special', '3');
           a.pub('private.p', '4');
           a.pub('notexported', '5');
-          await eventually(() => gotB.length === 5 && gotA.length === 3, 2000, 'imports delivered');
+          await waitUntil(() => gotB.length === 5 && gotA.length === 3, 2000, 'imports delivered');
           await settle([a, b, c, g]);
           assert.deepEqual(seen(gotB), [
             'fromA.a.special 3', 'fromA.a.x 1', 'fromA.a.y.z 2', 'private.p 4', 'special.local 3',
@@ -125,7 +125,7 @@ for (const kind of KINDS) {
           assert.equal(await b.request('svc.wild.7', 'q2'), 'wild:svc.wild.7:q2');
           assert.equal(await b.request('private.svc', 'q3'), 'private:q3');
           // The responder saw the exporter's subjects and a private reply subject, not B's inbox.
-          await eventually(() => seenByA.length === 3, 2000, 'A saw three requests');
+          await waitUntil(() => seenByA.length === 3, 2000, 'A saw three requests');
           for (const m of seenByA) assert.match(m.reply, /^_R_\.[^.]+/, `reply of ${m.subject} is mapped: ${m.reply}`);
           assert.deepEqual(seenByA.map((m) => m.subject).sort(), ['svc.private', 'svc.single', 'svc.wild.7']);
           // C has no import, $G neither: nobody answers there.
@@ -255,7 +255,7 @@ describe('allow_responses across a service import', () => {
         await r.flush();
         assert.deepEqual(await b.requestMany('svc.stream', 's', 150), ['s1', 's2']);
         assert.deepEqual(await b.requestMany('svc.single', 'x', 150), ['x1']);
-        await eventually(() => r.errors.length === 2, 1000, 'the third answers are refused');
+        await waitUntil(() => r.errors.length === 2, 1000, 'the third answers are refused');
         for (const e of r.errors) assert.match(e, /^Permissions Violation for Publish to "_R_\.[^"]+"$/);
       } finally {
         await closeAll([r, b]);
@@ -287,7 +287,7 @@ describe('chained stream imports', () => {
         await settle([b, c], 0);
         a.pub('a.x', 'from A');
         b.pub('pb.own', 'from B');
-        await eventually(() => gotB.length === 2 && gotC.length >= 1, 2000, 'deliveries');
+        await waitUntil(() => gotB.length === 2 && gotC.length >= 1, 2000, 'deliveries');
         await settle([a, b, c], 50);
         assert.deepEqual(seen(gotB), ['pb.a.x from A', 'pb.own from B']);
         assert.deepEqual(seen(gotC), ['pc.pb.own from B'], 'nats-server 2.9.10 does not re-export an imported stream');
@@ -354,7 +354,7 @@ describe('imports refused at load', () => {
   }
 
   it('embedded: a private export imported by an account it does not list is refused', async () => {
-    await assert.rejects(startServer({
+    await assert.rejects(startNatter({
       accounts: {
         A: { exports: [{ stream: 'x.>', accounts: ['B'] }, { service: 'q', accounts: ['B'] }] },
         B: { imports: [{ stream: { account: 'A', subject: 'x.>' } }] },
@@ -364,7 +364,7 @@ describe('imports refused at load', () => {
   });
 
   it('embedded: a cycle through three accounts is refused', async () => {
-    await assert.rejects(startServer({
+    await assert.rejects(startNatter({
       accounts: {
         A: { exports: [{ service: 'q' }], imports: [{ service: { account: 'C', subject: 'q' } }] },
         B: { exports: [{ service: 'q' }], imports: [{ service: { account: 'A', subject: 'q' } }] },
@@ -428,7 +428,7 @@ describe('KubeCon CHAT/ADMIN walkthrough as static accounts', () => {
             user.pub('chat.KUBECON.online', 'wallyqs is online');
             user.pub('chat.req.provisioned', 'forged');
             access.pub('chat.req.provisioned', 'real');
-            await eventually(() => online.length === 1 && provisioned.length === 1, 2000, 'deliveries in ADMIN');
+            await waitUntil(() => online.length === 1 && provisioned.length === 1, 2000, 'deliveries in ADMIN');
             await settle([access, user, chatter]);
             assert.deepEqual(seen(online), ['chat.KUBECON.online wallyqs is online']);
             assert.deepEqual(seen(provisioned), ['chat.req.provisioned real'], 'CHAT cannot publish into ADMIN');

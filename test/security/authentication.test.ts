@@ -11,9 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
 import { RawSession } from '../helpers/session.js';
 import {
-  assertConnectRefused, CLIENT_LIBS, closeAll, connectAs, E2E_FIXTURES, eventually, SECURITY_FIXTURES, settle, seen,
+  assertConnectRefused, CLIENT_LIBS, closeAll, connectAs, E2E_FIXTURES, SECURITY_FIXTURES, settle, seen,
   startFromFile, startTarget, type Auth, type ClientLib, type Kind, type Running,
 } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -26,7 +27,7 @@ async function assertWorks(lib: ClientLib, port: number, auth: Auth, subject = '
   try {
     const got = c.sub(subject);
     c.pub(subject, `hello from ${lib}`);
-    await eventually(() => got.length === 1, 2000, `${lib} receives its own message`);
+    await waitUntil(() => got.length === 1, 2000, `${lib} receives its own message`);
     assert.deepEqual(seen(got), [`${subject} hello from ${lib}`]);
     assert.deepEqual(c.errors, []);
   } finally {
@@ -158,7 +159,7 @@ for (const kind of KINDS) {
       const c = await connectAs('v3', srv.port, { seed: dec.decode(bob.getSeed()) });
       try {
         c.pub('alice.x');
-        await eventually(() => c.errors.length === 1, 2000, 'a publish violation');
+        await waitUntil(() => c.errors.length === 1, 2000, 'a publish violation');
         assert.deepEqual(c.errors, ['Permissions Violation for Publish to "alice.x"']);
         assert.equal(c.isClosed(), false);
       } finally {
@@ -228,7 +229,7 @@ for (const kind of KINDS) {
           guest.pub('public.news', 'hi');
           guest.pub('private.x', 'no');
           admin.pub('public.news', 'from admin');
-          await eventually(() => guest.errors.length === 1 && guestGot.length === 2, 2000, 'guest violation and deliveries');
+          await waitUntil(() => guest.errors.length === 1 && guestGot.length === 2, 2000, 'guest violation and deliveries');
           await settle([guest, admin]);
           assert.deepEqual(guest.errors, ['Permissions Violation for Publish to "private.x"']);
           assert.deepEqual(seen(guestGot), ['public.news from admin', 'public.news hi']);
@@ -371,7 +372,7 @@ describe('bad input', () => {
         const gotB = b.sub('room');
         await settle([a, b], 0);
         anon.pub('room', 'anonymous');
-        await eventually(() => gotA.length === 1, 2000, 'A gets the anonymous message');
+        await waitUntil(() => gotA.length === 1, 2000, 'A gets the anonymous message');
         await settle([anon, a, b]);
         assert.deepEqual(seen(gotA), ['room anonymous']);
         assert.deepEqual(gotB, [], 'B does not');

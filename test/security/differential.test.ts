@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { replay, type ReplayOptions, type ReplayResult, type Step } from '../helpers/replay.js';
 import { normalizeStream, visible } from '../helpers/normalize.js';
-import { sleep } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
 import { RawSession } from '../helpers/session.js';
 import { CHAT_USER } from '../auth/keys.js';
 import { E2E_FIXTURES, startFromFile, tempConf, type ProcServer } from './helpers.js';

@@ -19,7 +19,8 @@ import { fromSeed } from '@nats-io/nkeys';
 import type { StartOptions } from '../../src/index.js';
 import { startNatter } from '../helpers/natter.js';
 import { NATS_SERVER_BIN } from '../helpers/nats-server.js';
-import { freePort, sleep, waitForListen } from '../helpers/ports.js';
+import { freePort, waitForListen } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
 import { trackChild } from '../helpers/children.js';
 
 /** The repository root, whether this runs from test/ or dist/test/. */
@@ -372,15 +373,6 @@ export async function assertConnectRefused(lib: ClientLib, port: number, auth: A
   }
   await conn.close();
   assert.fail(`${what}: ${lib} connected with ${JSON.stringify(auth)}`);
-}
-
-/** Waits until `cond` holds or fails after `ms` with `what`. */
-export async function eventually(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms}ms: ${what}`);
-    await sleep(5);
-  }
 }
 
 /** Flushes every connection, then gives cross-connection deliveries a moment to land. */

@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../helpers/random.js';
-import { sleep } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
 import { RawSession } from '../helpers/session.js';
 import { startTarget, type Kind } from './helpers.js';
 

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RawSession } from '../helpers/session.js';
-import { sleep } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import {
-  CLIENT_LIBS, closeAll, connectAs, eventually, SECURITY_FIXTURES, settle, seen, startFromFile, startTarget,
+  CLIENT_LIBS, closeAll, connectAs, SECURITY_FIXTURES, settle, seen, startFromFile, startTarget,
   type Kind, type Running,
 } from './helpers.js';
 
@@ -192,11 +192,11 @@ for (const kind of KINDS) {
           const g2 = w2.sub('jobs.build', 'workers');
           w1.sub('jobs.build');
           w2.sub('jobs.build', 'thieves');
-          await eventually(() => w1.errors.length === 1 && w2.errors.length === 1, 2000, 'both refusals reported');
+          await waitUntil(() => w1.errors.length === 1 && w2.errors.length === 1, 2000, 'both refusals reported');
           assert.deepEqual(w1.errors, ['Permissions Violation for Subscription to "jobs.build"']);
           assert.deepEqual(w2.errors, ['Permissions Violation for Subscription to "jobs.build" using queue "thieves"']);
           for (let i = 0; i < 20; i++) admin.pub('jobs.build', String(i));
-          await eventually(() => g1.length + g2.length === 20, 2000, 'every job delivered once');
+          await waitUntil(() => g1.length + g2.length === 20, 2000, 'every job delivered once');
           await settle([w1, w2, admin]);
           assert.equal(g1.length + g2.length, 20);
           assert.deepEqual([...g1, ...g2].map((m) => Number(m.data)).sort((a, b) => a - b), [...Array(20).keys()]);
@@ -218,7 +218,7 @@ for (const kind of KINDS) {
           assert.match(resp.errors[0], /^Permissions Violation for Publish to "_INBOX\.[^"]+"$/);
           assert.equal(await admin.request('svc.again', 'y'), 'one:y', 'the next request gets its answer');
           resp.pub('elsewhere', 'z');
-          await eventually(() => resp.errors.length === 3, 2000, 'second answer and stray publish refused');
+          await waitUntil(() => resp.errors.length === 3, 2000, 'second answer and stray publish refused');
           assert.equal(resp.errors[2], 'Permissions Violation for Publish to "elsewhere"');
           assert.equal(resp.isClosed(), false);
         } finally {
@@ -291,7 +291,7 @@ for (const kind of KINDS) {
           c.pub('foo.secret', 's');
           c.pub('bar.private.key', 'k');
           c.pub('foo.open', 'o');
-          await eventually(() => c.errors.length === 2 && got.length === 1, 2000, 'two violations, one delivery');
+          await waitUntil(() => c.errors.length === 2 && got.length === 1, 2000, 'two violations, one delivery');
           assert.deepEqual(c.errors, [
             'Permissions Violation for Publish to "foo.secret"',
             'Permissions Violation for Publish to "bar.private.key"',
@@ -341,7 +341,7 @@ describe('seed permissions from config files', () => {
         c.pub('events.mysubject.a.b', 'ok');
         c.pub('system-events.mysubject', 'ok');
         c.pub('events.somesubject', 'no');
-        await eventually(() => c.errors.length === 2 && n.errors.length === 1, 2000, 'violations reported');
+        await waitUntil(() => c.errors.length === 2 && n.errors.length === 1, 2000, 'violations reported');
         await settle([c, n]);
         assert.deepEqual(c.errors, [
           'Permissions Violation for Subscription to "events.>"',

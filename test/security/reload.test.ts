@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sleep } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import { countOf, RawSession } from '../helpers/session.js';
 import {
-  assertConnectRefused, CLIENT_LIBS, closeAll, confFile, connectAs, eventually, SECURITY_FIXTURES, settle, seen,
+  assertConnectRefused, CLIENT_LIBS, closeAll, confFile, connectAs, SECURITY_FIXTURES, settle, seen,
   startFromFile, tempConf, type Conn, type ProcServer,
 } from './helpers.js';
 
@@ -157,11 +157,11 @@ for (const kind of PROCS) {
           const gotBar = a.sub('bar');
           await a.flush();
           await srv.reload(confFile(after1));
-          await eventually(() => a.errors.length >= 1, 1000, 'the lost subscription is reported');
+          await waitUntil(() => a.errors.length >= 1, 1000, 'the lost subscription is reported');
           admin.pub('foo.z', 'z');
           admin.pub('bar', 'b');
           a.pub('baz', 'nope');
-          await eventually(() => a.errors.length >= 2, 1000, 'the publish violation is reported');
+          await waitUntil(() => a.errors.length >= 2, 1000, 'the publish violation is reported');
           await settle([a, admin]);
           assert.deepEqual(gotFoo, [], 'the removed subscription gets nothing');
           assert.deepEqual(seen(gotBar), ['bar b']);

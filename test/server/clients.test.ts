@@ -9,7 +9,8 @@ import * as v3 from '@nats-io/transport-node';
 import * as v2 from 'nats';
 import type { StartOptions } from '../../src/index.js';
 import { TARGETS, type RunningTarget } from '../helpers/targets.js';
-import { freePort, sleep, waitUntil } from '../helpers/ports.js';
+import { freePort } from '../helpers/ports.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 import { RawSession } from '../helpers/session.js';
 
 // ---- a minimal structural view shared by both client generations -------------

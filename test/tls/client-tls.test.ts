@@ -9,12 +9,14 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import type { RunningServer, StartOptions } from '../../src/index.js';
+import type { StartOptions } from '../../src/index.js';
 import { peerCertificateOf, pinnedCertId } from '../../src/tls/index.js';
-import { closeAllNatter, startNatter } from '../helpers/natter.js';
+import { closeAllNatter, startNatter, type TestNatter } from '../helpers/natter.js';
 import { Rng } from '../helpers/random.js';
 import { makeCerts, type CertFiles, type CertSet } from './certs.js';
-import { capturingLogger, dial, readInfo, record, sleep, startTls, tlsPing, type CapturingLogger } from './helpers.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { dial, readInfo, record, startTls, tlsPing } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 let certs: CertSet;
 
@@ -27,12 +29,12 @@ after(async () => {
 });
 
 interface Started {
-  srv: RunningServer;
-  log: CapturingLogger;
+  srv: TestNatter;
+  log: LogCapture;
 }
 
 async function start(tls: Record<string, unknown>, extra: StartOptions = {}): Promise<Started> {
-  const log = capturingLogger();
+  const log = new LogCapture({ debug: true });
   const srv = await startNatter({
     logger: log,
     tls: { cert_file: certs.server.cert, key_file: certs.server.key, ca_file: certs.ca.cert, timeout: 2, ...tls },
@@ -45,7 +47,7 @@ function clientTls(client?: CertFiles, more: Record<string, unknown> = {}): Conn
   return { caFile: certs.ca.cert, ...(client === undefined ? {} : { certFile: client.cert, keyFile: client.key }), ...more };
 }
 
-async function connectOnce(srv: RunningServer, tls: ConnectionOptions['tls']): Promise<NatsConnection> {
+async function connectOnce(srv: TestNatter, tls: ConnectionOptions['tls']): Promise<NatsConnection> {
   return connect({ servers: srv.url, tls, reconnect: false, timeout: 3000 });
 }
 

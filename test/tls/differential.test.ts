@@ -16,7 +16,9 @@ import { closeAllNatter, startNatter } from '../helpers/natter.js';
 import { NATS_SERVER_BIN, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { freePort } from '../helpers/ports.js';
 import { makeCerts, type CertFiles, type CertSet } from './certs.js';
-import { capturingLogger, dial, PLAIN_HTTP_ON_HTTPS, readInfo, record, sleep, tlsPing, type CapturingLogger } from './helpers.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { dial, PLAIN_HTTP_ON_HTTPS, readInfo, record, tlsPing } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 const skip = existsSync(NATS_SERVER_BIN) ? false : `reference server not found at ${NATS_SERVER_BIN}`;
 
@@ -31,7 +33,7 @@ after(async () => {
 });
 
 interface Pair {
-  natter: { port: number; log: CapturingLogger; close(): Promise<void> };
+  natter: { port: number; log: LogCapture; close(): Promise<void> };
   ref: NatsServerHandle;
   close(): Promise<void>;
 }
@@ -39,7 +41,7 @@ interface Pair {
 /** Both servers with the same configuration text (a `tls` block and whatever else it holds). */
 async function startBoth(conf: string): Promise<Pair> {
   const ref = await startNatsServer({ config: conf });
-  const log = capturingLogger();
+  const log = new LogCapture({ debug: true });
   const srv = await startNatter({ ...optionsFromConfigText(conf).options, host: '127.0.0.1', port: 0, logger: log });
   return {
     natter: { port: srv.port, log, close: () => srv.close() },

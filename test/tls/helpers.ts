@@ -7,52 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import type { Logger } from '../../src/index.js';
 import type { CertFiles } from './certs.js';
-
-export interface CapturingLogger extends Logger {
-  readonly lines: string[];
-  /** Resolves with the first line (already logged or to come) matching `re`; rejects after `ms`. */
-  waitFor(re: RegExp, ms?: number): Promise<string>;
-}
-
-export function capturingLogger(debug = true): CapturingLogger {
-  const lines: string[] = [];
-  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
-  const add = (level: string) => (msg: string): void => {
-    const line = `[${level}] ${msg}`;
-    lines.push(line);
-    for (const w of [...waiters]) {
-      if (w.re.test(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  return {
-    lines,
-    info: add('INF'),
-    warn: add('WRN'),
-    error: add('ERR'),
-    fatal: add('FTL'),
-    debug: add('DBG'),
-    trace: add('TRC'),
-    debugEnabled: debug,
-    traceEnabled: false,
-    waitFor(re: RegExp, ms = 3000): Promise<string> {
-      const seen = lines.find((l) => re.test(l));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const w = { re, resolve: (l: string): void => { clearTimeout(t); resolve(l); } };
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no log line matching ${re} within ${ms}ms; lines:\n${lines.join('\n')}`));
-        }, ms);
-        waiters.push(w);
-      });
-    },
-  };
-}
 
 /** What a connection saw: every byte, and when it closed (ms after connecting). */
 export interface Transcript {
@@ -143,10 +98,6 @@ export async function tlsPing(port: number, o: TlsDialOptions): Promise<{ info: 
   return { info, socket };
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 export interface HttpsAnswer {
   status: number;

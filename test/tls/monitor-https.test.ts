@@ -8,10 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer } from '../../src/index.js';
 import { closeAllNatter, startNatter } from '../helpers/natter.js';
 import { makeCerts, type CertSet } from './certs.js';
-import { capturingLogger, dial, httpsGet, PLAIN_HTTP_ON_HTTPS, record, sleep } from './helpers.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { dial, httpsGet, PLAIN_HTTP_ON_HTTPS, record } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 let certs: CertSet;
 
@@ -24,7 +25,7 @@ after(async () => {
 });
 
 test('https_port serves the monitoring endpoints over TLS, without asking for a client certificate', async () => {
-  const log = capturingLogger();
+  const log = new LogCapture({ debug: true });
   const srv = await startNatter({
     logger: log,
     https_port: -1,
@@ -55,7 +56,7 @@ test('plain HTTP on the HTTPS port gets Go\'s 400 answer', async () => {
 });
 
 test('a failed handshake on the HTTPS port is logged the way nats-server logs it', async () => {
-  const log = capturingLogger();
+  const log = new LogCapture({ debug: true });
   const srv = await startNatter({ logger: log, https_port: -1, tls: { cert_file: certs.server.cert, key_file: certs.server.key } });
   const port = Number(new URL(srv.server.monitorURLs[0]).port);
   const s = await dial(port);
@@ -69,7 +70,7 @@ test('a failed handshake on the HTTPS port is logged the way nats-server logs it
 });
 
 test('https_port without a tls block does not start', async () => {
-  await assert.rejects(startServer({ https_port: -1 }), { message: 'TLS cert and key required for HTTPS' });
+  await assert.rejects(startNatter({ https_port: -1 }), { message: 'TLS cert and key required for HTTPS' });
 });
 
 test('HTTPS monitoring follows a certificate reload', async () => {

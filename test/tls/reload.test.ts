@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { RunningServer } from '../../src/index.js';
 import { TlsConfigError } from '../../src/tls/index.js';
-import { closeAllNatter, startNatter } from '../helpers/natter.js';
+import { closeAllNatter, startNatter, type TestNatter } from '../helpers/natter.js';
 import { makeCerts, type CertSet } from './certs.js';
-import { capturingLogger, dial, readInfo, startTls, tlsPing, type CapturingLogger } from './helpers.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { dial, readInfo, startTls, tlsPing } from './helpers.js';
 
 let certs: CertSet;
 
@@ -26,8 +26,8 @@ after(async () => {
 });
 
 interface Rotating {
-  srv: RunningServer;
-  log: CapturingLogger;
+  srv: TestNatter;
+  log: LogCapture;
   /** The paths the configuration names; tests overwrite them. */
   cert: string;
   key: string;
@@ -42,7 +42,7 @@ async function startRotating(extra: Record<string, unknown> = {}): Promise<Rotat
   const key = join(certs.dir, `live-${serial}-key.pem`);
   copyFileSync(certs.server.cert, cert);
   copyFileSync(certs.server.key, key);
-  const log = capturingLogger();
+  const log = new LogCapture({ debug: true });
   const tls = { cert_file: cert, key_file: key, ca_file: certs.ca.cert, timeout: 2, ...extra };
   const srv = await startNatter({ logger: log, tls });
   return { srv, log, cert, key, tls };

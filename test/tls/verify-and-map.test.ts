@@ -6,12 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { RunningServer } from '../../src/index.js';
-import { closeAllNatter, startNatter } from '../helpers/natter.js';
+import { closeAllNatter, startNatter, type TestNatter } from '../helpers/natter.js';
 import { makeCerts, type CertFiles, type CertSet } from './certs.js';
 
 let certs: CertSet;
-let srv: RunningServer;
+let srv: TestNatter;
 
 before(async () => {
   certs = await makeCerts();

@@ -1,6 +1,6 @@
 /** One `$JS.API.…` request as the router hands it to an API family. */
 import type { Account } from '../../accounts/account.js';
-import type { Client } from '../../server/client.js';
+import type { ClientIdentity } from '../../server/client-identity.js';
 
 export interface ApiRequest {
   readonly account: Account;
@@ -13,7 +13,7 @@ export interface ApiRequest {
   /** The payload (headers excluded). */
   readonly body: Buffer;
   /** The requesting connection, null when internal (for client info in advisories). */
-  readonly client: Client | null;
+  readonly client: ClientIdentity | null;
 }
 
 /** A response body (`type` and the family's fields, or `error`), or null to send nothing. */

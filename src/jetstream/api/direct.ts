@@ -19,7 +19,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** Sends a status-only reply; returns null, what the router is then told to send. */
 function status(js: JetStream, req: ApiRequest, line: string): null {
-  js.server.publishInternal(req.account, req.reply as string, null, EMPTY, `NATS/1.0 ${line}\r\n\r\n`);
+  js.core.publishInternal(req.account, req.reply as string, null, EMPTY, `NATS/1.0 ${line}\r\n\r\n`);
   return null;
 }
 
@@ -30,7 +30,7 @@ function headersFor(s: Stream, m: StoredMessage, extra: string): string {
 }
 
 function send(js: JetStream, req: ApiRequest, s: Stream, m: StoredMessage, extra: string, noHeaders: boolean): void {
-  js.server.publishInternal(req.account, req.reply as string, null, m.data, noHeaders ? null : headersFor(s, m, extra));
+  js.core.publishInternal(req.account, req.reply as string, null, m.data, noHeaders ? null : headersFor(s, m, extra));
 }
 
 interface DirectRequest {
@@ -105,7 +105,7 @@ function serve(js: JetStream, req: ApiRequest, s: Stream, r: DirectRequest): voi
   const isBatch = r.batch > 0;
   const filters = r.nextBy === '' ? null : [r.nextBy];
   let pending = isBatch ? store.numPending(Math.max(seq, 1), filters, false) : 0;
-  const maxBytes = r.maxBytes > 0 ? r.maxBytes : js.server.options.max_pending;
+  const maxBytes = r.maxBytes > 0 ? r.maxBytes : js.core.options.max_pending;
   let sent = 0;
   let last = 0;
   for (let i = 0; i < Math.max(r.batch, 1); i++) {
@@ -153,7 +153,7 @@ function serveMultiLast(js: JetStream, req: ApiRequest, s: Stream, r: DirectRequ
     return;
   }
   seqs.sort((a, b) => a - b);
-  const maxBytes = r.maxBytes > 0 ? r.maxBytes : js.server.options.max_pending;
+  const maxBytes = r.maxBytes > 0 ? r.maxBytes : js.core.options.max_pending;
   let last = 0;
   let sent = 0;
   let bytes = 0;

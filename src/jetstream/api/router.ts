@@ -9,7 +9,7 @@
  */
 import type { Account } from '../../accounts/account.js';
 import type { Subscription } from '../../server/subscription.js';
-import type { Client } from '../../server/client.js';
+import type { ClientIdentity } from '../../server/client-identity.js';
 import type { JetStream } from '../jetstream.js';
 import type { JsAccount } from '../js-account.js';
 import type { ApiRequest, ApiResponse } from './context.js';
@@ -72,17 +72,17 @@ export interface ApiRouter {
 
 /** Subscribes the API in every account but the system account. */
 export function installApiRouter(js: JetStream): ApiRouter {
-  const server = js.server;
+  const core = js.core;
   const subs: Array<[Account, Subscription]> = [];
   const covered = new Set<Account>();
   const prefixes = ['$JS.API.'];
   if (js.config.domain !== '') prefixes.push(`$JS.${js.config.domain}.API.`);
   const refresh = (): void => {
-    for (const acc of server.accounts.values()) {
-      if (acc.name === server.systemAccountName || covered.has(acc)) continue;
+    for (const acc of core.accounts.values()) {
+      if (acc.name === core.systemAccountName || covered.has(acc)) continue;
       covered.add(acc);
       for (const prefix of prefixes) {
-        const sub = server.subscribeInternal(acc, prefix + '>', null, (subject, reply, hdrLen, msg, from) => {
+        const sub = core.subscribeInternal(acc, prefix + '>', null, (subject, reply, hdrLen, msg, from) => {
           onRequest(js, acc, prefix.length, subject, reply, hdrLen, msg, from);
         });
         subs.push([acc, sub]);
@@ -93,12 +93,12 @@ export function installApiRouter(js: JetStream): ApiRouter {
   return {
     refresh,
     uninstall: () => {
-      for (const [acc, sub] of subs) server.unsubscribeInternal(acc, sub);
+      for (const [acc, sub] of subs) core.unsubscribeInternal(acc, sub);
     },
   };
 }
 
-function onRequest(js: JetStream, acc: Account, prefixLen: number, subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: Client | null): void {
+function onRequest(js: JetStream, acc: Account, prefixLen: number, subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: ClientIdentity | null): void {
   const tokens = subject.slice(prefixLen).split('.');
   const route = routeFor(tokens);
   if (route === null) return;
@@ -128,12 +128,12 @@ function dispatch(js: JetStream, route: Route, req: ApiRequest): void {
   try {
     result = route.handle(req, js, jsa);
   } catch (e) {
-    js.server.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    js.core.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return;
   }
   Promise.resolve(result).then(
     (res) => respond(js, jsa, req, res),
-    (e: unknown) => js.server.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
+    (e: unknown) => js.core.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
   );
 }
 
@@ -148,8 +148,8 @@ function respond(js: JetStream, jsa: JsAccount | null, req: ApiRequest, res: Api
       if (jsa !== null) jsa.api.errors++;
     }
   }
-  if (res === null || js.server.shuttingDown) return;
+  if (res === null || js.core.shuttingDown) return;
   const json = JSON.stringify(res);
-  if (req.reply !== null) js.server.publishInternal(req.account, req.reply, null, json);
-  apiAuditAdvisory(js.server, req.account, js.config.domain, req.client, req.subject, req.body.toString('utf8'), json);
+  if (req.reply !== null) js.core.publishInternal(req.account, req.reply, null, json);
+  apiAuditAdvisory(js.core, req.account, js.config.domain, req.client, req.subject, req.body.toString('utf8'), json);
 }

@@ -19,7 +19,7 @@ export function streamInfo(js: JetStream, s: Stream, o: StreamInfoOptions = {}):
     state: s.stateJson({ subjects: o.subjects, deletedDetails: o.deletedDetails }),
   };
   if (js.config.domain !== '') info.domain = js.config.domain;
-  if (o.withCluster === true) info.cluster = { leader: js.server.name };
+  if (o.withCluster === true) info.cluster = { leader: js.core.name };
   const mirror = s.sources.mirrorInfo();
   if (mirror !== null) info.mirror = mirror;
   const sources = s.sources.sourcesInfo();

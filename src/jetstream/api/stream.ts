@@ -104,7 +104,7 @@ async function update(req: ApiRequest, js: JetStream, jsa: JsAccount): Promise<A
   const cfg = checkStreamUpdate(s.config(), input, envOf(jsa));
   if (!isConfig(cfg)) return fail('update', cfg);
   if (overlaps(jsa, cfg.subjects ?? [], s.name)) return fail('update', streamSubjectOverlap());
-  const refused = await js.updateStream(s, cfg, req.client);
+  const refused = await js.updateStream(jsa, s, cfg, req.client);
   if (refused !== null) return fail('update', refused);
   return { type: streamApiType('update'), ...streamInfo(js, s) };
 }
@@ -113,7 +113,7 @@ async function remove(req: ApiRequest, js: JetStream, jsa: JsAccount): Promise<A
   if (!isEmptyRequest(req.body)) return fail('delete', notEmptyRequest());
   const s = lookup(req, jsa, 'delete');
   if (!isStream(s)) return s;
-  await js.deleteStream(s, req.client);
+  await js.deleteStream(jsa, s, req.client);
   return { type: streamApiType('delete'), success: true };
 }
 

@@ -1,6 +1,6 @@
 /** Consumer advisory bodies (`$JS.EVENT.ADVISORY.CONSUMER.…`) with nats-server's field names. */
 import { EventIds } from '../../accounts/event-ids.js';
-import { formatTime, nowNanos } from '../../monitor/go-format.js';
+import { formatTime, nowNanos } from '../../text/go-format.js';
 import type { ConsumerHost } from './host.js';
 
 const ids = new EventIds();

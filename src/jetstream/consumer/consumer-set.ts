@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../../accounts/account.js';
-import type { InterestListener } from '../../server/server.js';
+import type { InterestListener, Unregister } from '../../server/core.js';
 import type { Subscription } from '../../server/subscription.js';
 import { subjectsCollide } from '../../accounts/subject-sets.js';
 import { subjectMatches } from '../../subjects/validate.js';
-import { msToNanos, nowNanos } from '../../monitor/go-format.js';
+import { msToNanos, nowNanos } from '../../text/go-format.js';
 import type { JsApiError } from '../api/errors.js';
 import * as E from '../api/consumer-errors.js';
 import type { ConsumerConfig } from '../types.js';
@@ -35,7 +35,8 @@ function randomName(): string {
 export class ConsumerSet implements ConsumerOwner, InterestListener {
   readonly host: ConsumerHost;
   private readonly consumers = new Map<string, Consumer>();
-  private listening = false;
+  /** Set while some consumer is push: push consumers follow interest in their deliver subjects. */
+  private stopListening: Unregister | null = null;
   private closed = false;
 
   constructor(host: ConsumerHost) {
@@ -52,7 +53,7 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
       if (saved === null) continue;
       const config = decodeConsumerConfig(saved.config);
       if (!isConfig(config)) {
-        this.host.server.logger.warn(`JetStream consumer '${this.host.account.name} > ${this.host.name} > ${name}' has an unreadable config: ${config.message}`);
+        this.host.core.logger.warn(`JetStream consumer '${this.host.account.name} > ${this.host.name} > ${name}' has an unreadable config: ${config.message}`);
         continue;
       }
       applyDefaults(config, this.host.config());
@@ -62,10 +63,7 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
 
   private add(c: Consumer): void {
     this.consumers.set(c.name, c);
-    if (c.isPush && !this.listening) {
-      this.listening = true;
-      this.host.server.interestListeners.push(this);
-    }
+    if (c.isPush && this.stopListening === null) this.stopListening = this.host.core.addInterestListener(this);
   }
 
   /**
@@ -181,21 +179,19 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
   /** Inactive threshold passed (ConsumerOwner). */
   expire(c: Consumer): void {
     if (this.consumers.get(c.name) !== c) return;
-    this.remove(c.name).catch((e: unknown) => this.host.server.logger.error(`JetStream consumer '${this.host.name} > ${c.name}' delete failed: ${e instanceof Error ? e.message : String(e)}`));
+    this.remove(c.name).catch((e: unknown) => this.host.core.logger.error(`JetStream consumer '${this.host.name} > ${c.name}' delete failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   private dropListenerIfIdle(): void {
-    if (!this.listening) return;
+    if (this.stopListening === null) return;
     for (const c of this.consumers.values()) if (c.isPush) return;
     this.unlisten();
   }
 
   private unlisten(): void {
-    if (!this.listening) return;
-    this.listening = false;
-    const list = this.host.server.interestListeners;
-    const i = list.indexOf(this);
-    if (i >= 0) list.splice(i, 1);
+    if (this.stopListening === null) return;
+    this.stopListening();
+    this.stopListening = null;
   }
 
   // ---- push interest (InterestListener) -------------------------------------------

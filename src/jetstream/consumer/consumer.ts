@@ -1,7 +1,10 @@
 /**
  * One JetStream consumer: where it is in the stream, what is delivered and
- * not yet acknowledged, and the delivery loop that feeds pull requests or a
- * push deliver subject.
+ * not yet acknowledged (acks, naks, terms and the ack floor), and the
+ * delivery loop that feeds pull requests or a push deliver subject. The
+ * pull side's request queue (wait-queue.ts), the push side's interest and
+ * pacing (push-delivery.ts) and the redelivery schedule (redelivery.ts)
+ * live beside it.
  *
  * Hot path rules: a delivery builds one buffer (none when the stored
  * message has no headers) and one reply string; acks are parsed by hand;
@@ -18,12 +21,13 @@ import { FilterSet, filtersOf } from './config.js';
 import type { WaitingRequest } from './pull-request.js';
 import { WaitQueue } from './wait-queue.js';
 import { startPosition } from './start-position.js';
-import { CONSUMER_IS_PUSH, FLOW_CONTROL_REQUEST, heartbeatHeader } from './status.js';
+import { CONSUMER_IS_PUSH, heartbeatHeader } from './status.js';
 import { headersOnlyBlock, joinHeaderAndData } from './delivery-buffer.js';
 import { nakDelayMs } from './nak-delay.js';
-import { FlowControl, RateLimiter } from './push-pacing.js';
+import { PushDelivery } from './push-delivery.js';
+import { RedeliverySchedule, type PendingDelivery } from './redelivery.js';
 import { consumerAdvisory } from './advisories.js';
-import { msToNanos, type EpochNanos } from '../../monitor/go-format.js';
+import { msToNanos, type EpochNanos } from '../../text/go-format.js';
 
 const NS_PER_MS = 1_000_000;
 /** Deliveries per event-loop turn before yielding (setImmediate continues). */
@@ -50,7 +54,6 @@ export class Consumer {
   private filterSet: FilterSet;
   private readonly ackPre: string;
   private readonly ackSub: Subscription;
-  private fcSub: Subscription | null = null;
   closed = false;
 
   // Position: the next stream sequence to look at and the next consumer sequence to hand out.
@@ -58,10 +61,9 @@ export class Consumer {
   private dseq = 1;
   private adflr = 0;
   private asflr = 0;
-  private readonly pending = new Map<number, { consumerSeq: number; ts: number }>();
+  private readonly pending = new Map<number, PendingDelivery>();
   private readonly redelivered = new Map<number, number>();
-  private rdq: number[] = [];
-  private readonly rdqSet = new Set<number>();
+  private readonly redeliveries: RedeliverySchedule;
   /** last_per_subject: sequences to send before continuing at sseq. */
   private lps: number[] = [];
   /** Messages at or after sseq that pass the filters (num_pending). */
@@ -71,25 +73,14 @@ export class Consumer {
   private lastDelivered = 0;
   private lastAcked = 0;
 
-  // Pull.
   private readonly waiting: WaitQueue;
-
-  // Push.
-  private active = false;
-  private fc: FlowControl | null = null;
-  private hbTimer: NodeJS.Timeout | null = null;
-  private sentSinceBeat = false;
-
-  private readonly rate = new RateLimiter();
-  private rateTimer: NodeJS.Timeout | null = null;
+  private readonly push: PushDelivery;
 
   // Replay original.
   private replayTimer: NodeJS.Timeout | null = null;
   private lastReplayTs = 0;
   private lastReplayWall = 0;
 
-  private ackTimer: NodeJS.Timeout | null = null;
-  private ackTimerAt = 0;
   private inactiveTimer: NodeJS.Timeout | null = null;
   private lastActivity = Date.now();
   private pumpScheduled = false;
@@ -111,20 +102,30 @@ export class Consumer {
     this.waiting = new WaitQueue({
       config: () => this.config,
       sendStatus: (to, hdr) => this.sendStatus(to, hdr),
-      hasMessages: () => this.rdq.length > 0 || this.npc > 0,
+      hasMessages: () => this.redeliveries.length > 0 || this.npc > 0,
       heartbeat: () => heartbeatHeader(this.dseq - 1, this.sseq - 1, null),
       signal: () => this.signal(),
       idle: () => {
         this.lastActivity = Date.now();
       },
     });
+    this.redeliveries = new RedeliverySchedule(this.pending, this.redelivered, {
+      config: () => this.config,
+      signal: () => this.signal(),
+    });
+    this.push = new PushDelivery(host, name, {
+      config: () => this.config,
+      sendStatus: (to, hdr) => this.sendStatus(to, hdr),
+      heartbeat: (stalled) => heartbeatHeader(this.dseq - 1, this.sseq - 1, stalled),
+      signal: () => this.signal(),
+    });
     if (state !== null) this.restore(state);
     else this.start();
     this.npc = this.countPending();
-    this.ackSub = host.server.subscribeInternal(host.account, this.ackPre + '>', null, this.onAck);
-    this.setupPush();
+    this.ackSub = host.core.subscribeInternal(host.account, this.ackPre + '>', null, this.onAck);
+    this.push.setup();
     this.armInactivity();
-    if (this.pending.size > 0) this.armAckTimer(this.ackWaitMs(1));
+    if (this.pending.size > 0) this.redeliveries.arm(this.redeliveries.ackWaitMs(1));
     // A push consumer whose subscriber came first starts delivering at once.
     this.signal();
   }
@@ -156,31 +157,15 @@ export class Consumer {
     return this.config.deliver_subject !== undefined;
   }
 
-  private setupPush(): void {
-    const ds = this.config.deliver_subject;
-    if (ds === undefined) return;
-    this.active = this.host.account.sublist.hasInterest(ds);
-    if (this.config.flow_control === true && this.fc === null) {
-      this.fc = new FlowControl(this.host.name, this.name);
-      this.fcSub = this.host.server.subscribeInternal(this.host.account, this.fc.replySubjects, null, this.onFlowControlReply);
-    }
-    const hb = this.config.idle_heartbeat ?? 0;
-    if (hb > 0 && this.hbTimer === null) {
-      this.hbTimer = setInterval(this.onHeartbeatTick, Math.max(1, Math.round(hb / NS_PER_MS)));
-      this.hbTimer.unref();
-    }
-  }
-
   /** Stops timers and subscriptions and writes the state; `deleted` also tells waiting pulls. */
   stop(deleted: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    const server = this.host.server;
-    server.unsubscribeInternal(this.host.account, this.ackSub);
-    if (this.fcSub !== null) server.unsubscribeInternal(this.host.account, this.fcSub);
-    for (const t of [this.ackTimer, this.replayTimer, this.inactiveTimer, this.rateTimer]) if (t !== null) clearTimeout(t);
-    if (this.hbTimer !== null) clearInterval(this.hbTimer);
-    this.ackTimer = this.replayTimer = this.inactiveTimer = this.hbTimer = this.rateTimer = null;
+    this.host.core.unsubscribeInternal(this.host.account, this.ackSub);
+    this.push.stop();
+    this.redeliveries.stop();
+    for (const t of [this.replayTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
+    this.replayTimer = this.inactiveTimer = null;
     this.waiting.close(deleted);
     if (!deleted && this.store !== null) this.store.update(this.state());
   }
@@ -211,7 +196,7 @@ export class Consumer {
     this.store.whenDurable((err) => {
       // An ack whose state could not be written is not confirmed: the client times out and retries.
       if (err !== null || this.closed) return;
-      for (const r of replies) this.host.server.publishInternal(this.host.account, r, null, EMPTY);
+      for (const r of replies) this.host.core.publishInternal(this.host.account, r, null, EMPTY);
     });
   };
 
@@ -271,7 +256,7 @@ export class Consumer {
   /** Something may be deliverable: run the loop on the next turn (once). */
   signal(): void {
     if (this.pumpScheduled || this.closed) return;
-    if (this.isPush ? !this.active : this.waiting.length === 0) return;
+    if (this.isPush ? !this.push.active : this.waiting.length === 0) return;
     this.pumpScheduled = true;
     setImmediate(this.pump);
   }
@@ -286,7 +271,7 @@ export class Consumer {
     while (msgs > 0 && bytes > 0) {
       let wr: WaitingRequest | null = null;
       if (push) {
-        if (!this.active || (this.fc !== null && this.fc.blocked) || !this.rateAllows(now)) break;
+        if (!this.push.ready(now)) break;
       } else {
         wr = this.waiting.head(now);
         if (wr === null) break;
@@ -316,9 +301,8 @@ export class Consumer {
   /** The next message to send: a due redelivery first, then last-per-subject seeds, then the stream from sseq. */
   private nextMessage(now: number): { msg: StoredMessage; dc: number; fresh: boolean } | null {
     const store = this.host.store;
-    while (this.rdq.length > 0) {
-      const seq = this.rdq.shift() as number;
-      this.rdqSet.delete(seq);
+    while (this.redeliveries.length > 0) {
+      const seq = this.redeliveries.next();
       if (!this.pending.has(seq)) continue;
       const msg = store.loadMsg(seq);
       if (msg === null) {
@@ -379,7 +363,7 @@ export class Consumer {
     if (wr !== null && wr.bytesLeft > 0 && size > wr.bytesLeft) {
       this.waiting.tooLarge(wr);
       // The message was not taken: a redelivery goes back to the front.
-      if (!fresh) this.requeueFront(msg.seq);
+      if (!fresh) this.redeliveries.addFront(msg.seq);
       return 0;
     }
     const dseq = this.dseq;
@@ -398,9 +382,9 @@ export class Consumer {
       hdrLen = msg.hdr.length;
     }
     const to = wr === null ? (this.config.deliver_subject as string) : wr.reply;
-    const n = this.host.server.deliverInternalAs(this.host.account, to, msg.subject, reply, hdrLen, buf);
+    const n = this.host.core.deliverInternalAs(this.host.account, to, msg.subject, reply, hdrLen, buf);
     if (n === 0) {
-      if (!fresh) this.requeueFront(msg.seq);
+      if (!fresh) this.redeliveries.addFront(msg.seq);
       return -1;
     }
     // Committed: advance and record.
@@ -428,23 +412,15 @@ export class Consumer {
       }
       if (dc > 1) this.redelivered.set(msg.seq, dc);
       // Backoff can make a redelivery due sooner than the scan already planned.
-      if (this.ackTimer === null || dc > 1) this.armAckTimer(this.ackWaitMs(dc));
+      if (!this.redeliveries.armed || dc > 1) this.redeliveries.arm(this.redeliveries.ackWaitMs(dc));
     }
     if (wr !== null) {
       this.waiting.served(wr, size, now);
     } else {
-      this.sentSinceBeat = true;
-      if (this.fc !== null) this.sendFlowControl(this.fc.sent(size));
-      if ((this.config.rate_limit_bps ?? 0) > 0) this.rate.spend(size);
+      this.push.sent(size);
     }
     this.markDirty();
     return size;
-  }
-
-  private requeueFront(seq: number): void {
-    if (this.rdqSet.has(seq)) return;
-    this.rdq.unshift(seq);
-    this.rdqSet.add(seq);
   }
 
   /**
@@ -452,7 +428,7 @@ export class Consumer {
    * writes `HMSG <inbox> <sid>  <hdr> <size>` with two spaces for them.
    */
   private sendStatus(to: string, hdr: Buffer): void {
-    this.host.server.deliverInternalAs(this.host.account, to, to, '', hdr.length, hdr);
+    this.host.core.deliverInternalAs(this.host.account, to, to, '', hdr.length, hdr);
   }
 
   // ---- acks --------------------------------------------------------------------------
@@ -491,7 +467,7 @@ export class Consumer {
    */
   private confirmAck(reply: string): void {
     if (this.store === null) {
-      this.host.server.publishInternal(this.host.account, reply, null, EMPTY);
+      this.host.core.publishInternal(this.host.account, reply, null, EMPTY);
       return;
     }
     this.ackReplies.push(reply);
@@ -523,7 +499,7 @@ export class Consumer {
   }
 
   /** sample_freq: a share of acks is reported as a metric with the time the ack took. */
-  private sampleAck(sseq: number, p: { consumerSeq: number; ts: number }, deliveries: number): void {
+  private sampleAck(sseq: number, p: PendingDelivery, deliveries: number): void {
     const pct = Number((this.config.sample_freq as string).replace(/%$/, ''));
     if (!(pct > 0) || Math.random() * 100 >= pct) return;
     this.host.advisory(`$JS.EVENT.METRIC.CONSUMER.ACK.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.metric.v1.consumer_ack', this, {
@@ -533,24 +509,6 @@ export class Consumer {
       deliveries,
     }));
   }
-
-  /** rate_limit_bps (push): false (and a wake-up timer) while the bucket is overdrawn. */
-  private rateAllows(now: number): boolean {
-    const bps = this.config.rate_limit_bps ?? 0;
-    if (bps <= 0) return true;
-    const wait = this.rate.waitMs(now, bps);
-    if (wait === 0) return true;
-    if (this.rateTimer === null) {
-      this.rateTimer = setTimeout(this.onRateTimer, wait);
-      this.rateTimer.unref();
-    }
-    return false;
-  }
-
-  private readonly onRateTimer = (): void => {
-    this.rateTimer = null;
-    this.signal();
-  };
 
   private afterAck(released: number | number[]): void {
     this.lastAcked = Date.now();
@@ -605,7 +563,7 @@ export class Consumer {
 
   private dropPending(seq: number): void {
     this.removePending(seq);
-    this.rdqSet.delete(seq);
+    this.redeliveries.forget(seq);
   }
 
   private processNak(sseq: number, dseq: number, deliveries: number, arg: Buffer): void {
@@ -619,16 +577,13 @@ export class Consumer {
     const delayMs = nakDelayMs(arg);
     if (delayMs > 0) {
       // Due again `delayMs` from now: shift the delivery time so the ack-wait scan finds it then.
-      if (this.rdqSet.delete(sseq)) this.rdq.splice(this.rdq.indexOf(sseq), 1);
-      p.ts = Date.now() - this.ackWaitMs(this.redelivered.get(sseq) ?? 1) + delayMs;
-      this.armAckTimer(delayMs);
+      this.redeliveries.remove(sseq);
+      p.ts = Date.now() - this.redeliveries.ackWaitMs(this.redelivered.get(sseq) ?? 1) + delayMs;
+      this.redeliveries.arm(delayMs);
       this.markDirty();
       return;
     }
-    if (!this.rdqSet.has(sseq)) {
-      this.rdq.push(sseq);
-      this.rdqSet.add(sseq);
-    }
+    this.redeliveries.add(sseq);
     this.signal();
   }
 
@@ -648,51 +603,6 @@ export class Consumer {
     this.removePending(seq);
     this.markDirty();
   }
-
-  /** Ack wait for a message's `dc`-th delivery: the backoff list when set, else ack_wait. */
-  private ackWaitMs(dc: number): number {
-    const bo = this.config.backoff;
-    if (bo !== undefined && bo.length > 0) return bo[Math.min(dc - 1, bo.length - 1)] / NS_PER_MS;
-    return (this.config.ack_wait ?? 30_000 * NS_PER_MS) / NS_PER_MS;
-  }
-
-  /** Makes the ack-wait scan run within `ms`; a scan already due sooner stays. */
-  private armAckTimer(ms: number): void {
-    if (this.closed) return;
-    const wait = Math.max(1, Math.ceil(ms));
-    const at = Date.now() + wait;
-    if (this.ackTimer !== null) {
-      if (this.ackTimerAt <= at) return;
-      clearTimeout(this.ackTimer);
-    }
-    this.ackTimerAt = at;
-    this.ackTimer = setTimeout(this.onAckTimer, wait);
-    this.ackTimer.unref();
-  }
-
-  /** The one ack-wait timer: queues every expired delivery, then sleeps until the next one is due. */
-  private readonly onAckTimer = (): void => {
-    this.ackTimer = null;
-    if (this.closed || this.pending.size === 0) return;
-    const now = Date.now();
-    let next = Infinity;
-    const expired: number[] = [];
-    for (const [seq, p] of this.pending) {
-      if (this.rdqSet.has(seq)) continue;
-      const due = p.ts + this.ackWaitMs(this.redelivered.get(seq) ?? 1);
-      if (due <= now) expired.push(seq);
-      else if (due < next) next = due;
-    }
-    if (expired.length > 0) {
-      expired.sort((a, b) => a - b);
-      for (const seq of expired) {
-        this.rdq.push(seq);
-        this.rdqSet.add(seq);
-      }
-      this.signal();
-    }
-    if (next !== Infinity) this.armAckTimer(next - now);
-  };
 
   // ---- pull requests -------------------------------------------------------------------
 
@@ -715,35 +625,15 @@ export class Consumer {
 
   /** Interest in the deliver subject came or went. */
   setActive(active: boolean): void {
-    if (this.active === active) return;
-    this.active = active;
+    if (this.push.active === active) return;
+    this.push.active = active;
     this.lastActivity = Date.now();
     if (active) this.signal();
   }
 
   get pushBound(): boolean {
-    return this.isPush && this.active;
+    return this.isPush && this.push.active;
   }
-
-  private sendFlowControl(reply: string | null): void {
-    if (reply === null) return;
-    const ds = this.config.deliver_subject as string;
-    this.host.server.deliverInternalAs(this.host.account, ds, ds, reply, FLOW_CONTROL_REQUEST.length, FLOW_CONTROL_REQUEST);
-  }
-
-  private readonly onFlowControlReply = (subject: string): void => {
-    if (!this.closed && this.fc !== null && this.fc.answered(subject)) this.signal();
-  };
-
-  private readonly onHeartbeatTick = (): void => {
-    if (this.closed) return;
-    if (this.sentSinceBeat) {
-      this.sentSinceBeat = false;
-      return;
-    }
-    if (!this.active) return;
-    this.sendStatus(this.config.deliver_subject as string, heartbeatHeader(this.dseq - 1, this.sseq - 1, this.fc?.outstanding ?? null));
-  };
 
   // ---- inactivity ---------------------------------------------------------------------------
 
@@ -761,7 +651,7 @@ export class Consumer {
     if (this.closed) return;
     const ms = (this.config.inactive_threshold ?? 0) / NS_PER_MS;
     const now = Date.now();
-    const busy = this.isPush ? this.active : this.waiting.length > 0;
+    const busy = this.isPush ? this.push.active : this.waiting.length > 0;
     if (busy) this.lastActivity = now;
     const idle = now - this.lastActivity;
     if (!busy && idle >= ms) {
@@ -785,11 +675,11 @@ export class Consumer {
       this.npc = this.countPending();
     }
     if (old.deliver_subject !== next.deliver_subject) {
-      this.active = false;
-      this.setupPush();
+      this.push.active = false;
+      this.push.setup();
     }
     if (old.ack_wait !== next.ack_wait || JSON.stringify(old.backoff) !== JSON.stringify(next.backoff)) {
-      if (this.pending.size > 0) this.armAckTimer(100);
+      if (this.pending.size > 0) this.redeliveries.arm(100);
     }
     if (old.inactive_threshold !== next.inactive_threshold) this.armInactivity();
     this.store?.saveConfig(next, Number(this.created / BigInt(NS_PER_MS)));

@@ -3,14 +3,23 @@
  * see nothing else of it, so the two sides change independently.
  */
 import type { Account } from '../../accounts/account.js';
-import type { Server } from '../../server/server.js';
+import type { ServerCore } from '../../server/core.js';
 import type { StreamStore } from '../store/types.js';
 import type { StreamConfig } from '../types.js';
+
+/**
+ * The part of the server core consumers use: internal subscriptions (acks,
+ * flow control replies), publishing and delivering, push interest, the log
+ * and the server's name (info). Kept this small so that something other than
+ * a whole server (a replica) can carry consumers.
+ */
+export type ConsumerCore = Pick<ServerCore,
+  'name' | 'logger' | 'subscribeInternal' | 'unsubscribeInternal' | 'publishInternal' | 'deliverInternalAs' | 'addInterestListener'>;
 
 export interface ConsumerHost {
   readonly name: string;
   readonly account: Account;
-  readonly server: Server;
+  readonly core: ConsumerCore;
   readonly store: StreamStore;
   /** The stream's current configuration (changes on update). */
   config(): StreamConfig;

@@ -1,5 +1,5 @@
 /** ConsumerInfo as nats-server 2.10 writes it (field order included). */
-import { formatTime, nowNanos, type EpochNanos } from '../../monitor/go-format.js';
+import { formatTime, nowNanos, type EpochNanos } from '../../text/go-format.js';
 import { configJson } from './config.js';
 import type { Consumer } from './consumer.js';
 
@@ -22,7 +22,7 @@ export function consumerInfo(c: Consumer): Record<string, unknown> {
     num_redelivered: n.numRedelivered,
     num_waiting: n.numWaiting,
     num_pending: n.numPending,
-    cluster: { leader: c.host.server.name },
+    cluster: { leader: c.host.core.name },
   };
   if (c.pushBound) out.push_bound = true;
   out.ts = formatTime(nowNanos());

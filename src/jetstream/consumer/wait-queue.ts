@@ -6,7 +6,7 @@
 import type { ConsumerConfig } from '../types.js';
 import { parsePullRequest, type WaitingRequest } from './pull-request.js';
 import { CONSUMER_DELETED, EXCEEDED_MAX_WAITING, NO_MESSAGES, pendingStatusHeader, statusHeader } from './status.js';
-import { formatGoDuration } from '../../monitor/go-format.js';
+import { formatGoDuration } from '../../text/go-format.js';
 
 const NS_PER_MS = 1_000_000;
 const DEFAULT_MAX_WAITING = 512;

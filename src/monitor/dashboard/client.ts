@@ -1,8 +1,8 @@
 /**
- * The dashboard's browser code. tsc type-checks it with the rest of the
- * project (against the DOM library) and emits it next to the server code;
- * the monitor serves the emitted file as it is, so there is no bundler and
- * nothing is fetched from outside the monitoring port.
+ * The dashboard's browser code. It has its own tsc project (tsconfig.json
+ * here: the DOM library, no Node types) that emits it next to the server
+ * code; the monitor serves the emitted file as it is, so there is no bundler
+ * and nothing is fetched from outside the monitoring port.
  *
  * It polls nats-server's JSON endpoints (relative to the page, so any base
  * path works), keeps a short history of /varz counters to turn them into

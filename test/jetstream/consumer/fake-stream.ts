@@ -26,7 +26,7 @@ export function streamConfig(name: string, subjects: string[], over: Partial<Str
 export class FakeStream implements ConsumerHost {
   readonly name: string;
   readonly account: Account;
-  readonly server: Server;
+  readonly core: Server;
   readonly store: StreamStore;
   readonly created = Date.now();
   readonly domain = '';
@@ -36,7 +36,7 @@ export class FakeStream implements ConsumerHost {
   private readonly subs: Subscription[] = [];
 
   constructor(server: Server, cfg: StreamConfig, store?: StreamStore) {
-    this.server = server;
+    this.core = server;
     this.account = server.globalAccount;
     this.name = cfg.name;
     this.cfg = cfg;
@@ -82,7 +82,7 @@ export class FakeStream implements ConsumerHost {
   }
 
   async close(): Promise<void> {
-    for (const s of this.subs) this.server.unsubscribeInternal(this.account, s);
+    for (const s of this.subs) this.core.unsubscribeInternal(this.account, s);
     await this.consumers.stop();
   }
 }

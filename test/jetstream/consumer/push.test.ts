@@ -7,15 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, ReplayPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { startNatter } from '../../helpers/natter.js';
-import { waitUntil } from '../../helpers/ports.js';
-import type { RunningServer } from '../../../src/index.js';
+import { startNatter, type TestNatter } from '../../helpers/natter.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { FakeStream, serveConsumerApi, streamConfig } from './fake-stream.js';
 
 const MS = 1_000_000;
 
 describe('push and ordered consumers', () => {
-  let srv: RunningServer;
+  let srv: TestNatter;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   const streams: FakeStream[] = [];

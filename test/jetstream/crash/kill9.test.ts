@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { startNatterProcess, type NatterProcess } from '../../helpers/natter-process.js';
-import { freePort, sleep } from '../../helpers/ports.js';
+import { freePort } from '../../helpers/ports.js';
+import { sleep } from '../../helpers/wait.js';
 
 const STREAM = 'CRASH';
 const CONSUMER = 'C';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { JETSTREAM_TARGETS, type JetStreamTarget } from '../../helpers/jetstream-targets.js';
-import { sleep } from '../../helpers/ports.js';
+import { sleep } from '../../helpers/wait.js';
 
 const text = (v: Uint8Array | undefined): string => new TextDecoder().decode(v);
 

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStore, type FileStoreOptions } from '../../../src/jetstream/store/file-store.js';
 import { fileStoreMsgSize } from '../../../src/jetstream/store/msg-size.js';
-import type { Logger } from '../../../src/log/logger.js';
+import { LogCapture } from '../../helpers/log-capture.js';
 import { trackChild } from '../../helpers/children.js';
 import { crashPayload, crashSubject } from './fixtures/crash-payload.js';
 import { defineStoreSuite, limitsWith, unlimited } from './store-suite.js';
 import { StoreError, type StoreLimits, type StreamStore } from '../../../src/jetstream/store/types.js';
-import { waitUntil } from '../../helpers/ports.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'natter-filestore-'));
 let dirs = 0;
@@ -36,18 +36,6 @@ defineStoreSuite('file', {
     return again;
   },
 });
-
-class RecordingLogger implements Logger {
-  readonly lines: string[] = [];
-  readonly debugEnabled = false;
-  readonly traceEnabled = false;
-  info(m: string): void { this.lines.push(`INF ${m}`); }
-  warn(m: string): void { this.lines.push(`WRN ${m}`); }
-  error(m: string): void { this.lines.push(`ERR ${m}`); }
-  fatal(m: string): void { this.lines.push(`FTL ${m}`); }
-  debug(m: string): void { this.lines.push(`DBG ${m}`); }
-  trace(m: string): void { this.lines.push(`TRC ${m}`); }
-}
 
 const durable = (st: StreamStore): Promise<Error | null> => new Promise((resolve) => st.whenDurable(resolve));
 
@@ -158,11 +146,11 @@ test('file: a torn tail is cut at the last whole record and logged; the store ke
   const file = join(dir, 'msgs', blockFiles(dir)[0]);
   const full = statSync(file).size;
   truncateSync(file, full - 30);
-  const log = new RecordingLogger();
+  const log = new LogCapture();
   const again = openAt(dir, { logger: log });
   assert.deepEqual([again.state().msgs, again.state().lastSeq], [19, 19]);
   assert.equal(again.loadMsg(19)?.data.toString(), `msg-19-${'p'.repeat(40)}`);
-  assert.ok(log.lines.some((l) => l.startsWith('WRN') && l.includes('torn record')), log.lines.join('\n'));
+  assert.ok(log.lines.some((l) => l.startsWith('[WRN]') && l.includes('torn record')), log.lines.join('\n'));
   assert.equal(again.storeMsg('t', null, Buffer.from('after')).seq, 20);
   await again.stop();
   const third = openAt(dir, { logger: log });
@@ -194,9 +182,9 @@ test('file: a corrupt byte mid-block is detected and logged; the rest of the str
   closeSync(fd2);
   const brokenSeq = Number(/value-(\d+)-/.exec(lastBytes.subarray(at2).toString('latin1'))?.[1]);
 
-  const log = new RecordingLogger();
+  const log = new LogCapture();
   const again = openAt(dir, { blockSize: 4096, logger: log });
-  assert.equal(log.lines.filter((l) => l.startsWith('ERR') && l.includes('corrupt record')).length, 2, log.lines.join('\n'));
+  assert.equal(log.lines.filter((l) => l.startsWith('[ERR]') && l.includes('corrupt record')).length, 2, log.lines.join('\n'));
   assert.equal(again.loadMsg(victim - 1)?.data.toString(), `value-${victim - 1}-${'z'.repeat(60)}`);
   assert.equal(again.loadMsg(victim), null);
   // The second block is whole.
@@ -210,14 +198,14 @@ test('file: a corrupt byte mid-block is detected and logged; the rest of the str
   const next = again.storeMsg('c.new', null, Buffer.from('new')).seq;
   await again.stop();
   assert.equal(blockFiles(dir).length, blocks.length + 1);
-  const third = openAt(dir, { blockSize: 4096, logger: new RecordingLogger() });
+  const third = openAt(dir, { blockSize: 4096, logger: new LogCapture() });
   assert.equal(third.loadMsg(next)?.data.toString(), 'new');
   await third.stop();
 });
 
 test('file: a record corrupted on disk while open is logged, dropped, and skipped by loadNextMsg', async () => {
   const dir = freshDir();
-  const log = new RecordingLogger();
+  const log = new LogCapture();
   const removed: number[] = [];
   const st = openAt(dir, { cacheBytes: 0, logger: log });
   st.setRemovalListener((seq) => removed.push(seq));
@@ -230,7 +218,7 @@ test('file: a record corrupted on disk while open is logged, dropped, and skippe
   closeSync(fd);
   assert.equal(st.loadNextMsg(['x'], 3)?.seq, 4);
   assert.deepEqual(removed, [3]);
-  assert.ok(log.lines.some((l) => l.startsWith('ERR') && l.includes('seq 3') && l.includes('corrupt')), log.lines.join('\n'));
+  assert.ok(log.lines.some((l) => l.startsWith('[ERR]') && l.includes('seq 3') && l.includes('corrupt')), log.lines.join('\n'));
   assert.equal(st.state().msgs, 4);
   assert.equal(st.loadPrevMsg(null, 3)?.seq, 2);
   await st.stop();
@@ -347,7 +335,7 @@ test('file: a full disk fails the batch with "insufficient resources", refuses n
     return;
   }
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
-  const log = new RecordingLogger();
+  const log = new LogCapture();
   const st = openAt(join(mnt, 's'), { sync: 'always', blockSize: 32 * 1024, logger: log });
   try {
     const removed: number[] = [];
@@ -370,7 +358,7 @@ test('file: a full disk fails the batch with "insufficient resources", refuses n
     assert.equal(failure.kind, 'storage_full');
     assert.equal(failure.message, 'insufficient resources');
     assert.ok(confirmedUpTo > 100);
-    assert.ok(log.lines.some((l) => l.startsWith('ERR') && l.includes('ENOSPC')));
+    assert.ok(log.lines.some((l) => l.startsWith('[ERR]') && l.includes('ENOSPC')));
     // The messages of the failed batch are gone and the listener heard of them; new ones are refused at once.
     assert.ok(removed.length > 0 && removed.every((seq) => seq > confirmedUpTo && st.loadMsg(seq) === null));
     assert.throws(() => st.storeMsg('fill', null, payload), (err: unknown) => err instanceof StoreError && err.kind === 'storage_full');
@@ -438,7 +426,7 @@ for (const sync of ['always', '50'] as const) {
       });
       child.once('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}`))));
     });
-    const log = new RecordingLogger();
+    const log = new LogCapture();
     const st = openAt(dir, { logger: log });
     try {
       assert.ok(confirmed.length >= 3000);

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitUntil } from '../../helpers/ports.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { Rng } from '../../helpers/random.js';
 import { subjectMatches } from '../../../src/subjects/validate.js';
 import { StoreError, type StoreLimits, type StreamStore } from '../../../src/jetstream/store/types.js';

@@ -1,10 +1,12 @@
 /**
- * Value formatting that monitoring clients expect byte-for-byte from
- * nats-server: Go's RFC3339Nano timestamps, Go's `time.Duration.String()`,
- * nats-server's coarse uptime strings, Go's `strconv.Quote` (in 400 bodies)
- * and `encoding/json` output (indent, HTML-safe escaping). Dashboards and the
- * `nats` CLI parse these strings, so "close enough" JavaScript defaults would
- * break them.
+ * Values written the way nats-server (Go) writes them, in one place:
+ * RFC3339Nano timestamps, `time.Duration.String()`, nats-server's coarse
+ * uptime strings, `strconv.Quote` / `%q` (of decoded strings and of wire
+ * bytes), and `encoding/json` output (indent, HTML-safe escaping).
+ * Monitoring clients, the `nats` CLI and scripts matching error texts parse
+ * these strings, so "close enough" JavaScript defaults would break them.
+ * Durations are nanoseconds here; callers holding milliseconds convert with
+ * msToGoDuration.
  */
 
 const NS_PER_MS = 1_000_000;
@@ -132,33 +134,52 @@ export function msToGoDuration(ms: number): number {
   return Math.round(ms * NS_PER_MS);
 }
 
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, '0');
-}
-
-/** Go's `strconv.Quote`, as it appears in nats-server's 400 bodies. */
+/**
+ * Go's `strconv.Quote` of a decoded (JavaScript) string, as nats-server's
+ * messages quote values it parsed (monitoring 400 bodies, config errors).
+ * U+FFFD stands where decoding met bytes that were not UTF-8; Go, which
+ * quotes the bytes themselves, shows such a byte escaped, so it is escaped
+ * here too rather than printed as the replacement character.
+ */
 export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    switch (c) {
-      case 0x22: out += '\\"'; continue;
-      case 0x5c: out += '\\\\'; continue;
-      case 0x07: out += '\\a'; continue;
-      case 0x08: out += '\\b'; continue;
-      case 0x0c: out += '\\f'; continue;
-      case 0x0a: out += '\\n'; continue;
-      case 0x0d: out += '\\r'; continue;
-      case 0x09: out += '\\t'; continue;
-      case 0x0b: out += '\\v'; continue;
-    }
-    if (c < 0x20 || c === 0x7f) out += '\\x' + hex2(c);
-    else if (c >= 0x80 && c < 0xa0) out += '\\u' + c.toString(16).padStart(4, '0');
-    else if (c === 0xfffd) out += '\\ufffd';
-    else out += ch;
+    const r = ch.codePointAt(0) ?? 0;
+    out += r === 0xfffd ? '\\ufffd' : quoteRune(r);
   }
   return out + '"';
 }
+
+/**
+ * Go's `%q` of a byte string given in wire form (latin1, one char per
+ * byte): nats-server formats subjects in its error texts that way, and
+ * clients match on those texts. Valid UTF-8 printable characters stay as
+ * they are, `"` and `\` are escaped, control characters become `\n`,
+ * `\x01`, `\u2028`..., and bytes that are not valid UTF-8 become `\xff`.
+ */
+export function goQuoteWire(wire: string): string {
+  let out = '"';
+  const n = wire.length;
+  let i = 0;
+  while (i < n) {
+    const b = wire.charCodeAt(i) & 0xff;
+    if (b < 0x80) {
+      out += quoteRune(b);
+      i++;
+      continue;
+    }
+    const decoded = decodeRune(wire, i);
+    if (decoded === null) {
+      out += `\\x${hex(b, 2)}`;
+      i++;
+    } else {
+      out += quoteRune(decoded.rune);
+      i += decoded.size;
+    }
+  }
+  return out + '"';
+}
+
 
 /** Characters Go's encoding/json escapes so JSON can be embedded in HTML. */
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
@@ -184,4 +205,71 @@ export function marshalCompact(value: unknown): string {
 /** Go's `net.JoinHostPort`: IPv6 literals get brackets. */
 export function joinHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** One rune as Go's %q writes it. */
+function quoteRune(r: number): string {
+  switch (r) {
+    case 0x22:
+      return '\\"';
+    case 0x5c:
+      return '\\\\';
+    case 0x07:
+      return '\\a';
+    case 0x08:
+      return '\\b';
+    case 0x0c:
+      return '\\f';
+    case 0x0a:
+      return '\\n';
+    case 0x0d:
+      return '\\r';
+    case 0x09:
+      return '\\t';
+    case 0x0b:
+      return '\\v';
+  }
+  const ch = String.fromCodePoint(r);
+  if (PRINTABLE.test(ch)) return ch;
+  if (r < 0x80) return `\\x${hex(r, 2)}`;
+  if (r < 0x10000) return `\\u${hex(r, 4)}`;
+  return `\\U${hex(r, 8)}`;
+}
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0');
+}
+
+/** One UTF-8 sequence at `i`, or null where Go would see an invalid byte. */
+function decodeRune(s: string, i: number): { rune: number; size: number } | null {
+  const b0 = s.charCodeAt(i) & 0xff;
+  let size: number;
+  let rune: number;
+  let min: number;
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    size = 2;
+    rune = b0 & 0x1f;
+    min = 0x80;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    size = 3;
+    rune = b0 & 0x0f;
+    min = 0x800;
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    size = 4;
+    rune = b0 & 0x07;
+    min = 0x10000;
+  } else {
+    return null;
+  }
+  if (i + size > s.length) return null;
+  for (let k = 1; k < size; k++) {
+    const c = s.charCodeAt(i + k) & 0xff;
+    if ((c & 0xc0) !== 0x80) return null;
+    rune = (rune << 6) | (c & 0x3f);
+  }
+  // Overlong forms, UTF-16 surrogates and values past U+10FFFF are invalid UTF-8.
+  if (rune < min || (rune >= 0xd800 && rune <= 0xdfff) || rune > 0x10ffff) return null;
+  return { rune, size };
 }

@@ -56,6 +56,7 @@ export async function startCluster(core: ServerCore, deps: ClusterDeps): Promise
       onConnectURLsChanged: () => undefined,
       varz: () => null,
       listenURLs: () => [],
+      permissions: () => null,
       enterLameDuck: () => undefined,
     };
   }
@@ -69,6 +70,7 @@ export async function startCluster(core: ServerCore, deps: ClusterDeps): Promise
     onConnectURLsChanged: (l) => cluster.urls.onChange(l),
     varz: () => cluster.varz(),
     listenURLs: () => [cluster.listenURL()],
+    permissions: () => config.permissions,
     enterLameDuck: () => cluster.enterLameDuck(),
   };
 }

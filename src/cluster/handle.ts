@@ -5,6 +5,7 @@
  * the cluster's implementation.
  */
 import type { SubjectPermissionConfig } from '../auth/permissions.js';
+import type { ClusterPermissions } from './config.js';
 
 export interface RouteSubscription {
   readonly account: string;
@@ -67,6 +68,8 @@ export interface ClusterHandle {
   onConnectURLsChanged(listener: () => void): void;
   /** The cluster section of /varz; null when clustering is off. */
   varz(): ClusterVarz | null;
+  /** The configured route permissions (import/export), for /routez; null when none or clustering is off. */
+  permissions(): ClusterPermissions | null;
   /** The route listener as a URL (`nats://host:port`) for the ports file; empty when clustering is off. */
   listenURLs(): string[];
   /**

@@ -5,7 +5,6 @@
 import { type Handler, type MonitorContext, jsonReply } from './context.js';
 import { decodeSubs } from './connz.js';
 import { formatRtt, formatTime, formatUptime, msToNanos, nanosBetween, nowNanos } from '../text/go-format.js';
-import { clusterConfigFrom } from '../cluster/config.js';
 
 export const handleRoutez: Handler = (ctx, q) => {
   const { subs, detail } = decodeSubs(q);
@@ -19,7 +18,7 @@ export function routezData(ctx: MonitorContext, withSubs = false): Record<string
   const routes = cluster === null ? [] : cluster.routes();
   const now = nowNanos();
   const out: Record<string, unknown> = { server_id: ctx.source.id, now: formatTime(now) };
-  const perms = clusterConfigFrom(ctx.source.options.cluster)?.permissions ?? null;
+  const perms = cluster?.permissions() ?? null;
   if (perms?.import) out.import = perms.import;
   if (perms?.export) out.export = perms.export;
   out.num_routes = routes.length;

@@ -5,7 +5,7 @@ import { subscriptionRevoked, type ClientPermissions } from '../auth/permissions
 import type { JwtAuthenticator } from '../jwt/operator-mode.js';
 import type { Logger } from '../log/logger.js';
 import { ERR } from '../protocol/errors.js';
-import { certIdentities, parseTlsBlock, peerCertificateOf, tlsMapUsername } from '../tls/index.js';
+import { certIdentities, peerCertificateOf, tlsMapUsername, type TlsConfig } from '../tls/index.js';
 import { CloseReason, type Client, type ConnectionAuth } from './client.js';
 import type { ServerOptions } from './options.js';
 
@@ -24,10 +24,10 @@ export class ClientAuthenticator {
   private readonly timeoutMs: number;
 
   /** Throws when the security part of `o` cannot be used. */
-  constructor(o: ServerOptions, jwt: JwtAuthenticator | null) {
+  constructor(o: ServerOptions, jwt: JwtAuthenticator | null, tls: TlsConfig | null) {
     this.jwt = jwt;
     this.security = securityFromOptions(jwt === null ? o : withoutSystemAccount(o));
-    this.tlsMap = o.tls !== undefined && parseTlsBlock(o.tls).map;
+    this.tlsMap = tls !== null && tls.map;
     this.timeoutMs = o.auth_timeout;
   }
 

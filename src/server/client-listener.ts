@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { ERR, errLine } from '../protocol/errors.js';
-import { loadTls, sharedTlsOf, TlsAcceptor } from '../tls/index.js';
+import { loadTlsMaterial, sharedTlsOf, TlsAcceptor, type TlsConfig } from '../tls/index.js';
 import type { Account } from '../accounts/account.js';
 import { Client, CloseReason, type ClientHost, type ConnectionAuth } from './client.js';
 import type { ServerOptions } from './options.js';
@@ -93,8 +93,8 @@ export class ClientListener {
   }
 
   /** Loads TLS (throwing on broken material, before binding), binds host:port; resolves with the bound port. */
-  async listen(host: string, port: number): Promise<number> {
-    this.useTls(this.tlsFor(this.server.options), this.server.options);
+  async listen(host: string, port: number, tls: TlsConfig | null): Promise<number> {
+    this.useTls(this.tlsFor(tls), this.server.options);
     const listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -117,10 +117,10 @@ export class ClientListener {
    * thrown, and the current TLS stays in force. Nothing else can fail after
    * the files are loaded, so this either applies completely or not at all.
    */
-  applyOptions(next: ServerOptions): void {
+  applyOptions(next: ServerOptions, tls: TlsConfig | null): void {
     let acceptor: TlsAcceptor | null;
     try {
-      acceptor = this.tlsFor(next);
+      acceptor = this.tlsFor(tls);
     } catch (e) {
       this.server.logger.error(`TLS configuration not reloaded, the current one stays in force: ${(e as Error).message}`);
       throw e;
@@ -158,8 +158,8 @@ export class ClientListener {
     for (const socket of this.handshaking) socket.destroy();
   }
 
-  private tlsFor(o: ServerOptions): TlsAcceptor | null {
-    return o.tls === undefined ? null : new TlsAcceptor(loadTls(o.tls), this.server.logger);
+  private tlsFor(tls: TlsConfig | null): TlsAcceptor | null {
+    return tls === null ? null : new TlsAcceptor(loadTlsMaterial(tls), this.server.logger);
   }
 
   private useTls(acceptor: TlsAcceptor | null, o: ServerOptions): void {

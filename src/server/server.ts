@@ -25,6 +25,7 @@ import { installSystemEvents, type SystemEventsHandle } from '../accounts/system
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { MonitorSource, ServerStats } from '../monitor/source.js';
 import type { ConnectionObserver, InterestListener, MessageForwarder, Unregister } from './core.js';
+import { parseTlsBlock, type TlsConfig } from '../tls/index.js';
 
 /**
  * One Natter server: the client listener, accounts, the connections, and the
@@ -60,6 +61,8 @@ export class Server implements MonitorSource, ListenerHost {
   inLameDuck = false;
   shuttingDown = false;
   private readonly listener = new ClientListener(this);
+  /** The client port's `tls` block, parsed; null when the port is plain. */
+  private tls: TlsConfig | null;
   private boundPort = 0;
   /** Shared by every kind of connection (clients, routes): one flush per connection per turn. */
   readonly flusher = new FlushScheduler();
@@ -77,7 +80,9 @@ export class Server implements MonitorSource, ListenerHost {
     this.globalAccount = new Account(GLOBAL_ACCOUNT);
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.stallThreshold = stallThresholdFor(options.max_pending);
-    this.auth = new ClientAuthenticator(options, createJwtAuthenticator(options, logger));
+    // The tls block is parsed once per configuration; the listener and verify_and_map share the result.
+    this.tls = tlsConfigOf(options);
+    this.auth = new ClientAuthenticator(options, createJwtAuthenticator(options, logger), this.tls);
     this.router = new MessageRouter(this.accounts, logger);
     this.applyAccounts(this.security);
     if (this.jwtAuth !== null) this.jwtLive = new LiveJwtAccounts(this, this.jwtAuth);
@@ -96,7 +101,7 @@ export class Server implements MonitorSource, ListenerHost {
     // JetStream recovers before clients can connect, as in nats-server: no request finds its API missing.
     await this.startJetStream();
     try {
-      this.boundPort = await this.listener.listen(o.host, o.port);
+      this.boundPort = await this.listener.listen(o.host, o.port, this.tls);
     } catch (e) {
       for (const hook of this.shutdownHooks) await hook();
       throw e;
@@ -261,9 +266,11 @@ export class Server implements MonitorSource, ListenerHost {
     const changes = diffOptions(this.options, next);
     const jwtAuth = createJwtAuthenticator(next, this.logger);
     try {
-      const auth = new ClientAuthenticator(next, jwtAuth);
+      const tls = tlsConfigOf(next);
+      const auth = new ClientAuthenticator(next, jwtAuth, tls);
       // TLS material is the last thing that can fail: after it, the reload cannot be refused.
-      this.listener.applyOptions(next);
+      this.listener.applyOptions(next, tls);
+      this.tls = tls;
       this.applyReload(next, changes, auth);
     } catch (e) {
       // The refused configuration's resolver must not keep its directory timers.
@@ -585,6 +592,10 @@ export interface ServerPorts {
   monitoring?: string[];
   /** Route URLs (`nats://host:port`) for other servers' `cluster.routes`, when clustering is on. */
   cluster?: string[];
+}
+
+function tlsConfigOf(o: ServerOptions): TlsConfig | null {
+  return o.tls === undefined ? null : parseTlsBlock(o.tls);
 }
 
 /** Producers wait once a consumer has this much unsent in the kernel path. */

@@ -9,7 +9,7 @@ export {
   DEFAULT_TLS_TIMEOUT_MS, parseTlsBlock, TlsConfigError,
   type TlsBlockContext, type TlsConfig,
 } from './config.js';
-export { loadTls, type TlsMaterial } from './material.js';
+export { loadTls, loadTlsMaterial, type TlsMaterial } from './material.js';
 export { describeTlsError, peerCertificateOf, pinnedCertId, TlsAcceptor, type UpgradeRequest } from './acceptor.js';
 export {
   certIdentities, dnEqual, dnSameRdns, parseDistinguishedName, tlsMapUsername,

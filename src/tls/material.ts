@@ -110,7 +110,7 @@ function loadCa(caFile: string): string[] {
 }
 
 /** Reads and checks the files a parsed block names; throws TlsConfigError. */
-function loadTlsMaterial(config: TlsConfig): TlsMaterial {
+export function loadTlsMaterial(config: TlsConfig): TlsMaterial {
   const options: tls.SecureContextOptions = {
     ciphers: opensslCiphers(config),
     ecdhCurve: opensslCurves(config),

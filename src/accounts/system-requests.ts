@@ -31,6 +31,7 @@ import type { ClientPermissions } from '../auth/permissions.js';
 import { fromWire } from '../auth/wire-text.js';
 import { MonitorContext } from '../monitor/context.js';
 import { BadRequest, FilteredRequest } from '../monitor/query.js';
+import { isSliced, marshalInSlices, type Sliced } from '../monitor/slices.js';
 import { varzData } from '../monitor/varz.js';
 import { connzData, type ConnState, type ConnzOptions } from '../monitor/connz.js';
 import { subszData, type SubszOptions } from '../monitor/subsz.js';
@@ -340,13 +341,28 @@ export class SystemServices {
       try {
         data = build(o, subject);
       } catch (e) {
-        if (e instanceof FilteredRequest) return;
-        if (!(e instanceof BadRequest)) this.server.logger.error(`Error answering "${subject}": ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-        this.respond(acc, reply, { data: null, error: { code: 500, description: errorText(e) } });
+        this.refuse(acc, reply, subject, e);
         return;
       }
-      this.respond(acc, reply, { data });
+      // CONNZ and SUBSZ over many connections or subscriptions are computed and
+      // serialized in slices; everything else is answered at once, as before.
+      marshalInSlices(this.envelope(data), false,
+        (json) => this.server.publishInternal(acc, reply, null, json),
+        (e) => this.refuse(acc, reply, subject, e));
     };
+  }
+
+  /** `{"server":...,"data":...}` once the data is computed (the server part carries the reply's sequence number). */
+  private *envelope(data: unknown): Sliced<Record<string, unknown>> {
+    const ready = isSliced(data) ? yield* data : data;
+    return { server: this.msgs.serverInfo(), data: ready };
+  }
+
+  /** A request the builder refused: silence for one filtered away from this server, else a 500 reply. */
+  private refuse(acc: Account, reply: string, subject: string, e: unknown): void {
+    if (e instanceof FilteredRequest) return;
+    if (!(e instanceof BadRequest)) this.server.logger.error(`Error answering "${subject}": ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    this.respond(acc, reply, { data: null, error: { code: 500, description: errorText(e) } });
   }
 
   /** The options, or null when the request was answered with a 400 or is not for this server. */

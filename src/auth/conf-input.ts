@@ -15,6 +15,7 @@
  */
 import { ConfigError, formatPos, type SourcePos } from '../config/errors.js';
 import type { ConfEntry, ConfNode } from '../config/parser.js';
+import { isSecretConfigKey } from '../log/redact.js';
 
 interface NodeBase {
   /** Where the value starts, when it came from a configuration file. */
@@ -136,6 +137,17 @@ export function describe(n: InNode): string {
   }
 }
 
+/** What kind of value a node holds, without the value. */
+const KIND_ONLY: Readonly<Record<InNode['kind'], string>> = {
+  string: 'a string', integer: 'an integer', float: 'a float', bool: 'a boolean',
+  datetime: 'a datetime', other: 'a value', array: 'an array', map: 'a map',
+};
+
+/** describe() for the value of `key`, naming only its kind when it is a credential: messages are printed. */
+function describeValueOf(key: string, n: InNode): string {
+  return isSecretConfigKey(key) ? KIND_ONLY[n.kind] : describe(n);
+}
+
 // ---------------------------------------------------------------------------
 
 export interface Problem {
@@ -182,19 +194,19 @@ export class Problems {
 
   string(e: InEntry): string | undefined {
     if (e.value.kind === 'string') return e.value.value;
-    this.add(e.value, `${e.key} must be a string, got ${describe(e.value)}`);
+    this.add(e.value, `${e.key} must be a string, got ${describeValueOf(e.key, e.value)}`);
     return undefined;
   }
 
   bool(e: InEntry): boolean | undefined {
     if (e.value.kind === 'bool') return e.value.value;
-    this.add(e.value, `${e.key} must be a boolean, got ${describe(e.value)}`);
+    this.add(e.value, `${e.key} must be a boolean, got ${describeValueOf(e.key, e.value)}`);
     return undefined;
   }
 
   integer(e: InEntry): number | undefined {
     if (e.value.kind === 'integer') return e.value.value;
-    this.add(e.value, `${e.key} must be an integer, got ${describe(e.value)}`);
+    this.add(e.value, `${e.key} must be an integer, got ${describeValueOf(e.key, e.value)}`);
     return undefined;
   }
 

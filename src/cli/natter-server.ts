@@ -17,6 +17,7 @@ import { getConfigLoader, type LoadedConfig } from './config-loader.js';
 import { sendSignal } from './signal.js';
 import { createLogger, type LoggerOptions, type ServerLogger } from '../log/server-logger.js';
 import { describeSystemError, strerror } from '../log/errno.js';
+import { redactText } from '../log/redact.js';
 import { resolveOptions, type ServerOptions } from '../server/options.js';
 import { NATTER_VERSION, SERVER_VERSION } from '../server/version.js';
 import { Server, type ServerPorts } from '../server/server.js';
@@ -53,11 +54,12 @@ function goStdLogStamp(d = new Date()): string {
   return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} `;
 }
 
+/** An error as printed: stderr is as good as a log, so a quoted route URL keeps its password out of it. */
 function errorMessage(err: unknown): string {
   if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string') {
-    return describeSystemError(err);
+    return redactText(describeSystemError(err));
   }
-  return err instanceof Error ? err.message : String(err);
+  return redactText(err instanceof Error ? err.message : String(err));
 }
 
 function loggerOptionsFrom(o: ServerOptions): LoggerOptions {

@@ -13,6 +13,7 @@ import { OutboundQueue } from '../server/outbound.js';
 import type { UpkeptConnection } from '../server/connection-upkeep.js';
 import type { ServerOptions } from '../server/options.js';
 import type { Logger } from '../log/logger.js';
+import { isSecretConnectField, redactConnectJson } from '../log/redact.js';
 import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { SubjectPermissionConfig } from '../auth/permissions.js';
 import { RouteParser, type RouteOpHandler } from './route-parser.js';
@@ -231,7 +232,8 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
   processConnect(json: string): void {
     const o = decodeConnect(json);
     if (typeof o === 'string') {
-      this.cluster.logger.error(`${this.label()} - ${o}`);
+      // JSON.parse quotes the text it choked on, which may hold the password.
+      this.cluster.logger.error(`${this.label()} - ${redactConnectJson(o)}`);
       this.close(RouteCloseReason.ProtocolViolation);
       return;
     }
@@ -527,7 +529,7 @@ function fieldOk(v: unknown, t: FieldType): boolean {
 
 function checkFields(o: Record<string, unknown>, types: Readonly<Record<string, FieldType>>): string | null {
   for (const [k, t] of Object.entries(types)) {
-    if (!fieldOk(o[k], t)) return `json: cannot unmarshal ${JSON.stringify(o[k])} into field ${k}`;
+    if (!fieldOk(o[k], t)) return `json: cannot unmarshal ${isSecretConnectField(k) ? typeof o[k] : JSON.stringify(o[k])} into field ${k}`;
   }
   return null;
 }

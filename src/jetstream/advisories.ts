@@ -44,12 +44,13 @@ export function streamActionAdvisory(core: ServerCore, account: Account, stream:
 }
 
 /** `$JS.EVENT.ADVISORY.API`: one audit event per API request, request and response as text. */
-export function apiAuditAdvisory(core: ServerCore, account: Account, domain: string, client: ClientIdentity | null, subject: string, request: string, response: string): void {
+export function apiAuditAdvisory(core: ServerCore, account: Account, domain: string, client: ClientIdentity | null, subject: string, request: Buffer, response: string): void {
   if (!heard(account, '$JS.EVENT.ADVISORY.API')) return;
   const body: Record<string, unknown> = { server: core.name };
   if (client !== null) body.client = clientInfo(client, null);
   body.subject = subject;
-  body.request = request;
+  // Decoded only when someone listens: a request may be a megabyte.
+  body.request = request.toString('utf8');
   body.response = response;
   if (domain !== '') body.domain = domain;
   publishAdvisory(core, account, '$JS.EVENT.ADVISORY.API', 'io.nats.jetstream.advisory.v1.api_audit', body);

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { ServerOptions } from '../server/options.js';
 import { parseGoDuration } from '../config/durations.js';
 import { parseSizedInteger } from '../config/sizes.js';
+import { isSecretConfigKey } from '../log/redact.js';
 
 export interface JetStreamConfig {
   /** The directory that holds `jetstream/<account>/streams/…`. */
@@ -72,7 +73,7 @@ export function jetStreamKeyProblem(key: string, value: unknown): string | null 
     case 'bool':
       return typeof value === 'boolean' ? null : `Expected 'true' or 'false' for bool value, got '${String(value)}'`;
     case 'string':
-      return typeof value === 'string' ? null : `${lower} must be a string, got ${JSON.stringify(value)}`;
+      return typeof value === 'string' ? null : `${lower} must be a string, got ${isSecretConfigKey(lower) ? typeof value : JSON.stringify(value)}`;
     case 'int':
       return typeof value === 'number' && Number.isInteger(value) ? null : `Expected a parseable size for "${key}", got ${String(value)}`;
     case 'size': {

@@ -122,7 +122,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
       }
     }
     // Sources and mirrors start once every origin is known.
-    for (const s of jsa.streams.values()) s.start();
+    for (const s of [...jsa.streams.values()]) await s.start();
   }
 
   /** Adds a validated config as a new stream (limits checked here); advisory included. */
@@ -146,7 +146,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     }
     const stream = new Stream(this, jsa, cfg, store, created, cfg.storage === 'file' ? dir : null);
     jsa.streams.set(cfg.name, stream);
-    stream.start();
+    await stream.start();
     streamActionAdvisory(this.core, jsa.account, cfg.name, 'create', this.config.domain, client);
     return stream;
   }
@@ -156,7 +156,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     const refused = this.checkReservation(jsa, cfg, stream.name);
     if (refused !== null) return refused;
     if (stream.dir !== null) await writeMeta(stream.dir, { config: cfg, created: stream.createdText });
-    stream.update(cfg);
+    await stream.update(cfg);
     streamActionAdvisory(this.core, stream.account, stream.name, 'modify', this.config.domain, client);
     return null;
   }

@@ -4,6 +4,7 @@ import type { AccountLimits } from './account-limits.js';
 import type { StreamAccount } from './engine-context.js';
 import type { Stream } from './stream.js';
 import type { StorageType } from './types.js';
+import { yieldIfBusy } from './slices.js';
 
 export class JsAccount implements StreamAccount {
   readonly account: Account;
@@ -24,12 +25,14 @@ export class JsAccount implements StreamAccount {
   }
 
   /**
-   * Runs stream creations, updates and deletions one at a time: each awaits
-   * disk work, and two interleaved creates of one name must not both pass
-   * the "does it exist" check.
+   * Runs stream creations, updates, deletions and purges one at a time:
+   * each awaits disk work, and two interleaved creates of one name must not
+   * both pass the "does it exist" check. Between two of them the event loop
+   * runs if the turn's slice is used up: a chain of a thousand quick creates
+   * would otherwise run as promise jobs in a single turn.
    */
   serially<T>(fn: () => T | Promise<T>): Promise<T> {
-    const run = this.mutations.then(fn, fn);
+    const run = this.mutations.then(yieldIfBusy, yieldIfBusy).then(fn);
     this.mutations = run.catch(() => undefined);
     return run;
   }

@@ -17,6 +17,8 @@ import {
   streamTransformInvalidSource,
 } from './api/errors.js';
 import { isSubsetMatch, subjectsCollide } from '../accounts/subject-sets.js';
+import { findFirstOverlap, MAX_OVERLAP_WORK, rememberIndexOfList, type SubjectOverlapIndex } from './subject-overlap.js';
+import { runToEnd } from './slices.js';
 
 const NS_PER_MS = 1_000_000;
 /** nats-server's StreamDefaultDuplicatesWindow: two minutes. */
@@ -26,6 +28,22 @@ const MAX_NAME_LEN = 255;
 const MAX_DESCRIPTION_LEN = 4 * 1024;
 const MAX_METADATA_LEN = 128 * 1024;
 const MAX_REPLICAS = 5;
+/**
+ * Subjects one stream may list. nats-server sets no number (only
+ * max_payload bounds the request: about 85,000 short subjects fit in the
+ * default 1 MB); this cap keeps a config's validation, its subscriptions and
+ * every stream info that echoes it bounded when max_payload is raised.
+ * Measured at 100,000: checking them ~250 ms and subscribing them ~150 ms,
+ * both in slices; parsing the request (~20 ms) is the one piece in a block.
+ */
+export const MAX_STREAM_SUBJECTS = 100_000;
+/** The per-subject checks cost a few microseconds each: yield after this many. */
+const SUBJECTS_PER_YIELD = 512;
+/** Subject spaces a stream may only capture with no_ack (nats-server's list). */
+const API_NAMESPACES: readonly string[] = ['$JS.>', '$JSC.>', '$NRG.>'];
+const DOLLAR = 0x24;
+const STAR = 0x2a;
+const GT = 0x3e;
 
 /** A decoded request body: the config fields as sent (absent ones undefined). */
 export type StreamConfigInput = Partial<StreamConfig>;
@@ -254,8 +272,10 @@ function validMapping(src: string, dest: string): string | null {
 /**
  * nats-server's checkStreamCfg: fills defaults and refuses what it refuses,
  * with the same error codes and texts. Single server: replicas > 1 refused.
+ * `subjectCheck` is checkSubjectList's verdict on `input.subjects` when the
+ * caller already ran it (in slices); otherwise it runs here, at once.
  */
-export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv): StreamConfig | JsApiError {
+export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv, subjectCheck?: SubjectListCheck): StreamConfig | JsApiError {
   const name = input.name ?? '';
   if (!isValidAssetName(name)) return streamInvalidConfig("stream name is required and can not contain '.', '*', '>', '\\', '/'");
   if (name.length > MAX_NAME_LEN) return streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
@@ -354,31 +374,18 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
   if (cycle !== null) return cycle;
 
   const subjects = input.subjects ?? [];
+  let subjectIndex: SubjectOverlapIndex | null = null;
   if (subjects.length === 0) {
     if (mirror === undefined && sources.length === 0) cfg.subjects = [name];
   } else {
-    const dset = new Set<string>();
-    for (let i = 0; i < subjects.length; i++) {
-      const subj = subjects[i];
-      if (!isValidSubject(subj)) return streamInvalidConfig('invalid subject');
-      if (dset.has(subj)) return streamInvalidConfig('duplicate subjects detected');
-      if (subj === '>' && cfg.no_ack !== true) return streamInvalidConfig('capturing all subjects requires no-ack to be true');
-      if (cfg.no_ack !== true) {
-        for (const ns of ['$JS.>', '$JSC.>', '$NRG.>']) {
-          if (subjectsCollide(subj, ns) && !isSubsetMatch(subj, '$JS.EVENT.>')) {
-            return streamInvalidConfig('subjects that overlap with jetstream api require no-ack to be true');
-          }
-        }
-        if (subjectsCollide(subj, '$SYS.>') && !isSubsetMatch(subj, '$SYS.ACCOUNT.>')) {
-          return streamInvalidConfig('subjects that overlap with system api require no-ack to be true');
-        }
-      }
-      for (const other of subjects.slice(i + 1)) {
-        if (subjectsCollide(other, subj)) return streamInvalidConfig(`subject ${JSON.stringify(subj)} overlaps with ${JSON.stringify(other)}`);
-      }
-      dset.add(subj);
-    }
+    const checked = subjectCheck !== undefined && subjectCheck.subjects === subjects
+      ? subjectCheck
+      : runToEnd(checkSubjectList(subjects, cfg.no_ack === true));
+    if (checked.error !== null) return checked.error;
+    subjectIndex = checked.index;
     cfg.subjects = [...subjects];
+    // Every subject is valid and in the trie under its position: later checks against this config (a push consumer's deliver subject) reuse it.
+    if (subjectIndex !== null) rememberIndexOfList(cfg.subjects, subjectIndex);
   }
 
   if (input.subject_transform !== undefined) {
@@ -391,9 +398,11 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
   if (input.republish !== undefined) {
     const rp = { ...input.republish };
     if (rp.src === undefined || rp.src === '') rp.src = '>';
-    for (const subj of cfg.subjects ?? []) {
-      if (subjectsCollide(rp.dest, subj)) return streamInvalidConfig('stream configuration for republish destination forms a cycle');
-    }
+    // The subjects' trie answers at once; it only knows valid subjects, and an invalid destination is refused below anyway.
+    const formsCycle = subjectIndex !== null && isValidSubject(rp.dest)
+      ? subjectIndex.findCollision(rp.dest) >= 0
+      : (cfg.subjects ?? []).some((subj) => subjectsCollide(rp.dest, subj));
+    if (formsCycle) return streamInvalidConfig('stream configuration for republish destination forms a cycle');
     if (!isValidSubject(rp.dest) || validMapping(rp.src, rp.dest) !== null) {
       return streamInvalidConfig(`stream configuration for republish with transform from '${rp.src}' to '${rp.dest}' not valid`);
     }
@@ -401,6 +410,70 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
   }
   if (cfg.num_replicas > 1) return streamReplicasNotSupported();
   return cfg;
+}
+
+/** The outcome of checking a stream's subject list. */
+export interface SubjectListCheck {
+  /** The list checked (the very array: a verdict only stands for the list it was made for). */
+  readonly subjects: readonly string[];
+  readonly error: JsApiError | null;
+  /** The valid subjects of the list, for the overlap check against other streams; null when refused before it was built. */
+  readonly index: SubjectOverlapIndex | null;
+}
+
+/** The problem nats-server finds with one subject on its own (in its order), or null. */
+function subjectProblem(subj: string, seen: ReadonlySet<string>, noAck: boolean): JsApiError | null {
+  if (!isValidSubject(subj)) return streamInvalidConfig('invalid subject');
+  if (seen.has(subj)) return streamInvalidConfig('duplicate subjects detected');
+  if (subj === '>' && !noAck) return streamInvalidConfig('capturing all subjects requires no-ack to be true');
+  // Only a first token of '$…' or a wildcard can reach the API subject spaces: most subjects skip the comparisons.
+  const c = subj.charCodeAt(0);
+  if (noAck || (c !== DOLLAR && c !== STAR && c !== GT)) return null;
+  for (const ns of API_NAMESPACES) {
+    if (subjectsCollide(subj, ns) && !isSubsetMatch(subj, '$JS.EVENT.>')) {
+      return streamInvalidConfig('subjects that overlap with jetstream api require no-ack to be true');
+    }
+  }
+  if (subjectsCollide(subj, '$SYS.>') && !isSubsetMatch(subj, '$SYS.ACCOUNT.>')) {
+    return streamInvalidConfig('subjects that overlap with system api require no-ack to be true');
+  }
+  return null;
+}
+
+/**
+ * nats-server's loop over a stream's subjects: per subject, in list order,
+ * its own problems, then whether a later subject overlaps it; the first
+ * finding wins. The overlap half uses a trie (subject-overlap.ts) instead of
+ * comparing pairs, so a list of tens of thousands costs milliseconds, and
+ * the whole check yields now and then (run it with runInSlices). One
+ * difference: an invalid subject is never reported as overlapping an
+ * earlier one, it is reported as invalid (as nats-server 2.9 and 2.10 do).
+ */
+export function* checkSubjectList(subjects: readonly string[], noAck: boolean): Generator<void, SubjectListCheck> {
+  if (subjects.length > MAX_STREAM_SUBJECTS) {
+    return { subjects, index: null, error: streamInvalidConfig(`stream has ${subjects.length} subjects, more than the maximum of ${MAX_STREAM_SUBJECTS}`) };
+  }
+  const seen = new Set<string>();
+  let firstProblemAt = subjects.length;
+  let problem: JsApiError | null = null;
+  for (let i = 0; i < subjects.length; i++) {
+    problem = subjectProblem(subjects[i], seen, noAck);
+    if (problem !== null) {
+      firstProblemAt = i;
+      break;
+    }
+    seen.add(subjects[i]);
+    if (i % SUBJECTS_PER_YIELD === SUBJECTS_PER_YIELD - 1) yield;
+  }
+  const { pair, index, overBudget } = yield* findFirstOverlap(subjects, firstProblemAt);
+  if (overBudget) {
+    return { subjects, index: null, error: streamInvalidConfig(`stream subjects need more than ${MAX_OVERLAP_WORK} steps to check for overlaps`) };
+  }
+  if (pair !== null) {
+    const error = streamInvalidConfig(`subject ${JSON.stringify(subjects[pair.first])} overlaps with ${JSON.stringify(subjects[pair.second])}`);
+    return { subjects, index, error };
+  }
+  return { subjects, index, error: problem };
 }
 
 /** Sources and mirrors must not lead back to the stream itself over overlapping subjects. */
@@ -430,8 +503,8 @@ function findSourceCycle(cfg: StreamConfig, env: StreamConfigEnv): JsApiError | 
 }
 
 /** What an update may change (nats-server configUpdateCheck); returns the config to apply. */
-export function checkStreamUpdate(old: StreamConfig, input: StreamConfigInput, env: StreamConfigEnv): StreamConfig | JsApiError {
-  const cfg = checkStreamConfig(input, env);
+export function checkStreamUpdate(old: StreamConfig, input: StreamConfigInput, env: StreamConfigEnv, subjectCheck?: SubjectListCheck): StreamConfig | JsApiError {
+  const cfg = checkStreamConfig(input, env, subjectCheck);
   if (!isConfig(cfg)) return cfg;
   if (cfg.name !== old.name) return streamInvalidConfig('stream configuration name must match original');
   if (cfg.storage !== old.storage) return streamInvalidConfig('stream configuration update can not change storage type');

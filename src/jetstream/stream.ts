@@ -10,7 +10,7 @@
  * so the server's routing of the inbound message is never re-entered.
  */
 import type { Account } from '../accounts/account.js';
-import type { Subscription } from '../server/subscription.js';
+import type { InternalHandler, Subscription } from '../server/subscription.js';
 import type { ClientIdentity } from '../server/client-identity.js';
 import { SubjectTransform } from '../accounts/subject-transform.js';
 import { ConsumerSet } from './consumer/consumer-set.js';
@@ -27,9 +27,13 @@ import {
 } from './api/errors.js';
 import { msToTimeString, ZERO_TIME } from './time.js';
 import { SourceSet, type SourceTarget } from './sources.js';
+import { SubjectOverlapIndex } from './subject-overlap.js';
+import { runInSlices } from './slices.js';
 
 const NS_PER_MS = 1_000_000;
 const MAX_HEADER_BYTES = 65535;
+/** Subscribing takes a few microseconds per subject: streams with many thousands do it in slices, yielding after this many. */
+const SUBSCRIPTIONS_PER_STEP = 256;
 
 /** A reply waiting for the store's durability confirmation; `ack` replies turn into errors if the write failed. */
 interface PendingReply {
@@ -60,7 +64,17 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   /** The account's limits and usage (stored messages are checked against them). */
   private readonly jsa: StreamAccount;
   private cfg: StreamConfig;
-  private subs: Subscription[] = [];
+  /** The stream's subscriptions by subject. */
+  private readonly subs = new Map<string, Subscription>();
+  /** Counts subject changes; subscriptions made by a change carry its number. */
+  private generation = 0;
+  /**
+   * While a change of subjects is under way: the subjects on their way out,
+   * still subscribed. New subscriptions leave a message that one of these
+   * also takes to it, so that overlapping old and new subjects never store
+   * a message twice.
+   */
+  private retiring: SubjectOverlapIndex | null = null;
   /** Last sequence used, skipped ones included (nats-server's mset.lseq). */
   private lseq = 0;
   private lastMsgId = '';
@@ -93,8 +107,9 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     this.applyConfig(cfg);
     this.lseq = store.state().lastSeq;
     this.rebuildDedupe();
-    store.setRemovalListener(this.onStoreRemoval);
     this.consumers = new ConsumerSet(this);
+    // Removals are counted by the consumers, so they are heard once the consumers exist.
+    store.setRemovalListener(this.onStoreRemoval);
     this.sources = new SourceSet(this, js);
   }
 
@@ -110,26 +125,72 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     return this.store.state().bytes;
   }
 
-  /** Starts capturing subjects and following origins. */
-  start(): void {
-    this.subscribe();
-    this.sources.start();
+  /** Starts capturing subjects (in slices: there may be many thousands) and following origins. */
+  async start(): Promise<void> {
+    await runInSlices(this.subscribeSteps(this.cfg.subjects ?? [], this.onInbound));
+    if (!this.closed) this.sources.start();
   }
 
   /** New configuration (already validated): limits, subscriptions, transforms, sources. */
-  update(cfg: StreamConfig): void {
-    const old = this.cfg;
+  async update(cfg: StreamConfig): Promise<void> {
     this.cfg = cfg;
     this.applyConfig(cfg);
     this.dedupe.setWindow(cfg.duplicate_window / NS_PER_MS);
     this.store.updateLimits(storeLimitsOf(cfg));
-    if (JSON.stringify(old.subjects ?? []) !== JSON.stringify(cfg.subjects ?? [])) {
-      this.unsubscribe();
-      this.subscribe();
-    }
+    await this.resubscribe(cfg.subjects ?? []);
     this.sources.update();
     this.consumers.streamUpdated();
     this.queueRemovals();
+  }
+
+  /**
+   * Moves the subscriptions to `next`, in slices: subjects kept keep their
+   * subscription; new ones are subscribed before old ones go, so nothing is
+   * missed meanwhile, and `retiring` keeps overlapping ones from storing a
+   * message twice.
+   */
+  private async resubscribe(next: readonly string[]): Promise<void> {
+    const wanted = new Set(next);
+    const leaving = [...this.subs.keys()].filter((subject) => !wanted.has(subject));
+    const coming = next.filter((subject) => !this.subs.has(subject));
+    if (leaving.length === 0 && coming.length === 0) return;
+    const generation = ++this.generation;
+    if (leaving.length > 0) {
+      const retiring = new SubjectOverlapIndex();
+      for (let i = 0; i < leaving.length; i++) retiring.insert(leaving[i], i);
+      this.retiring = retiring;
+    }
+    await runInSlices(this.subscribeSteps(coming, this.arrivingHandler(generation)));
+    await runInSlices(this.unsubscribeSteps(leaving));
+    this.retiring = null;
+  }
+
+  /** The handler of subscriptions made by subject change `generation` (one per change, not per message). */
+  private arrivingHandler(generation: number): InternalHandler {
+    return (subject, reply, hdrLen, msg, from) => {
+      // A message is literal: it collides exactly with the retiring subjects that match it.
+      if (this.retiring !== null && generation === this.generation && this.retiring.findCollision(subject) >= 0) return;
+      this.onInbound(subject, reply, hdrLen, msg, from);
+    };
+  }
+
+  private *subscribeSteps(subjects: readonly string[], handler: InternalHandler): Generator<void, void> {
+    for (let i = 0; i < subjects.length; i++) {
+      if (this.closed) return;
+      this.subs.set(subjects[i], this.core.subscribeInternal(this.account, subjects[i], null, handler));
+      if (i % SUBSCRIPTIONS_PER_STEP === SUBSCRIPTIONS_PER_STEP - 1) yield;
+    }
+  }
+
+  private *unsubscribeSteps(subjects: readonly string[]): Generator<void, void> {
+    for (let i = 0; i < subjects.length; i++) {
+      const sub = this.subs.get(subjects[i]);
+      if (sub !== undefined) {
+        this.core.unsubscribeInternal(this.account, sub);
+        this.subs.delete(subjects[i]);
+      }
+      if (i % SUBSCRIPTIONS_PER_STEP === SUBSCRIPTIONS_PER_STEP - 1) yield;
+    }
   }
 
   private applyConfig(cfg: StreamConfig): void {
@@ -145,15 +206,9 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     this.republishTransform = rpt instanceof SubjectTransform ? rpt : null;
   }
 
-  private subscribe(): void {
-    for (const subject of this.cfg.subjects ?? []) {
-      this.subs.push(this.core.subscribeInternal(this.account, subject, null, this.onInbound));
-    }
-  }
-
-  private unsubscribe(): void {
-    for (const sub of this.subs) this.core.unsubscribeInternal(this.account, sub);
-    this.subs = [];
+  /** Drops every subscription, in slices; the stream is closed already, so what still arrives is ignored. */
+  private unsubscribeAll(): Promise<void> {
+    return runInSlices(this.unsubscribeSteps([...this.subs.keys()]));
   }
 
   /** Re-learns the Nats-Msg-Ids still inside the duplicate window after a restart. */
@@ -335,7 +390,8 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     });
   };
 
-  private readonly onStoreRemoval = (): void => {
+  private readonly onStoreRemoval = (seq: number, subject: string): void => {
+    this.consumers.messageRemoved(seq, subject);
     this.queueRemovals();
   };
 
@@ -393,8 +449,8 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.unsubscribe();
     this.sources.stop();
+    await this.unsubscribeAll();
     await this.consumers.stop();
     await new Promise<void>((resolve) => this.store.whenDurable(() => resolve()));
     await this.store.stop();
@@ -403,8 +459,8 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   /** Stream deletion: like stop, then every stored byte goes. */
   async delete(): Promise<void> {
     this.closed = true;
-    this.unsubscribe();
     this.sources.stop();
+    await this.unsubscribeAll();
     await this.consumers.delete();
     await this.store.delete();
   }

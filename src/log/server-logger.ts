@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './logger.js';
 import { describeSystemError } from './errno.js';
+import { redactText } from './redact.js';
 
 export interface LoggerOptions {
   debug: boolean;
@@ -315,7 +316,10 @@ class LoggerImpl implements ServerLogger {
     const time = this.logtime ? this.time.stamp() : '';
     // Like Go's log package: one trailing newline, not doubled.
     const nl = msg.endsWith('\n') ? '' : '\n';
-    const line = `${this.prefix}${time}${this.labels[level]}${msg}${nl}`;
+    // The last net under every line: whatever put a seed or a URL with its password
+    // into a message (a config error quoting a route URL, a payload traced with -VV),
+    // the log does not keep it. Lines without one come back as they are, uncopied.
+    const line = `${this.prefix}${time}${this.labels[level]}${redactText(msg)}${nl}`;
     this.pending.push(line);
     this.pendingChars += line.length;
     if (this.fd >= 0 && this.limit > 0) {

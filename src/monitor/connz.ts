@@ -3,17 +3,21 @@
  * parameters, filters, sort orders, paging and quirks.
  *
  * Paging cost: sorting needs every candidate, but only as a reference plus
- * one sort key; ConnInfo objects are built for the requested page alone. The
- * default order (by cid, open connections) needs no sort at all because the
- * server's client map is in cid order, so it is served by a single walk.
+ * one sort key; ConnInfo objects are built for the requested page alone, one
+ * at a time while the answer is serialized (a LazyList), as are long
+ * subscription lists. The default order (by cid, open connections) needs no
+ * sort at all because the server's client map is in cid order, so it is
+ * served by a single walk. The walks pause between connections (and between
+ * subscriptions when filtering by subject): see slices.ts.
  */
 import type { Client } from '../server/client.js';
 import type { ClosedConnection } from '../server/closed-connections.js';
 import { GLOBAL_ACCOUNT } from '../accounts/names.js';
 import { subjectsCollide } from '../accounts/subject-sets.js';
 import { toWire } from '../auth/wire-text.js';
-import { type Handler, type MonitorContext, jsonReply } from './context.js';
+import { type Handler, type MonitorContext, slicedJsonReply } from './context.js';
 import { BadRequest, type Query } from './query.js';
+import { LazyList, type Sliced } from './slices.js';
 import {
   type EpochNanos, formatDate, formatRtt, formatTime, formatUptime, msToNanos, nanosBetween, nowNanos,
 } from '../text/go-format.js';
@@ -89,7 +93,7 @@ export const handleConnz: Handler = (ctx, q) => {
   const cid = q.uint64('cid');
   const state = decodeState(q);
   ctx.count('/connz');
-  return jsonReply(connzData(ctx, {
+  return slicedJsonReply(connzData(ctx, {
     sort,
     auth,
     subs,
@@ -105,8 +109,11 @@ export const handleConnz: Handler = (ctx, q) => {
   }));
 };
 
-/** The /connz object (also `$SYS.REQ...CONNZ`); throws BadRequest for options nats-server refuses. */
-export function connzData(ctx: MonitorContext, o: ConnzOptions): Record<string, unknown> {
+/**
+ * The /connz object (also `$SYS.REQ...CONNZ`), as work to run in slices;
+ * throws BadRequest at once for options nats-server refuses.
+ */
+export function connzData(ctx: MonitorContext, o: ConnzOptions): Sliced<Record<string, unknown>> {
   if (o.sort !== '' && !SORT_OPTS.has(o.sort)) throw new BadRequest(`invalid sorting option: ${o.sort}`);
   const sort = (o.sort === '' ? 'cid' : o.sort) as SortOpt;
   if (sort === 'stop' && o.state !== 'closed') throw new BadRequest('sort by stop only valid on closed connections');
@@ -129,10 +136,10 @@ function closedAccount(cc: ClosedConnection): string {
   return cc.account === GLOBAL_ACCOUNT ? '' : cc.account;
 }
 
-function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
+function* connz(ctx: MonitorContext, r: ConnzRequest): Sliced<Record<string, unknown>> {
   const source = ctx.source;
   const now = nowNanos();
-  const head = (serverId: string, total: number, conns: unknown[] | null, count: number): Record<string, unknown> => ({
+  const head = (serverId: string, total: number, conns: LazyList<Client> | LazyList<Entry> | [] | null, count: number): Record<string, unknown> => ({
     server_id: serverId,
     now: formatTime(now),
     num_connections: count,
@@ -163,12 +170,13 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
     closed = kept;
   }
 
-  const openFilter = (c: Client): boolean =>
-    !(r.acc !== '' && c.account.name !== r.acc) &&
-    !(r.user !== '' && c.authUser !== r.user) &&
+  function* openFilter(c: Client): Sliced<boolean> {
+    if (r.acc !== '' && c.account.name !== r.acc) return false;
+    if (r.user !== '' && c.authUser !== r.user) return false;
     // No MQTT here: no client has an MQTT client id, so that filter matches nothing.
-    r.mqttClient === '' &&
-    (r.filterSubject === '' || hasInterestIn(c, r.filterSubject));
+    if (r.mqttClient !== '') return false;
+    return r.filterSubject === '' || (yield* hasInterestIn(c, r.filterSubject));
+  }
   const closedFilter = (cc: ClosedConnection): boolean =>
     !(r.acc !== '' && closedAccount(cc) !== r.acc) &&
     !(r.user !== '' && cc.user !== r.user) &&
@@ -179,15 +187,16 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
 
   // Fast path: open connections in cid order need no sort and no candidate list.
   if (r.cid === 0 && r.state === 'open' && r.acc === '' && (r.sort === 'cid' || r.sort === 'start')) {
-    const page: Record<string, unknown>[] = [];
+    const page: Client[] = [];
     let seen = 0;
     for (const c of openSource) {
-      if (!openFilter(c)) continue;
+      yield;
+      if (!(yield* openFilter(c))) continue;
       if (seen++ < r.offset) continue;
       if (page.length >= r.limit) break;
-      page.push(openInfo(c, now, r));
+      page.push(c);
     }
-    return head(source.id, total, page, page.length);
+    return head(source.id, total, new LazyList(page, (c) => openInfo(c, now, r)), page.length);
   }
 
   const entries: Entry[] = [];
@@ -202,7 +211,12 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
       if (c !== undefined) entries.push({ open: c });
     }
   } else {
-    if (wantOpen) for (const c of openSource) if (openFilter(c)) entries.push({ open: c });
+    if (wantOpen) {
+      for (const c of openSource) {
+        yield;
+        if (yield* openFilter(c)) entries.push({ open: c });
+      }
+    }
     for (const cc of closed) if (closedFilter(cc)) entries.push({ closed: cc });
   }
   if (entries.length === 0) return head(source.id, total, [], 0);
@@ -213,16 +227,20 @@ function connz(ctx: MonitorContext, r: ConnzRequest): Record<string, unknown> {
   }
   sortEntries(entries, r.sort, now);
 
-  const from = Math.min(r.offset, entries.length);
-  const to = Math.min(r.offset + r.limit, entries.length);
-  const page: Record<string, unknown>[] = [];
-  for (let i = from; i < to; i++) page.push(build(entries[i]));
-  return head(source.id, total, page, page.length);
+  const page = entries.slice(Math.min(r.offset, entries.length), Math.min(r.offset + r.limit, entries.length));
+  return head(source.id, total, new LazyList(page, build), page.length);
 }
 
+/** Subscriptions between two pauses of a walk over one connection's subscriptions. */
+const SUBS_PER_PAUSE = 256;
+
 /** Whether any of the connection's subscriptions could share a subject with `subject`. */
-function hasInterestIn(c: Client, subject: string): boolean {
-  for (const s of c.subs.values()) if (subjectsCollide(subject, s.subject)) return true;
+function* hasInterestIn(c: Client, subject: string): Sliced<boolean> {
+  let n = 0;
+  for (const s of c.subs.values()) {
+    if (subjectsCollide(subject, s.subject)) return true;
+    if (++n % SUBS_PER_PAUSE === 0) yield;
+  }
   return false;
 }
 
@@ -316,14 +334,11 @@ function openInfo(c: Client, now: EpochNanos, r: ConnzRequest): Record<string, u
     if (c.account.name !== GLOBAL_ACCOUNT) ci.account = c.account.name;
   }
   if (c.subs.size > 0) {
+    // A connection may hold hundreds of thousands: listed lazily, like the page.
     if (r.subsDetail) {
-      const list: Record<string, unknown>[] = [];
-      for (const s of c.subs.values()) {
-        list.push(subDetail(null, s.subject, s.queue ?? '', s.sid, s.delivered, s.max, c.cid));
-      }
-      ci.subscriptions_list_detail = list;
+      ci.subscriptions_list_detail = new LazyList([...c.subs.values()], (s) => subDetail(null, s.subject, s.queue ?? '', s.sid, s.delivered, s.max, c.cid));
     } else if (r.subs) {
-      ci.subscriptions_list = [...c.subs.values()].map((s) => s.subject);
+      ci.subscriptions_list = new LazyList([...c.subs.values()], (s) => s.subject);
     }
   }
   return ci;
@@ -366,9 +381,9 @@ function closedInfo(cc: ClosedConnection, r: ConnzRequest): Record<string, unkno
   if (cc.subs.length > 0) {
     if (r.subsDetail) {
       // Closed details carry the account name, as nats-server's do.
-      ci.subscriptions_list_detail = cc.subs.map((s) => subDetail(cc.account, s.subject, s.queue, s.sid, s.msgs, s.max, cc.cid));
+      ci.subscriptions_list_detail = new LazyList(cc.subs, (s) => subDetail(cc.account, s.subject, s.queue, s.sid, s.msgs, s.max, cc.cid));
     } else if (r.subs) {
-      ci.subscriptions_list = cc.subs.map((s) => s.subject);
+      ci.subscriptions_list = new LazyList(cc.subs, (s) => s.subject);
     }
   }
   return ci;

@@ -12,12 +12,13 @@ import type { MonitorSource } from './source.js';
 import type { Query } from './query.js';
 import { ProcessUsage } from './process-usage.js';
 import { marshalIndent } from '../text/go-format.js';
+import { marshalSliced } from './slices.js';
 
-/** A JSON body (already in Go's encoding) with its status; JSONP applies. */
+/** A JSON body (already in Go's encoding; big ones as UTF-8 bytes) with its status; JSONP applies. */
 export interface JsonReply {
   kind: 'json';
   status: number;
-  body: string;
+  body: string | Buffer;
 }
 
 /** An HTML page. */
@@ -29,11 +30,19 @@ export interface HtmlReply {
 
 export type Reply = JsonReply | HtmlReply;
 
-/** One endpoint: parses its query (throwing BadRequest for 400s) and answers. */
-export type Handler = (ctx: MonitorContext, q: Query) => Reply;
+/**
+ * One endpoint: parses its query (throwing BadRequest for 400s) and answers,
+ * at once or (for answers over many connections or subscriptions) later.
+ */
+export type Handler = (ctx: MonitorContext, q: Query) => Reply | Promise<Reply>;
 
 export function jsonReply(value: unknown, status = 200): JsonReply {
   return { kind: 'json', status, body: marshalIndent(value) };
+}
+
+/** A JSON answer computed and serialized in slices (see slices.ts); `value` may be sliced work. */
+export async function slicedJsonReply(value: unknown): Promise<JsonReply> {
+  return { kind: 'json', status: 200, body: await marshalSliced(value, true) };
 }
 
 /** State every context of one server must agree on. */

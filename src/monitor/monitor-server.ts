@@ -229,18 +229,26 @@ function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, resources: 
     return;
   }
   const query = new Query(rawQuery);
-  let reply: Reply;
-  try {
-    reply = handler(ctx, query);
-  } catch (e) {
+  const failed = (e: unknown): void => {
     if (e instanceof BadRequest) {
       sendText(res, 400, e.message);
     } else {
-      ctx.source.logger.error(`Error handling monitoring request ${path}: ${(e as Error).stack ?? String(e)}`);
+      ctx.source.logger.error(`Error handling monitoring request ${path}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       sendText(res, 500, 'Internal Server Error');
     }
+  };
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = handler(ctx, query);
+  } catch (e) {
+    failed(e);
     return;
   }
+  if (reply instanceof Promise) reply.then((r) => sendReply(res, query, r), failed);
+  else sendReply(res, query, reply);
+}
+
+function sendReply(res: ServerResponse, query: Query, reply: Reply): void {
   if (reply.kind === 'html') {
     res.writeHead(reply.status, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(reply.body);
@@ -249,7 +257,7 @@ function dispatch(ctx: MonitorContext, routes: Map<string, Handler>, resources: 
   const callback = query.get('callback');
   if (callback !== '') {
     res.writeHead(reply.status, { 'Content-Type': 'application/javascript' });
-    res.end(`${callback}(${reply.body})`);
+    res.end(typeof reply.body === 'string' ? `${callback}(${reply.body})` : Buffer.concat([Buffer.from(`${callback}(`), reply.body, Buffer.from(')')]));
   } else {
     res.writeHead(reply.status, { 'Content-Type': 'application/json' });
     res.end(reply.body);

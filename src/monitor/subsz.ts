@@ -2,15 +2,24 @@
  * /subsz (and its old alias /subscriptionsz): sublist statistics summed over
  * accounts, and with subs=1 a page of subscriptions, optionally only those a
  * publish on `test` would reach.
+ *
+ * Finding the page walks every subscription of every account (as
+ * nats-server does); the walk pauses every SUBS_PER_PAUSE subscriptions
+ * (see slices.ts), so hundreds of thousands do not hold the server.
  */
 import type { Account } from '../accounts/account.js';
 import { isValidLiteralSubject, subjectMatches } from '../subjects/validate.js';
-import { type Handler, type MonitorContext, jsonReply } from './context.js';
+import { type Handler, type MonitorContext, slicedJsonReply } from './context.js';
 import { BadRequest } from './query.js';
 import { formatTime, nowNanos } from '../text/go-format.js';
 import { subDetail } from './connz.js';
+import { LazyList, type Sliced } from './slices.js';
+import type { Subscription } from '../server/subscription.js';
 
 const DEFAULT_LIMIT = 1024;
+
+/** Subscriptions walked between two pauses. */
+const SUBS_PER_PAUSE = 256;
 
 /** nats-server's SublistStats, in its key order. */
 export interface SublistStatsJson {
@@ -83,22 +92,26 @@ export interface SubszJson extends SublistStatsJson {
   total: number;
   offset: number;
   limit: number;
-  subscriptions_list?: Record<string, unknown>[];
+  subscriptions_list?: LazyList<{ account: string; sub: Subscription }>;
 }
 
 export const handleSubsz: Handler = (ctx, q) => {
   ctx.count('/subsz');
-  const z = subszData(ctx, {
+  const work = subszData(ctx, {
     subscriptions: q.bool('subs'),
     offset: q.int('offset'),
     limit: q.int('limit'),
     test: q.get('test'),
     account: q.get('acc'),
   });
-  // nats-server answers over HTTP with the bare statistics unless the page has entries.
-  if (z.subscriptions_list === undefined) return jsonReply(sublistStatsOf(z));
-  return jsonReply(z);
+  return slicedJsonReply(httpAnswer(work));
 };
+
+/** nats-server answers over HTTP with the bare statistics unless the page has entries. */
+function* httpAnswer(work: Sliced<SubszJson>): Sliced<SubszJson | SublistStatsJson> {
+  const z = yield* work;
+  return z.subscriptions_list === undefined ? sublistStatsOf(z) : z;
+}
 
 function sublistStatsOf(z: SubszJson): SublistStatsJson {
   return {
@@ -113,28 +126,39 @@ function sublistStatsOf(z: SubszJson): SublistStatsJson {
   };
 }
 
-/** The Subsz object (whole over `$SYS`); throws BadRequest for a test subject that is not literal. */
-export function subszData(ctx: MonitorContext, o: SubszOptions): SubszJson {
-  const offset = o.offset < 0 ? 0 : o.offset;
-  const limit = o.limit <= 0 ? DEFAULT_LIMIT : o.limit;
+/**
+ * The Subsz object (whole over `$SYS`), as work to run in slices; throws
+ * BadRequest at once for a test subject that is not literal.
+ */
+export function subszData(ctx: MonitorContext, o: SubszOptions): Sliced<SubszJson> {
   const test = o.test;
   if (test !== '' && !isValidLiteralSubject(test)) {
     throw new BadRequest(`invalid test subject, must be valid publish subject: ${test}`);
   }
+  return subsz(ctx, o);
+}
+
+function* subsz(ctx: MonitorContext, o: SubszOptions): Sliced<SubszJson> {
+  const offset = o.offset < 0 ? 0 : o.offset;
+  const limit = o.limit <= 0 ? DEFAULT_LIMIT : o.limit;
+  const test = o.test;
   const now = nowNanos();
   const sum = new StatsSum();
-  const page: Record<string, unknown>[] = [];
+  const page: Array<{ account: string; sub: Subscription }> = [];
   let matched = 0;
   for (const acc of ctx.source.accounts.values()) {
     if (o.account !== '' && acc.name !== o.account) continue;
     sum.add(acc);
-    if (!o.subscriptions) continue;
-    for (const s of acc.sublist.all()) {
+    // Past the requested window nothing more is reported: the walk can stop there.
+    if (!o.subscriptions || matched >= offset + limit) continue;
+    let walked = 0;
+    for (const s of acc.sublist.entries()) {
+      if (++walked % SUBS_PER_PAUSE === 0) yield;
       if (test !== '' && !subjectMatches(s.subject, test)) continue;
       // Only the requested window is turned into JSON objects.
-      const i = matched++;
-      if (i < offset || i >= offset + limit) continue;
-      page.push(subDetail(acc.name, s.subject, s.queue ?? '', s.sid, s.delivered, s.max, s.client?.cid ?? 0));
+      if (matched++ < offset) continue;
+      page.push({ account: acc.name, sub: s });
+      if (matched >= offset + limit) break;
     }
   }
   const z: SubszJson = {
@@ -146,6 +170,9 @@ export function subszData(ctx: MonitorContext, o: SubszOptions): SubszJson {
     offset,
     limit,
   };
-  if (page.length > 0) z.subscriptions_list = page;
+  if (page.length > 0) {
+    z.subscriptions_list = new LazyList(page, ({ account, sub }) =>
+      subDetail(account, sub.subject, sub.queue ?? '', sub.sid, sub.delivered, sub.max, sub.client?.cid ?? 0));
+  }
   return z;
 }

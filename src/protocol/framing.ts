@@ -93,6 +93,11 @@ export abstract class FramedParser {
     this.suspended = true;
   }
 
+  /** Input is being held (suspend() was called and resume() not yet). */
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
   /** Parses what arrived while suspended. */
   resume(): void {
     this.suspended = false;

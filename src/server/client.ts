@@ -5,7 +5,9 @@ import { ERR, errLine } from '../protocol/errors.js';
 import { isValidLiteralSubject } from '../subjects/validate.js';
 import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { Logger } from '../log/logger.js';
+import { redactConnectJson } from '../log/redact.js';
 import { OutboundQueue } from './outbound.js';
+import { InputSlice, inNextTurn, inSlices } from './input-slice.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { ServerOptions } from './options.js';
 import type { ClientIdentity } from './client-identity.js';
@@ -225,6 +227,8 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   /** Bytes handed to the socket so far; with writableLength this tells whether writes progress. */
   bytesHanded = 0;
   private authTimer: NodeJS.Timeout | null = null;
+  /** This connection's share of the current event-loop turn (see input-slice.ts). */
+  private readonly inputSlice = new InputSlice();
 
   constructor(server: ClientHost, socket: Socket, cid: number, account: Account, auth: ConnectionAuth) {
     this.server = server;
@@ -249,8 +253,15 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   /** Socket 'data' handler body. */
   onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
+    this.inputSlice.begin();
+    this.parseInput(chunk);
+  }
+
+  /** Parses `chunk`, or (null) the input held while the parser was suspended. */
+  private parseInput(chunk: Buffer | null): void {
     try {
-      this.parser.parse(chunk);
+      if (chunk === null) this.parser.resume();
+      else this.parser.parse(chunk);
     } catch (e) {
       // A defect triggered by one connection's input must cost that connection, not the server.
       this.server.logger.error(`${this.label()} - internal error while processing input: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -270,7 +281,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
     const o = parseConnect(json);
     if (o === null) {
       // nats-server fails to decode such a CONNECT and drops the connection without a word.
-      this.protocolViolation(null, `connect parse error: ${json.slice(0, 64)}`);
+      this.protocolViolation(null, `connect parse error: ${redactConnectJson(json).slice(0, 64)}`);
       return;
     }
     if (typeof o.verbose === 'boolean') this.verbose = o.verbose;
@@ -328,7 +339,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
     if (this.verbose) this.send(OK);
     this.server.clientConnected(this);
     this.parser.resume();
-    if (!this.closed && !this.paused) this.socket.resume();
+    this.resumeReading();
   }
 
   traceOp(text: string): void {
@@ -344,6 +355,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   }
 
   processPing(): void {
+    if (this.inputSlice.spend()) this.yieldInput();
     if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     if (!this.firstPongSent && this.connectReceived) {
       this.firstPongSent = true;
@@ -376,6 +388,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   }
 
   processSub(subject: string, queue: string | null, sid: string): void {
+    if (this.inputSlice.spend()) this.yieldInput();
     if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     if (this.subs.has(sid)) {
       // nats-server keeps the first subscription for a reused sid.
@@ -405,6 +418,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   }
 
   processUnsub(sid: string, max: number): void {
+    if (this.inputSlice.spend()) this.yieldInput();
     if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     const sub = this.subs.get(sid);
     if (this.verbose) this.send(OK);
@@ -417,6 +431,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   }
 
   processMsg(subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): void {
+    if (this.inputSlice.spend()) this.yieldInput();
     if (!this.authorized && !this.bindNoAuthUser()) return this.authFailed();
     if (hdrLen >= 0 && !this.headers) {
       this.protocolViolation(null, 'message headers not supported by this connection');
@@ -603,8 +618,32 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
     this.pauseRequested = false;
     if (this.paused && !this.closed) {
       this.paused = false;
-      this.socket.resume();
+      this.resumeReading();
     }
+  }
+
+  /** Reads on unless something still holds the input (authentication, a yield) or the producer is paused. */
+  private resumeReading(): void {
+    if (!this.closed && !this.paused && !this.parser.isSuspended) this.socket.resume();
+  }
+
+  /**
+   * This connection's slice of the turn is used up: the rest of its input
+   * (after the current op) waits for a later turn, so other connections are
+   * served in between.
+   */
+  private yieldInput(): void {
+    this.parser.suspend();
+    this.socket.pause();
+    inNextTurn(() => this.continueInput());
+  }
+
+  private continueInput(): void {
+    if (this.closed) return;
+    this.inputSlice.begin();
+    // Parsing what was held may use up this slice too and yield again.
+    this.parseInput(null);
+    this.resumeReading();
   }
 
   // ---- subscriptions ---------------------------------------------------------
@@ -693,10 +732,14 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
-    for (const sub of this.subs.values()) {
-      sub.closed = true;
-      if (this.account.sublist.remove(sub)) this.server.subscriptionRemoved(this.account, sub);
-    }
+    // Closed subscriptions take no more messages; a connection may hold hundreds
+    // of thousands, so they leave the sublist in slices. The subs map stays as it
+    // was: it is the closed connection's record.
+    for (const sub of this.subs.values()) sub.closed = true;
+    const acc = this.account;
+    inSlices(this.subs.values(), (sub) => {
+      if (acc.sublist.remove(sub)) this.server.subscriptionRemoved(acc, sub);
+    });
     this.releaseProducers();
     if (abort) this.socket.destroy();
     else this.socket.end();

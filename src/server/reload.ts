@@ -1,4 +1,5 @@
 import type { ServerOptions } from './options.js';
+import { redactConfigValue } from '../log/redact.js';
 
 /** Options a running server cannot change; nats-server refuses these on reload too. */
 const NOT_RELOADABLE: ReadonlyArray<keyof ServerOptions> = [
@@ -6,7 +7,7 @@ const NOT_RELOADABLE: ReadonlyArray<keyof ServerOptions> = [
   'cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'resolver',
 ];
 
-/** Options whose values hold passwords or tokens: reloads name them, never print them. */
+/** Options made of credentials, users and keys: reloads name what changed in them, never print them. */
 const SECRET_BEARING: ReadonlySet<string> = new Set(['authorization', 'accounts', 'tls']);
 
 /** "authorization users", "authorization token"...: what changed inside, as nats-server logs it. */
@@ -19,9 +20,15 @@ function describeSecretChange(key: string, a: unknown, b: unknown): string {
   return parts.length === 0 ? key : parts.map((p) => `${key} ${p}`).join(', ');
 }
 
+/** An option's value as a reload description shows it: JSON with every credential hidden. */
+function shown(value: unknown): string {
+  return JSON.stringify(redactConfigValue(value));
+}
+
 /**
  * Compares two option sets. Returns a description per reloadable change (`name = value`, as nats-server logs it) and
- * throws, naming the option, when a change needs a restart.
+ * throws, naming the option, when a change needs a restart. Both end up in the log, so neither shows a credential:
+ * a refused `cluster` block may hold a route password, a `jetstream` block an encryption key (nats-server prints those).
  */
 export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] {
   const keys = new Set<string>([...Object.keys(prev), ...Object.keys(next)]);
@@ -31,9 +38,9 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] 
     const b = (next as unknown as Record<string, unknown>)[key];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
     if ((NOT_RELOADABLE as readonly string[]).includes(key)) {
-      throw new Error(`config reload not supported for ${key}: old=${JSON.stringify(a)}, new=${JSON.stringify(b)}`);
+      throw new Error(`config reload not supported for ${key}: old=${shown(a)}, new=${shown(b)}`);
     }
-    changes.push(SECRET_BEARING.has(key) ? describeSecretChange(key, a, b) : `${key} = ${JSON.stringify(b)}`);
+    changes.push(SECRET_BEARING.has(key) ? describeSecretChange(key, a, b) : `${key} = ${shown(b)}`);
   }
   return changes;
 }

@@ -1,4 +1,4 @@
-import { isValidSubject } from './validate.js';
+import { isValidSubject, subjectHasWildcard } from './validate.js';
 
 /**
  * What the sublist stores. Kept structural so the sublist does not depend on
@@ -28,24 +28,109 @@ export interface SublistResult<T extends SublistEntry> {
   hmsgHead: string | null;
 }
 
-class Level<T extends SublistEntry> {
-  readonly literals = new Map<string, Node<T>>();
+/**
+ * One token position: the subscriptions whose subject ends here, and the
+ * children for the next token.
+ *
+ * Sized for subscription churn: a server may hold hundreds of thousands of
+ * subscriptions on distinct subjects, most nodes then have at most one
+ * literal child and few subscribers, and every byte per node is copied by
+ * the garbage collector while the subscriptions are young. So the first
+ * literal child sits in two fields (a Map costs ten times as much), and the
+ * Map and the subscriber lists only exist once needed.
+ */
+class Node<T extends SublistEntry> {
+  /** The token of the only literal child, while `literals` is null. */
+  private soleToken: string | null = null;
+  private soleChild: Node<T> | null = null;
+  /** Literal children, once a second one came. */
+  private literals: Map<string, Node<T>> | null = null;
   pwc: Node<T> | null = null;
   fwc: Node<T> | null = null;
-
-  get size(): number {
-    return this.literals.size + (this.pwc ? 1 : 0) + (this.fwc ? 1 : 0);
-  }
-}
-
-class Node<T extends SublistEntry> {
-  next: Level<T> | null = null;
-  psubs: T[] = [];
+  psubs: T[] | null = null;
   qsubs: Map<string, T[]> | null = null;
 
+  literal(token: string): Node<T> | null {
+    if (this.literals !== null) return this.literals.get(token) ?? null;
+    return this.soleToken === token ? this.soleChild : null;
+  }
+
+  /** The child for `token` ('*', '>' or a literal), or null. */
+  child(token: string): Node<T> | null {
+    return token === '*' ? this.pwc : token === '>' ? this.fwc : this.literal(token);
+  }
+
+  /** The child for `token`, created when missing. */
+  childOrNew(token: string): Node<T> {
+    if (token === '*') return this.pwc ??= new Node<T>();
+    if (token === '>') return this.fwc ??= new Node<T>();
+    const found = this.literal(token);
+    if (found !== null) return found;
+    const node = new Node<T>();
+    if (this.literals !== null) {
+      this.literals.set(token, node);
+    } else if (this.soleChild === null) {
+      this.soleToken = token;
+      this.soleChild = node;
+    } else {
+      this.literals = new Map([[this.soleToken as string, this.soleChild], [token, node]]);
+      this.soleToken = null;
+      this.soleChild = null;
+    }
+    return node;
+  }
+
+  dropChild(token: string): void {
+    if (token === '*') this.pwc = null;
+    else if (token === '>') this.fwc = null;
+    else if (this.literals !== null) this.literals.delete(token);
+    else if (this.soleToken === token) {
+      this.soleToken = null;
+      this.soleChild = null;
+    }
+  }
+
+  add(sub: T): void {
+    if (sub.queue === null) {
+      if (this.psubs === null) this.psubs = [sub];
+      else this.psubs.push(sub);
+      return;
+    }
+    const groups = this.qsubs ??= new Map();
+    const group = groups.get(sub.queue);
+    if (group !== undefined) group.push(sub);
+    else groups.set(sub.queue, [sub]);
+  }
+
+  /** Removes `sub` from this node's subscribers; false when it was not there. */
+  delete(sub: T): boolean {
+    if (sub.queue === null) {
+      const list = this.psubs;
+      const i = list === null ? -1 : list.indexOf(sub);
+      if (list === null || i < 0) return false;
+      if (list.length === 1) this.psubs = null;
+      else list.splice(i, 1);
+      return true;
+    }
+    const groups = this.qsubs;
+    const group = groups?.get(sub.queue);
+    const i = group === undefined ? -1 : group.indexOf(sub);
+    if (groups === null || group === undefined || i < 0) return false;
+    if (group.length === 1) groups.delete(sub.queue);
+    else group.splice(i, 1);
+    return true;
+  }
+
   isEmpty(): boolean {
-    return this.psubs.length === 0 && (this.qsubs === null || this.qsubs.size === 0) &&
-      (this.next === null || this.next.size === 0);
+    return this.psubs === null && (this.qsubs === null || this.qsubs.size === 0) &&
+      this.pwc === null && this.fwc === null && this.soleChild === null &&
+      (this.literals === null || this.literals.size === 0);
+  }
+
+  /** Every literal child (for walks that visit the whole trie). */
+  literalChildren(): Iterable<Node<T>> {
+    if (this.literals !== null) return this.literals.values();
+    return this.soleChild === null ? [] : [this.soleChild];
   }
 }
 
@@ -53,12 +138,17 @@ const MAX_CACHE = 1024;
 
 /**
  * Subject trie with '*' and '>' nodes and queue groups, plus a bounded cache
- * of match results keyed by subject. Any insert or remove empties the cache:
- * subscription churn is rare next to publishes, and a cleared cache can never
- * hand out a stale result.
+ * of match results keyed by subject.
+ *
+ * Inserting or removing costs the subject's length, whatever the number of
+ * subscriptions. A change can never leave a stale result in the cache: a
+ * literal subscription only ever matches its own subject, so only that
+ * entry goes; a wildcard one may match any cached subject, so the cache is
+ * emptied (in constant time; testing each entry against the wildcard would
+ * cost up to MAX_CACHE matches per change).
  */
 export class Sublist<T extends SublistEntry> {
-  private readonly root = new Level<T>();
+  private readonly root = new Node<T>();
   private readonly cache = new Map<string, SublistResult<T>>();
   private count = 0;
   private matches = 0;
@@ -70,82 +160,34 @@ export class Sublist<T extends SublistEntry> {
   insert(sub: T): boolean {
     const subject = sub.subject;
     if (!isValidSubject(subject)) return false;
-    const tokens = subject.split('.');
-    let level = this.root;
-    let node: Node<T> | null = null;
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (t === '*') {
-        node = level.pwc ??= new Node<T>();
-      } else if (t === '>') {
-        node = level.fwc ??= new Node<T>();
-      } else {
-        node = level.literals.get(t) ?? null;
-        if (node === null) {
-          node = new Node<T>();
-          level.literals.set(t, node);
-        }
-      }
-      if (i < tokens.length - 1) level = node.next ??= new Level<T>();
+    let node = this.root;
+    let start = 0;
+    for (;;) {
+      const dot = subject.indexOf('.', start);
+      node = node.childOrNew(subject.slice(start, dot < 0 ? subject.length : dot));
+      if (dot < 0) break;
+      start = dot + 1;
     }
-    const leaf = node as Node<T>;
-    if (sub.queue === null) {
-      leaf.psubs.push(sub);
-    } else {
-      const groups = leaf.qsubs ??= new Map();
-      const group = groups.get(sub.queue);
-      if (group) group.push(sub);
-      else groups.set(sub.queue, [sub]);
-    }
+    node.add(sub);
     this.count++;
     this.inserts++;
-    if (this.cache.size > 0) this.cache.clear();
+    this.invalidate(subject);
     return true;
   }
 
-  /** Removes `sub`; false when it was not there. */
+  /** Removes `sub`; false when it was not there. Nodes left empty are pruned. */
   remove(sub: T): boolean {
-    const tokens = sub.subject.split('.');
-    const path: Array<{ level: Level<T>; token: string; node: Node<T> }> = [];
-    let level: Level<T> | null = this.root;
-    for (const t of tokens) {
-      if (level === null) return false;
-      const node: Node<T> | null = t === '*' ? level.pwc : t === '>' ? level.fwc : level.literals.get(t) ?? null;
-      if (node === null) return false;
-      path.push({ level, token: t, node });
-      level = node.next;
-    }
-    const leaf = path[path.length - 1].node;
-    let removed = false;
-    if (sub.queue === null) {
-      const i = leaf.psubs.indexOf(sub);
-      if (i >= 0) {
-        leaf.psubs.splice(i, 1);
-        removed = true;
-      }
-    } else if (leaf.qsubs !== null) {
-      const group = leaf.qsubs.get(sub.queue);
-      const i = group ? group.indexOf(sub) : -1;
-      if (group && i >= 0) {
-        group.splice(i, 1);
-        if (group.length === 0) leaf.qsubs.delete(sub.queue);
-        removed = true;
-      }
-    }
-    if (!removed) return false;
-    // Prune empty nodes bottom-up so long-lived servers do not accumulate dead branches.
-    for (let i = path.length - 1; i >= 0; i--) {
-      const { level: l, token, node } = path[i];
-      if (!node.isEmpty()) break;
-      if (token === '*') l.pwc = null;
-      else if (token === '>') l.fwc = null;
-      else l.literals.delete(token);
-      if (i > 0 && l.size === 0) path[i - 1].node.next = null;
-    }
+    if (!removeBelow(this.root, sub, 0)) return false;
     this.count--;
     this.removes++;
-    if (this.cache.size > 0) this.cache.clear();
+    this.invalidate(sub.subject);
     return true;
+  }
+
+  private invalidate(subject: string): void {
+    if (this.cache.size === 0) return;
+    if (subjectHasWildcard(subject)) this.cache.clear();
+    else this.cache.delete(subject);
   }
 
   /** All subscriptions interested in the literal subject. Results are shared: do not mutate. */
@@ -160,7 +202,7 @@ export class Sublist<T extends SublistEntry> {
     const qsubs: T[][] = [];
     const tokens = subject.split('.');
     // A subject with an empty token ("foo..bar", ".x") reaches nobody, not even '>'.
-    if (!tokens.includes('')) matchLevel(this.root, tokens, 0, psubs, qsubs);
+    if (!tokens.includes('')) matchNode(this.root, tokens, 0, psubs, qsubs);
     const result: SublistResult<T> = { subject, psubs, qsubs, msgHead: null, hmsgHead: null };
     if (this.cache.size >= MAX_CACHE) {
       // Drop the oldest entry (Map iterates in insertion order).
@@ -207,24 +249,69 @@ export class Sublist<T extends SublistEntry> {
     collect(this.root, out);
     return out;
   }
+
+  /**
+   * Every stored subscription, in all()'s order, one at a time: a walk the
+   * caller can pause between subscriptions (monitoring over hundreds of
+   * thousands). Changes made while it is paused may or may not be seen.
+   */
+  *entries(): Generator<T, void, void> {
+    const pending: Array<Iterator<Node<T>>> = [];
+    let node: Node<T> | undefined = this.root;
+    while (node !== undefined) {
+      if (node.psubs !== null) yield* node.psubs;
+      if (node.qsubs !== null) for (const group of node.qsubs.values()) yield* group;
+      pending.push(childrenOf(node));
+      node = undefined;
+      while (node === undefined && pending.length > 0) {
+        const next = pending[pending.length - 1].next();
+        if (next.done === true) pending.pop();
+        else node = next.value;
+      }
+    }
+  }
 }
 
-function matchLevel<T extends SublistEntry>(level: Level<T>, tokens: string[], i: number, psubs: T[], qsubs: T[][]): void {
+/** A node's children in the order walks visit them: literals, then '*', then '>'. */
+function* childrenOf<T extends SublistEntry>(node: Node<T>): Generator<Node<T>, void, void> {
+  yield* node.literalChildren();
+  if (node.pwc !== null) yield node.pwc;
+  if (node.fwc !== null) yield node.fwc;
+}
+
+/**
+ * Removes `sub` from below `node`, whose subject's tokens from `start` on
+ * lead to it, and prunes every node the removal leaves empty. Walks the
+ * subject in place: an UNSUB allocates nothing but the token strings.
+ */
+function removeBelow<T extends SublistEntry>(node: Node<T>, sub: T, start: number): boolean {
+  const subject = sub.subject;
+  const dot = subject.indexOf('.', start);
+  const token = subject.slice(start, dot < 0 ? subject.length : dot);
+  const child = node.child(token);
+  if (child === null) return false;
+  if (!(dot < 0 ? child.delete(sub) : removeBelow(child, sub, dot + 1))) return false;
+  if (child.isEmpty()) node.dropChild(token);
+  return true;
+}
+
+function matchNode<T extends SublistEntry>(node: Node<T>, tokens: string[], i: number, psubs: T[], qsubs: T[][]): void {
   const last = i === tokens.length - 1;
-  if (level.fwc !== null) addNode(level.fwc, psubs, qsubs);
-  if (level.pwc !== null) {
-    if (last) addNode(level.pwc, psubs, qsubs);
-    else if (level.pwc.next !== null) matchLevel(level.pwc.next, tokens, i + 1, psubs, qsubs);
+  if (node.fwc !== null) addNode(node.fwc, psubs, qsubs);
+  const pwc = node.pwc;
+  if (pwc !== null) {
+    if (last) addNode(pwc, psubs, qsubs);
+    else matchNode(pwc, tokens, i + 1, psubs, qsubs);
   }
-  const node = level.literals.get(tokens[i]);
-  if (node !== undefined) {
-    if (last) addNode(node, psubs, qsubs);
-    else if (node.next !== null) matchLevel(node.next, tokens, i + 1, psubs, qsubs);
+  const lit = node.literal(tokens[i]);
+  if (lit !== null) {
+    if (last) addNode(lit, psubs, qsubs);
+    else matchNode(lit, tokens, i + 1, psubs, qsubs);
   }
 }
 
 function addNode<T extends SublistEntry>(node: Node<T>, psubs: T[], qsubs: T[][]): void {
-  for (const s of node.psubs) psubs.push(s);
+  if (node.psubs !== null) for (const s of node.psubs) psubs.push(s);
   if (node.qsubs === null) return;
   for (const [name, group] of node.qsubs) {
     // Members of one queue group can sit on different nodes (foo.* and foo.bar):
@@ -241,13 +328,10 @@ function addNode<T extends SublistEntry>(node: Node<T>, psubs: T[], qsubs: T[][]
   }
 }
 
-function collect<T extends SublistEntry>(level: Level<T>, out: T[]): void {
-  const visit = (n: Node<T>): void => {
-    for (const s of n.psubs) out.push(s);
-    if (n.qsubs) for (const g of n.qsubs.values()) for (const s of g) out.push(s);
-    if (n.next) collect(n.next, out);
-  };
-  for (const n of level.literals.values()) visit(n);
-  if (level.pwc) visit(level.pwc);
-  if (level.fwc) visit(level.fwc);
+function collect<T extends SublistEntry>(node: Node<T>, out: T[]): void {
+  if (node.psubs !== null) for (const s of node.psubs) out.push(s);
+  if (node.qsubs !== null) for (const g of node.qsubs.values()) for (const s of g) out.push(s);
+  for (const child of node.literalChildren()) collect(child, out);
+  if (node.pwc !== null) collect(node.pwc, out);
+  if (node.fwc !== null) collect(node.fwc, out);
 }

@@ -317,3 +317,53 @@ describe('Sublist match cache', () => {
     assert.ok(sl.stats().cache_hit_rate > 0.2, `the cache was exercised (hit rate ${sl.stats().cache_hit_rate})`);
   });
 });
+
+describe('Sublist under subscription churn', () => {
+  it('keeps cached answers for other subjects when a literal subscription comes or goes', () => {
+    const sl = listOf([sub('orders.new'), sub('orders.*')]);
+    const cached = sl.match('orders.new');
+    const inbox = sub('_INBOX.abc');
+    sl.insert(inbox);
+    assert.equal(sl.match('orders.new'), cached, 'still the cached result');
+    assert.deepEqual(plain(sl.match('_INBOX.abc')), [inbox.name]);
+    sl.remove(inbox);
+    assert.equal(sl.match('orders.new'), cached, 'still the cached result');
+    assert.deepEqual(plain(sl.match('_INBOX.abc')), [], 'the literal subject itself is answered afresh');
+  });
+
+  it('drops cached answers a wildcard subscription may change', () => {
+    const sl = listOf([sub('orders.new')]);
+    const cached = sl.match('orders.new');
+    const wild = sub('orders.>');
+    sl.insert(wild);
+    const after = sl.match('orders.new');
+    assert.notEqual(after, cached);
+    assert.ok(plain(after).includes(wild.name));
+  });
+
+  it('turns a single literal child into a map and back without losing anyone', () => {
+    const first = sub('a.one');
+    const second = sub('a.two');
+    const third = sub('a.three');
+    const sl = listOf([first]);
+    sl.insert(second);
+    sl.insert(third);
+    assert.deepEqual(plain(sl.match('a.one')), [first.name]);
+    assert.deepEqual(plain(sl.match('a.three')), [third.name]);
+    sl.remove(first);
+    sl.remove(third);
+    assert.deepEqual(plain(sl.match('a.two')), [second.name]);
+    sl.remove(second);
+    assert.deepEqual(sl.all(), []);
+    sl.insert(first);
+    assert.deepEqual(plain(sl.match('a.one')), [first.name], 'the emptied branch grows again');
+  });
+
+  it('walks every subscription with entries(), in all()\'s order', () => {
+    const subs = [sub('a'), sub('a.b'), sub('a.*'), sub('a.>'), sub('*.b', 'q'), sub('*.b', 'q'), sub('>'), sub('a.b.c.d'), sub('x.y', 'r')];
+    const sl = listOf(subs);
+    assert.deepEqual([...sl.entries()].map((s) => s.name), sl.all().map((s) => s.name));
+    assert.equal(sl.all().length, subs.length);
+    assert.deepEqual([...new Sublist<Sub>().entries()], []);
+  });
+});

@@ -9,6 +9,7 @@ import { Args, flagHelp, parseArgs, type FlagTable } from './args.js';
 import { COMMON_FLAGS, type CommandDef, type CommandIo } from './command.js';
 import { DESCRIBE_ACCOUNT, DESCRIBE_JWT, DESCRIBE_OPERATOR, DESCRIBE_USER } from './describe.js';
 import { AuthCliError } from './errors.js';
+import { redactText } from '../../log/redact.js';
 import { ADD_EXPORT, ADD_IMPORT, GENERATE_ACTIVATION } from './exports.js';
 import { LIST_ACCOUNTS, LIST_KEYS, LIST_OPERATORS, LIST_USERS } from './list.js';
 import { ADD_OPERATOR, EDIT_OPERATOR, INIT } from './operators.js';
@@ -114,7 +115,8 @@ export async function runAuth(argv: readonly string[], io: CommandIo): Promise<n
     // Our own errors, and file system ones (a store not readable, a disk full), are one line for the user.
     const systemError = e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string';
     if (e instanceof AuthCliError || systemError) {
-      io.note(`natter auth: error: ${(e as Error).message}`);
+      // Scripts keep stderr in their logs: a seed quoted back from the command line stays out of them.
+      io.note(`natter auth: error: ${redactText((e as Error).message)}`);
       return 1;
     }
     throw e;

@@ -62,7 +62,7 @@ function parseBody(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-function create(req: ApiRequest, streams: ConsumerApiStreams, legacyDurable: boolean): ApiResponse {
+async function create(req: ApiRequest, streams: ConsumerApiStreams, legacyDurable: boolean): Promise<ApiResponse> {
   const parsed = parseBody(req.body);
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return fail('create', invalidJson(''));
   const body = parsed.value as Record<string, unknown>;
@@ -103,7 +103,7 @@ function create(req: ApiRequest, streams: ConsumerApiStreams, legacyDurable: boo
   if ((config.num_replicas ?? 0) > 1) return fail('create', E.streamReplicasNotSupported());
   const set = streams.consumers(req.account, stream);
   if (set === null) return fail('create', streamNotFound());
-  const c = set.create(config, action, streams.consumerLimit(req.account));
+  const c = await set.create(config, action, () => streams.consumerLimit(req.account));
   if (c instanceof JsApiError) return fail('create', c);
   return { type: `${TYPE}create_response`, ...consumerInfo(c) };
 }

@@ -2,7 +2,10 @@
  * `$JS.API.>` in every account (and `$JS.<domain>.API.>` when a domain is
  * set): requests go to the family that answers them; the response goes back
  * to the reply subject after the request was handled, never from inside the
- * server's routing of the request itself. Subjects nats-server does not
+ * server's routing of the request itself. Requests wait their turn in one
+ * queue handled in slices (request-queue.ts), and a body nested too deep or
+ * holding too many arrays and objects is refused before it is parsed
+ * (request-shape.ts). Subjects nats-server does not
  * serve get no answer at all (the requester times out, as with nats-server).
  * Accounts without JetStream get 'JetStream not enabled for account' for
  * every known request.
@@ -19,6 +22,8 @@ import { handleAccountInfo } from './info.js';
 import { STREAM_API, streamApiType } from './stream.js';
 import { handleDirectGet } from './direct.js';
 import { apiAuditAdvisory } from '../advisories.js';
+import { ApiRequestQueue } from './request-queue.js';
+import { jsonShapeProblem } from './request-shape.js';
 
 /** An API family's answer: JSON (maybe later), or null for none. */
 export type ApiHandler = (req: ApiRequest, js: JetStream, jsa: JsAccount) => ApiResponse | Promise<ApiResponse>;
@@ -70,6 +75,13 @@ export interface ApiRouter {
   uninstall(): void;
 }
 
+/** A request waiting in the API queue with the handler that will answer it. */
+interface PendingRequest {
+  readonly route: Route;
+  readonly req: ApiRequest;
+  readonly size: number;
+}
+
 /** Subscribes the API in every account but the system account. */
 export function installApiRouter(js: JetStream): ApiRouter {
   const core = js.core;
@@ -77,13 +89,17 @@ export function installApiRouter(js: JetStream): ApiRouter {
   const covered = new Set<Account>();
   const prefixes = ['$JS.API.'];
   if (js.config.domain !== '') prefixes.push(`$JS.${js.config.domain}.API.`);
+  const queue = new ApiRequestQueue<PendingRequest>({
+    handle: (p) => dispatch(js, p.route, p.req),
+    dropped: (count) => core.logger.warn(`JetStream API queue limit reached, dropping ${count} requests`),
+  });
   const refresh = (): void => {
     for (const acc of core.accounts.values()) {
       if (acc.name === core.systemAccountName || covered.has(acc)) continue;
       covered.add(acc);
       for (const prefix of prefixes) {
         const sub = core.subscribeInternal(acc, prefix + '>', null, (subject, reply, hdrLen, msg, from) => {
-          onRequest(js, acc, prefix.length, subject, reply, hdrLen, msg, from);
+          onRequest(queue, acc, prefix.length, subject, reply, hdrLen, msg, from);
         });
         subs.push([acc, sub]);
       }
@@ -93,12 +109,13 @@ export function installApiRouter(js: JetStream): ApiRouter {
   return {
     refresh,
     uninstall: () => {
+      queue.close();
       for (const [acc, sub] of subs) core.unsubscribeInternal(acc, sub);
     },
   };
 }
 
-function onRequest(js: JetStream, acc: Account, prefixLen: number, subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: ClientIdentity | null): void {
+function onRequest(queue: ApiRequestQueue<PendingRequest>, acc: Account, prefixLen: number, subject: string, reply: string | null, hdrLen: number, msg: Buffer, from: ClientIdentity | null): void {
   const tokens = subject.slice(prefixLen).split('.');
   const route = routeFor(tokens);
   if (route === null) return;
@@ -114,24 +131,35 @@ function onRequest(js: JetStream, acc: Account, prefixLen: number, subject: stri
     client: from,
   };
   // Handlers run after the server finished routing the request, so their replies never re-enter it.
-  queueMicrotask(() => dispatch(js, route, req));
+  queue.push({ route, req, size: copy.length + subject.length });
 }
 
-function dispatch(js: JetStream, route: Route, req: ApiRequest): void {
+/** Handles one request; the promise (never rejected) settles once it is answered. */
+function dispatch(js: JetStream, route: Route, req: ApiRequest): Promise<void> | null {
   const subject = req.subject;
   const jsa = js.account(req.account);
   if (jsa === null) {
     if (route.type !== '') respond(js, null, req, { type: route.type, error: notEnabledForAccount().toJSON(), ...route.refusalExtras });
-    return;
+    return null;
+  }
+  // Refused before anything parses it; requests answered without JSON (pull requests, direct gets) are dropped.
+  const shape = jsonShapeProblem(req.body);
+  if (shape !== null) {
+    if (route.type !== '') respond(js, jsa, req, { type: route.type, error: shape.toJSON(), ...route.refusalExtras });
+    return null;
   }
   let result: ApiResponse | Promise<ApiResponse>;
   try {
     result = route.handle(req, js, jsa);
   } catch (e) {
     js.core.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    return;
+    return null;
   }
-  Promise.resolve(result).then(
+  if (!(result instanceof Promise)) {
+    respond(js, jsa, req, result);
+    return null;
+  }
+  return result.then(
     (res) => respond(js, jsa, req, res),
     (e: unknown) => js.core.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
   );
@@ -151,5 +179,5 @@ function respond(js: JetStream, jsa: JsAccount | null, req: ApiRequest, res: Api
   if (res === null || js.core.shuttingDown) return;
   const json = JSON.stringify(res);
   if (req.reply !== null) js.core.publishInternal(req.account, req.reply, null, json);
-  apiAuditAdvisory(js.core, req.account, js.config.domain, req.client, req.subject, req.body.toString('utf8'), json);
+  apiAuditAdvisory(js.core, req.account, js.config.domain, req.client, req.subject, req.body, json);
 }

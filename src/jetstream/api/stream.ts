@@ -11,10 +11,18 @@ import type { Stream } from '../stream.js';
 import {
   type JsApiError, badRequest, clusterRequired, noMessageFound, notEmptyRequest, sequenceNotFound, streamGeneral, streamMismatch,
   streamMsgDeleteFailed, streamNameContainsPathSeparators, streamNameExist, streamNotFound, streamPurgeFailed, streamRestore,
-  streamSealed, streamSnapshot, streamSubjectOverlap, streamInvalidConfig, streamCreate,
+  streamSealed, streamSnapshot, streamSubjectOverlap, streamInvalidConfig, streamCreate, maximumStreamsLimit,
 } from './errors.js';
-import { checkStreamConfig, checkStreamUpdate, decodeStreamConfig, isConfig, sameConfig } from '../stream-config.js';
+import {
+  checkStreamConfig, checkStreamUpdate, checkSubjectList, decodeStreamConfig, isConfig, sameConfig, type StreamConfigInput,
+  type SubjectListCheck,
+} from '../stream-config.js';
+import type { StreamConfig } from '../types.js';
+import type { PurgeOptions } from '../store/types.js';
 import { subjectsCollide } from '../../accounts/subject-sets.js';
+import { anyCollision, indexOfList, MAX_OVERLAP_WORK, SubjectOverlapIndex } from '../subject-overlap.js';
+import { isValidSubject } from '../../subjects/validate.js';
+import { runInSlices } from '../slices.js';
 import { streamInfo } from './stream-info.js';
 import { msToTimeString } from '../time.js';
 import { isEmptyRequest, parseRequest, type JsonObject } from './request.js';
@@ -58,13 +66,40 @@ function envOf(jsa: JsAccount) {
   return { lookup: (n: string) => jsa.streams.get(n)?.config() ?? null };
 }
 
-/** Another stream of the account already captures one of `subjects`. */
-function overlaps(jsa: JsAccount, subjects: readonly string[], except: string | null): boolean {
-  for (const s of jsa.streams.values()) {
-    if (s.name === except) continue;
-    for (const a of s.config().subjects ?? []) for (const b of subjects) if (subjectsCollide(a, b)) return true;
+/**
+ * Does another stream of the account capture one of the new config's
+ * subjects? Every other stream's subjects are looked up in the trie of the
+ * new ones (built by checkSubjectList, or here for a default subject list),
+ * in slices: an account may hold many streams of many subjects. Null when
+ * none does, else the error to answer with.
+ */
+async function otherStreamsOverlap(jsa: JsAccount, cfg: StreamConfig, checked: SubjectListCheck, except: string | null): Promise<JsApiError | null> {
+  const subjects = cfg.subjects ?? [];
+  let index = checked.subjects.length > 0 ? checked.index : null;
+  if (index === null) {
+    index = new SubjectOverlapIndex();
+    for (let i = 0; i < subjects.length; i++) index.insert(subjects[i], i);
   }
-  return false;
+  const others: Array<readonly string[]> = [];
+  for (const s of jsa.streams.values()) if (s.name !== except) others.push(s.config().subjects ?? []);
+  switch (await runInSlices(anyCollision(index, others))) {
+    case 'found': return streamSubjectOverlap();
+    case 'over-budget': return streamInvalidConfig(`stream subjects need more than ${MAX_OVERLAP_WORK} steps to check against other streams`);
+    case 'none': return null;
+  }
+}
+
+/** The account already has as many streams as it may (the stream `name` itself, if it exists, not counted). */
+function atStreamLimit(jsa: JsAccount, name: string): boolean {
+  const max = jsa.limits.maxStreams;
+  if (max <= 0) return false;
+  const others = jsa.streams.has(name) ? jsa.streams.size - 1 : jsa.streams.size;
+  return others >= max;
+}
+
+/** checkSubjectList on the request's subjects, in slices. */
+function checkSubjects(input: StreamConfigInput): Promise<SubjectListCheck> {
+  return runInSlices(checkSubjectList(input.subjects ?? [], input.no_ack === true));
 }
 
 async function create(req: ApiRequest, js: JetStream, jsa: JsAccount): Promise<ApiResponse> {
@@ -74,14 +109,18 @@ async function create(req: ApiRequest, js: JetStream, jsa: JsAccount): Promise<A
   if ((input.name ?? '') !== name) return fail('create', streamMismatch());
   if (/[\\/]/.test(name)) return fail('create', streamNameContainsPathSeparators());
   if (input.sealed === true) return fail('create', streamInvalidConfig('stream configuration for create can not be sealed'));
-  const cfg = checkStreamConfig(input, envOf(jsa));
+  // nats-server checks the account's stream limit here, before validating the config: an account at its limit is answered at once.
+  if (atStreamLimit(jsa, name)) return fail('create', maximumStreamsLimit());
+  const checked = await checkSubjects(input);
+  const cfg = checkStreamConfig(input, envOf(jsa), checked);
   if (!isConfig(cfg)) return fail('create', cfg);
   const existing = jsa.streams.get(name);
   if (existing !== undefined) {
     if (!sameConfig(existing.config(), cfg)) return fail('create', streamNameExist());
     return { type: streamApiType('create'), ...streamInfo(js, existing), did_create: true };
   }
-  if (overlaps(jsa, cfg.subjects ?? [], null)) return fail('create', streamSubjectOverlap());
+  const overlap = await otherStreamsOverlap(jsa, cfg, checked, null);
+  if (overlap !== null) return fail('create', overlap);
   let stream;
   try {
     stream = await js.addStream(jsa, cfg, req.client);
@@ -96,14 +135,16 @@ async function create(req: ApiRequest, js: JetStream, jsa: JsAccount): Promise<A
 async function update(req: ApiRequest, js: JetStream, jsa: JsAccount): Promise<ApiResponse> {
   const input = decodeStreamConfig(req.body, js.config.strict);
   if (input instanceof Error) return fail('update', input);
-  const checked = checkStreamConfig(input, envOf(jsa));
+  const subjectCheck = await checkSubjects(input);
+  const checked = checkStreamConfig(input, envOf(jsa), subjectCheck);
   if (!isConfig(checked)) return fail('update', checked);
   if (checked.name !== req.tokens[2]) return fail('update', streamMismatch());
   const s = lookup(req, jsa, 'update');
   if (!isStream(s)) return s;
-  const cfg = checkStreamUpdate(s.config(), input, envOf(jsa));
+  const cfg = checkStreamUpdate(s.config(), input, envOf(jsa), subjectCheck);
   if (!isConfig(cfg)) return fail('update', cfg);
-  if (overlaps(jsa, cfg.subjects ?? [], s.name)) return fail('update', streamSubjectOverlap());
+  const overlap = await otherStreamsOverlap(jsa, cfg, subjectCheck, s.name);
+  if (overlap !== null) return fail('update', overlap);
   const refused = await js.updateStream(jsa, s, cfg, req.client);
   if (refused !== null) return fail('update', refused);
   return { type: streamApiType('update'), ...streamInfo(js, s) };
@@ -143,9 +184,17 @@ function info(req: ApiRequest, js: JetStream, jsa: JsAccount): ApiResponse {
   return out;
 }
 
-/** The account's streams, sorted by name, narrowed to those whose subjects collide with `filter`. */
+/**
+ * The account's streams, sorted by name, narrowed to those whose subjects
+ * collide with `filter`: asked of each config's trie (kept from its
+ * validation), not subject by subject, as streams may have many thousands.
+ */
 function filtered(jsa: JsAccount, filter: string): Stream[] {
-  const all = [...jsa.streams.values()].filter((s) => filter === '' || (s.config().subjects ?? []).some((subj) => subjectsCollide(filter, subj)));
+  const valid = isValidSubject(filter);
+  const collides = (subjects: readonly string[]): boolean => valid
+    ? indexOfList(subjects).findCollision(filter) >= 0
+    : subjects.some((subj) => subjectsCollide(filter, subj));
+  const all = [...jsa.streams.values()].filter((s) => filter === '' || collides(s.config().subjects ?? []));
   return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -176,7 +225,8 @@ function list(req: ApiRequest, js: JetStream, jsa: JsAccount): ApiResponse {
   return { type: streamApiType('list'), total: all.length, offset: from, limit: LIST_LIMIT, streams: page };
 }
 
-function purge(req: ApiRequest, _js: JetStream, jsa: JsAccount): ApiResponse {
+/** Purges run in slices (millions of messages take a while); they wait their turn with creates, updates and deletes. */
+async function purge(req: ApiRequest, _js: JetStream, jsa: JsAccount): Promise<ApiResponse> {
   const parsed = parseRequest(req.body);
   if (parsed instanceof Error) return fail('purge', parsed, NOTHING_PURGED);
   const seq = typeof parsed.seq === 'number' ? parsed.seq : 0;
@@ -187,13 +237,13 @@ function purge(req: ApiRequest, _js: JetStream, jsa: JsAccount): ApiResponse {
   const cfg = s.config();
   if (cfg.sealed) return fail('purge', streamSealed(), NOTHING_PURGED);
   if (cfg.deny_purge) return fail('purge', streamPurgeFailed('stream purge not permitted'), NOTHING_PURGED);
-  const opts: { subject?: string; seq?: number; keep?: number } = {};
+  const opts: PurgeOptions = {};
   if (typeof parsed.filter === 'string' && parsed.filter !== '') opts.subject = parsed.filter;
   if (seq > 0) opts.seq = seq;
   if (keep > 0) opts.keep = keep;
   let purged: number;
   try {
-    purged = s.store.purge(opts);
+    purged = await runInSlices(s.store.purgeSteps(opts));
   } catch (e) {
     return fail('purge', streamGeneral(e instanceof Error ? e.message : String(e)), NOTHING_PURGED);
   }
@@ -247,13 +297,23 @@ function msgGet(req: ApiRequest, _js: JetStream, jsa: JsAccount): ApiResponse {
   return { type: streamApiType('msg_get'), message };
 }
 
-/** The first sequence stored at or after `t` (ms). */
+/**
+ * The first sequence stored at or after `t` (ms). Messages are stored in
+ * time order, so a binary search finds it in a few dozen loads, where
+ * reading every message of a large file stream took seconds.
+ */
 export function seqFromTime(s: Stream, t: number): number {
-  const st = s.store.state();
-  for (let m = s.store.loadNextMsg(null, st.firstSeq); m !== null; m = s.store.loadNextMsg(null, m.seq + 1)) {
-    if (m.ts >= t) return m.seq;
+  const store = s.store;
+  const st = store.state();
+  let lo = st.firstSeq;
+  let hi = st.lastSeq + 1;
+  while (lo < hi) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const m = store.loadNextMsg(null, mid);
+    if (m === null || m.ts >= t) hi = mid;
+    else lo = m.seq + 1;
   }
-  return st.lastSeq + 1;
+  return store.loadNextMsg(null, lo)?.seq ?? st.lastSeq + 1;
 }
 
 function clusterOnly(name: string): Handler {
@@ -294,7 +354,7 @@ export const STREAM_API: readonly StreamOp[] = [
   op('info', ['INFO'], info, PAGED),
   plain('names', 'NAMES', names, { ...PAGED, streams: null }),
   plain('list', 'LIST', list, { ...PAGED, streams: [] }),
-  op('purge', ['PURGE'], purge, NOTHING_PURGED),
+  op('purge', ['PURGE'], (req, js, jsa) => jsa.serially(() => purge(req, js, jsa)), NOTHING_PURGED),
   op('msg_get', ['MSG', 'GET'], msgGet),
   op('msg_delete', ['MSG', 'DELETE'], msgDelete),
   op('snapshot', ['SNAPSHOT'], notImplemented('snapshot', streamSnapshot('snapshots are not supported by this server'))),

@@ -8,8 +8,9 @@ import type { AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy, StreamConf
 import type { JsApiError } from '../api/errors.js';
 import { invalidJson } from '../api/errors.js';
 import * as E from '../api/consumer-errors.js';
-import { isValidSubject, subjectHasWildcard, subjectMatches } from '../../subjects/validate.js';
-import { subjectsCollide } from '../../accounts/subject-sets.js';
+import { isValidSubject, subjectHasWildcard } from '../../subjects/validate.js';
+import { findFirstOverlap, indexOfList, MAX_OVERLAP_WORK, SubjectOverlapIndex } from '../subject-overlap.js';
+import { runToEnd } from '../slices.js';
 
 const NS_PER_MS = 1_000_000;
 export const DEFAULT_ACK_WAIT_NS = 30_000 * NS_PER_MS;
@@ -19,6 +20,16 @@ export const DEFAULT_MAX_WAITING = 512;
 export const MAX_NAME_LEN = 255;
 const MAX_DESCRIPTION_LEN = 4 * 1024;
 const MAX_METADATA_LEN = 128 * 1024;
+/**
+ * Filter subjects one consumer may have. nats-server sets no number; this
+ * cap bounds what one create request costs to check (a trie makes 10,000
+ * a few milliseconds) and to store, while leaving room for a KV watcher of
+ * thousands of keys. Matching messages against the filters does not grow
+ * with their number (FilterSet below, store/subject-filter.ts).
+ */
+export const MAX_FILTER_SUBJECTS = 10_000;
+/** Up to this many wildcard filters are tried one by one; more go into a trie. */
+const LINEAR_FILTERS = 16;
 
 const DELIVER_POLICIES: readonly DeliverPolicy[] = ['all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject'];
 const ACK_POLICIES: readonly AckPolicy[] = ['none', 'all', 'explicit'];
@@ -162,8 +173,12 @@ export function applyDefaults(c: ConsumerConfig, stream: StreamConfig): void {
   if (c.num_replicas === undefined) c.num_replicas = 0;
 }
 
-/** nats-server's checkConsumerCfg, in its order; null when the config is acceptable. */
-export function checkConfig(c: ConsumerConfig, stream: StreamConfig): JsApiError | null {
+/**
+ * nats-server's checkConsumerCfg, in its order; null when the config is
+ * acceptable. `filterCheck` is checkFilterList's verdict on filtersOf(c)
+ * when the caller ran it ahead (in slices); otherwise it runs here.
+ */
+export function checkConfig(c: ConsumerConfig, stream: StreamConfig, filterCheck?: FilterListCheck): JsApiError | null {
   const badName = (n: string): boolean => /[.*>\\/\s]/.test(n);
   if (c.name !== undefined && badName(c.name)) return E.streamInvalidConfig("consumer name can not contain '.', '*', '>', '\\', '/'");
   if (c.durable_name !== undefined && badName(c.durable_name)) return E.streamInvalidConfig("consumer durable name can not contain '.', '*', '>', '\\', '/'");
@@ -179,7 +194,8 @@ export function checkConfig(c: ConsumerConfig, stream: StreamConfig): JsApiError
   if (c.deliver_subject !== undefined) {
     if (subjectHasWildcard(c.deliver_subject)) return E.consumerDeliverToWildcards();
     if (!isValidSubject(c.deliver_subject)) return E.consumerInvalidDeliverSubject();
-    if ((stream.subjects ?? []).some((s) => subjectMatches(s, c.deliver_subject as string))) return E.consumerDeliverCycle();
+    // The deliver subject is literal here: it collides with exactly the stream subjects that match it.
+    if (stream.subjects !== undefined && indexOfList(stream.subjects).findCollision(c.deliver_subject) >= 0) return E.consumerDeliverCycle();
     if ((c.max_waiting ?? 0) !== 0) return E.consumerPushMaxWaiting();
     if ((c.max_ack_pending ?? 0) > 0 && c.ack_policy === 'none') return E.consumerMaxPendingAckPolicyRequired();
     if ((c.idle_heartbeat ?? 0) > 0 && (c.idle_heartbeat ?? 0) < 100 * NS_PER_MS) return E.consumerSmallHeartbeat();
@@ -199,12 +215,8 @@ export function checkConfig(c: ConsumerConfig, stream: StreamConfig): JsApiError
   if (c.filter_subject !== undefined && !isValidSubject(c.filter_subject)) return E.streamInvalidConfig('invalid subject');
   for (const f of c.filter_subjects ?? []) if (f === '') return E.consumerEmptyFilter();
   const filters = filtersOf(c);
-  for (let i = 0; i < filters.length; i++) {
-    if (!isValidSubject(filters[i])) return E.streamInvalidConfig('invalid subject');
-    for (let j = 0; j < filters.length; j++) {
-      if (i !== j && subjectsCollide(filters[i], filters[j])) return E.consumerOverlappingSubjectFilters();
-    }
-  }
+  const checked = filterCheck !== undefined && filterCheck.filters === filters ? filterCheck : runToEnd(checkFilterList(filters));
+  if (checked.error !== null) return checked.error;
   const policyError = checkDeliverPolicy(c);
   if (policyError !== null) return policyError;
   if (c.sample_freq !== undefined) {
@@ -217,6 +229,38 @@ export function checkConfig(c: ConsumerConfig, stream: StreamConfig): JsApiError
   for (const [k, v] of Object.entries(c.metadata ?? {})) mdLen += k.length + v.length;
   if (mdLen > MAX_METADATA_LEN) return E.consumerMetadataLength(`${MAX_METADATA_LEN / 1024}KB`);
   return null;
+}
+
+/** The verdict on a consumer's filter list: what checkConfig reports about it, computed ahead. */
+export interface FilterListCheck {
+  /** The list checked (a verdict stands only for the very array it was made for). */
+  readonly filters: readonly string[];
+  readonly error: JsApiError | null;
+}
+
+/**
+ * nats-server's loop over the filters: per filter in order, invalid, then
+ * overlapping any other; the first finding wins. The overlap half asks a
+ * trie (subject-overlap.ts) rather than comparing every pair, and yields now
+ * and then (run it with runInSlices). An invalid filter is reported as
+ * invalid even when it would overlap an earlier one.
+ */
+export function* checkFilterList(filters: readonly string[]): Generator<void, FilterListCheck> {
+  if (filters.length > MAX_FILTER_SUBJECTS) {
+    return { filters, error: E.streamInvalidConfig(`consumer has ${filters.length} filter subjects, more than the maximum of ${MAX_FILTER_SUBJECTS}`) };
+  }
+  let firstInvalid = filters.length;
+  for (let i = 0; i < filters.length; i++) {
+    if (!isValidSubject(filters[i])) {
+      firstInvalid = i;
+      break;
+    }
+  }
+  // Overlap is symmetric, so the first filter overlapping any other is the first that overlaps a later one.
+  const { pair, overBudget } = yield* findFirstOverlap(filters, firstInvalid);
+  if (overBudget) return { filters, error: E.streamInvalidConfig(`consumer filter subjects need more than ${MAX_OVERLAP_WORK} steps to check for overlaps`) };
+  if (pair !== null) return { filters, error: E.consumerOverlappingSubjectFilters() };
+  return { filters, error: firstInvalid < filters.length ? E.streamInvalidConfig('invalid subject') : null };
 }
 
 function checkDeliverPolicy(c: ConsumerConfig): JsApiError | null {
@@ -305,15 +349,27 @@ export class FilterSet {
   readonly all: boolean;
   private readonly literals: ReadonlySet<string>;
   private readonly patterns: ReadonlyArray<readonly string[]>;
+  /** The wildcard filters as a trie when there are too many to try one by one. */
+  private readonly patternIndex: SubjectOverlapIndex | null;
 
   constructor(filters: readonly string[]) {
     this.all = filters.length === 0 || filters.includes('>');
     this.literals = new Set(filters.filter((f) => !subjectHasWildcard(f)));
-    this.patterns = filters.filter((f) => subjectHasWildcard(f)).map((f) => f.split('.'));
+    const wildcards = filters.filter((f) => subjectHasWildcard(f));
+    if (wildcards.length > LINEAR_FILTERS) {
+      this.patterns = [];
+      this.patternIndex = new SubjectOverlapIndex();
+      for (let i = 0; i < wildcards.length; i++) this.patternIndex.insert(wildcards[i], i);
+    } else {
+      this.patterns = wildcards.map((f) => f.split('.'));
+      this.patternIndex = null;
+    }
   }
 
   matches(subject: string): boolean {
     if (this.all || this.literals.has(subject)) return true;
+    // A literal subject collides exactly with the patterns that match it.
+    if (this.patternIndex !== null) return this.patternIndex.findCollision(subject) >= 0;
     if (this.patterns.length === 0) return false;
     const tokens = subject.split('.');
     for (const p of this.patterns) if (tokensMatch(p, tokens)) return true;

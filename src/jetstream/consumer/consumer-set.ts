@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Account } from '../../accounts/account.js';
 import type { InterestListener, Unregister } from '../../server/core.js';
 import type { Subscription } from '../../server/subscription.js';
-import { subjectsCollide } from '../../accounts/subject-sets.js';
+import { anyCollision, MAX_OVERLAP_WORK, SubjectOverlapIndex, type CollisionSearch } from '../subject-overlap.js';
+import { runInSlices, yieldIfBusy } from '../slices.js';
 import { subjectMatches } from '../../subjects/validate.js';
 import { msToNanos, nowNanos } from '../../text/go-format.js';
 import type { JsApiError } from '../api/errors.js';
@@ -16,8 +17,14 @@ import type { ConsumerConfig } from '../types.js';
 import type { ConsumerStore } from '../store/types.js';
 import type { ConsumerHost } from './host.js';
 import { Consumer, type ConsumerOwner } from './consumer.js';
-import { applyDefaults, checkConfig, checkUpdate, decodeConsumerConfig, filtersOf, isDurable, MAX_NAME_LEN, sameConfig } from './config.js';
+import { applyDefaults, checkConfig, checkFilterList, checkUpdate, decodeConsumerConfig, filtersOf, isDurable, MAX_NAME_LEN, sameConfig } from './config.js';
 import { consumerAdvisory } from './advisories.js';
+
+/** The account's consumer limit (-1 = unlimited) and how many consumers it has across its streams. */
+export interface ConsumerLimit {
+  readonly max: number;
+  readonly used: number;
+}
 
 /** How a create request treats an existing consumer of the same name (the request's `action`). */
 export type CreateAction = 'create' | 'update' | 'create_or_update';
@@ -38,6 +45,8 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
   /** Set while some consumer is push: push consumers follow interest in their deliver subjects. */
   private stopListening: Unregister | null = null;
   private closed = false;
+  /** The tail of the chain that runs creates one at a time. */
+  private creations: Promise<unknown> = Promise.resolve();
 
   constructor(host: ConsumerHost) {
     this.host = host;
@@ -68,20 +77,36 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
 
   /**
    * Creates a consumer or updates the one of the same name, with nats-server's
-   * rules and errors. `limit` is the account's consumer limit and use.
+   * rules and errors. `limitNow` tells the account's consumer limit and use
+   * (asked once the checks are done, so it counts creates finished meanwhile). The
+   * filter checks, which grow with the number of filters, run first in
+   * slices; creates on one stream then take turns, so none of them sees the
+   * set change between its checks and its changes.
    */
-  create(config: ConsumerConfig, action: CreateAction, limit: { max: number; used: number }): Consumer | JsApiError {
+  create(config: ConsumerConfig, action: CreateAction, limitNow: () => ConsumerLimit): Promise<Consumer | JsApiError> {
+    // Between two creates the event loop runs if the turn's slice is used up (see JsAccount.serially).
+    const run = this.creations.then(yieldIfBusy, yieldIfBusy).then(() => this.createInSlices(config, action, limitNow));
+    this.creations = run.catch(() => undefined);
+    return run;
+  }
+
+  private async createInSlices(config: ConsumerConfig, action: CreateAction, limitNow: () => ConsumerLimit): Promise<Consumer | JsApiError> {
     if (this.closed) return E.streamInvalid();
     const stream = this.host.config();
     applyDefaults(config, stream);
-    const invalid = checkConfig(config, stream);
-    if (invalid !== null) return invalid;
-    const wq = stream.retention === 'workqueue';
+    const filters = filtersOf(config);
+    const filterCheck = await runInSlices(checkFilterList(filters));
     const cName = isDurable(config) ? (config.durable_name as string) : (config.name ?? '');
+    const wq = stream.retention === 'workqueue';
+    // Asked ahead, used where nats-server asks: only workqueue streams partition their consumers' filters.
+    const partition = wq && filterCheck.error === null ? await runInSlices(this.partitionConflict(cName, filters)) : 'none';
+    if (this.closed) return E.streamInvalid();
+    const invalid = checkConfig(config, stream, filterCheck);
+    if (invalid !== null) return invalid;
     const existing = cName === '' ? undefined : this.consumers.get(cName);
     if (existing !== undefined) {
       if (action === 'create' && !sameConfig(config, existing.config)) return E.consumerAlreadyExists();
-      if (wq && !this.partitionUnique(cName, filtersOf(config))) return E.consumerWqConsumerNotUnique();
+      if (partition !== 'none') return partitionError(partition);
       const ds = existing.config.deliver_subject;
       const bound = ds !== undefined && this.host.account.sublist.hasInterest(ds);
       const refused = checkUpdate(existing.config, config, bound);
@@ -90,6 +115,7 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
       return existing;
     }
     if (action === 'update') return E.consumerDoesNotExist();
+    const limit = limitNow();
     let max = stream.max_consumers;
     if (max <= 0 || (limit.max > 0 && limit.max < max)) max = limit.max;
     if ((max > 0 && this.consumers.size >= max) || (limit.max > 0 && limit.used >= limit.max)) return E.maximumConsumersLimit();
@@ -97,9 +123,8 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
       if (config.ack_policy !== 'explicit') return E.consumerWqRequiresExplicitAck();
       if (config.deliver_policy !== 'all') return E.consumerWqConsumerNotDeliverAll();
       if (this.consumers.size > 0) {
-        const filters = filtersOf(config);
         if (filters.length === 0) return E.consumerWqMultipleUnfiltered();
-        if (!this.partitionUnique(cName, filters)) return E.consumerWqConsumerNotUnique();
+        if (partition !== 'none') return partitionError(partition);
       }
     }
     let name: string;
@@ -130,15 +155,22 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
     return c;
   }
 
-  /** Workqueue streams: no other consumer's filters may overlap `filters`. */
-  private partitionUnique(name: string, filters: readonly string[]): boolean {
+  /**
+   * Workqueue streams: does another consumer's filter overlap `filters`
+   * ('found'; an unfiltered one overlaps everything)? They are looked up in a
+   * trie of `filters`, not pair by pair.
+   */
+  private *partitionConflict(name: string, filters: readonly string[]): Generator<void, CollisionSearch> {
+    const mine = new SubjectOverlapIndex();
+    for (let i = 0; i < filters.length; i++) mine.insert(filters[i], i);
+    const theirs: Array<readonly string[]> = [];
     for (const c of this.consumers.values()) {
       if (c.name === name) continue;
-      const theirs = filtersOf(c.config);
-      if (theirs.length === 0) return false;
-      for (const f of filters) for (const t of theirs) if (subjectsCollide(f, t)) return false;
+      const f = filtersOf(c.config);
+      if (f.length === 0) return 'found';
+      theirs.push(f);
     }
-    return true;
+    return yield* anyCollision(mine, theirs);
   }
 
   get(name: string): Consumer | undefined {
@@ -219,7 +251,12 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
     for (const c of this.consumers.values()) c.messageStored(seq, subject);
   }
 
-  /** Messages went (purge, delete, limits): consumers move past what no longer exists. */
+  /** The message at `seq` went (limits, age, purge, delete, acks): consumers count it out of num_pending. */
+  messageRemoved(seq: number, subject: string): void {
+    for (const c of this.consumers.values()) c.messageRemoved(seq, subject);
+  }
+
+  /** Messages went (told once per turn): consumers move past what no longer exists. */
   messagesRemoved(): void {
     for (const c of this.consumers.values()) c.messagesRemoved();
   }
@@ -274,6 +311,11 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
     this.consumers.clear();
     await Promise.all(stores);
   }
+}
+
+function partitionError(conflict: Exclude<CollisionSearch, 'none'>): JsApiError {
+  if (conflict === 'found') return E.consumerWqConsumerNotUnique();
+  return E.streamInvalidConfig(`consumer filter subjects need more than ${MAX_OVERLAP_WORK} steps to check against the other consumers' filters`);
 }
 
 function isConfig(c: ConsumerConfig | JsApiError): c is ConsumerConfig {

@@ -34,8 +34,6 @@ const NS_PER_MS = 1_000_000;
 const TURN_BUDGET_MSGS = 512;
 const TURN_BUDGET_BYTES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** Below this many stored messages num_pending is recounted at once after removals. */
-const RECOUNT_LIMIT = 4096;
 
 /** What a consumer needs from the set that owns it. */
 export interface ConsumerOwner {
@@ -68,7 +66,6 @@ export class Consumer {
   private lps: number[] = [];
   /** Messages at or after sseq that pass the filters (num_pending). */
   private npc = 0;
-  private npcStale = false;
   /** Date.now() of the last delivery and ack (0 = none); made nanosecond times only for info. */
   private lastDelivered = 0;
   private lastAcked = 0;
@@ -213,27 +210,27 @@ export class Consumer {
   }
 
   /**
-   * Removals arrive without their sequences. What fell below the stream's
-   * first sequence leaves pending here; an interior delete of a pending
-   * message is found when it is due for redelivery. Recounting num_pending
-   * may scan the stream, so a large stream only marks it stale (recounted
-   * for info, or exact again when the consumer reaches the end).
+   * One message left the stream (limits, age, purge, delete, acks): one
+   * fewer pending if it was still ahead of the consumer. Counted as it goes,
+   * as nats-server does, so num_pending never needs a scan of the stream.
+   */
+  messageRemoved(seq: number, subject: string): void {
+    if (seq >= this.sseq && this.filterSet.matches(subject)) this.npc--;
+  }
+
+  /**
+   * After removals (once per turn, however many): what fell below the
+   * stream's first sequence leaves pending here; an interior delete of a
+   * pending message is found when it is due for redelivery.
    */
   messagesRemoved(): void {
-    const st = this.host.store.state();
-    const first = st.firstSeq;
+    const first = this.host.store.state().firstSeq;
     if (this.sseq < first) {
       this.sseq = first;
       if (this.asflr < first - 1) this.asflr = first - 1;
     }
     if (this.pending.size > 0 && this.asflr + 1 < first) {
       for (const seq of [...this.pending.keys()]) if (seq < first) this.dropPending(seq);
-    }
-    if (this.sseq <= first || st.msgs < RECOUNT_LIMIT) {
-      this.npc = this.countPending();
-      this.npcStale = false;
-    } else {
-      this.npcStale = true;
     }
     this.markDirty();
   }
@@ -332,7 +329,6 @@ export class Consumer {
       const last = store.state().lastSeq;
       if (this.lps.length === 0 && last >= this.sseq) this.sseq = last + 1;
       this.npc = this.lps.length;
-      this.npcStale = false;
       return null;
     }
     if (this.config.replay_policy === 'original' && this.lastReplayTs > 0) {
@@ -687,10 +683,6 @@ export class Consumer {
   }
 
   info(): ConsumerInfoCounts {
-    if (this.npcStale) {
-      this.npc = this.countPending();
-      this.npcStale = false;
-    }
     return {
       delivered: { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1, last: this.lastDelivered === 0 ? null : msToNanos(this.lastDelivered) },
       ackFloor: { consumer_seq: this.adflr, stream_seq: this.asflr, last: this.lastAcked === 0 ? null : msToNanos(this.lastAcked) },

@@ -1,11 +1,21 @@
+import { runToEnd } from '../slices.js';
 import { nowMs } from './clock.js';
 import { SeqMap } from './seq-map.js';
 import { storeError } from './store-errors.js';
 import { SubjectFilter } from './subject-filter.js';
 import { SubjectIndex, type SubjectState } from './subject-index.js';
 import type {
-  ConsumerStore, FilteredState, RemovalListener, StoreLimits, StoreState, StoredMessage, StreamStore,
+  ConsumerStore, FilteredState, PurgeOptions, RemovalListener, StoreLimits, StoreState, StoredMessage, StreamStore,
 } from './types.js';
+
+/**
+ * Deleted sequences listed at most (stream info's `deleted`; num_deleted
+ * still counts them all): more would be megabytes of JSON, and a mirror's
+ * jump of a billion sequences would never finish.
+ */
+export const MAX_DELETED_DETAILS = 100_000;
+/** Messages removed (or visited) between two yields of a purge run in steps: about a millisecond of work. */
+const STEP_MSGS = 8192;
 
 /** What both stores keep in memory for every stored message. */
 export interface IndexEntry {
@@ -30,7 +40,11 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   abstract readonly kind: 'file' | 'memory';
 
   protected readonly entries = new SeqMap<E>();
-  protected readonly subjects = new SubjectIndex((seq) => this.entries.get(seq)?.subject);
+  protected readonly subjects = new SubjectIndex({
+    subjectAt: (seq) => this.entries.get(seq)?.subject,
+    next: (seq) => this.entries.next(seq),
+    prev: (seq) => this.entries.prev(seq),
+  });
   protected limits: StoreLimits;
   /** Sequence of the first stored message; lastSeq + 1 when empty. */
   protected firstSeq: number;
@@ -98,26 +112,37 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     return this.removeOne(seq, 'erase');
   }
 
-  purge(opts: { subject?: string; seq?: number; keep?: number } = {}): number {
+  purge(opts: PurgeOptions = {}): number {
+    return runToEnd(this.purgeSteps(opts));
+  }
+
+  *purgeSteps(opts: PurgeOptions = {}): Generator<void, number> {
     this.assertOpen();
     const { subject, seq, keep } = opts;
     if (subject === undefined || subject === '' || subject === '>') {
-      if (seq !== undefined && seq > 1) return this.compact(seq);
+      if (seq !== undefined && seq > 1) return yield* this.compactSteps(seq);
       if (keep !== undefined && keep > 0) {
         if (keep >= this.entries.size) return 0;
         let floor = this.entries.prev(this.lastSeq);
-        for (let left = keep - 1; left > 0; left--) floor = this.entries.prev(floor - 1);
-        return this.removeBelow(floor, false);
+        for (let left = keep - 1; left > 0; left--) {
+          floor = this.entries.prev(floor - 1);
+          if (left % STEP_MSGS === 0) yield;
+        }
+        return yield* this.removeBelowSteps(floor, false);
       }
-      return this.removeBelow(this.lastSeq + 1, false);
+      return yield* this.removeBelowSteps(this.lastSeq + 1, false);
     }
-    return this.purgeSubjects(new SubjectFilter(subject), seq ?? 0, keep ?? 0);
+    return yield* this.purgeSubjectsSteps(new SubjectFilter(subject), seq ?? 0, keep ?? 0);
   }
 
   compact(seq: number): number {
+    return runToEnd(this.compactSteps(seq));
+  }
+
+  private *compactSteps(seq: number): Generator<void, number> {
     this.assertOpen();
     if (seq <= this.firstSeq && this.entries.size > 0) return 0;
-    return this.removeBelow(seq, true);
+    return yield* this.removeBelowSteps(seq, true);
   }
 
   updateLimits(limits: StoreLimits): void {
@@ -264,9 +289,16 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   deletedSeqs(): number[] {
     const out: number[] = [];
     if (this.entries.size === 0) return out;
-    // The last sequence counts too: removing the newest message (or skipping one) leaves last_seq where it was.
-    for (let s = this.firstSeq + 1; s <= this.lastSeq; s++) if (!this.entries.has(s)) out.push(s);
-    return out;
+    // The gaps between stored messages, found from one to the next: a gap may span a billion sequences.
+    let from = this.firstSeq + 1;
+    for (;;) {
+      const seq = this.entries.next(from);
+      // The last sequence counts too: removing the newest message (or skipping one) leaves last_seq where it was.
+      const upTo = seq < 0 ? this.lastSeq + 1 : seq;
+      for (let s = from; s < upTo && out.length < MAX_DELETED_DETAILS; s++) out.push(s);
+      if (seq < 0 || out.length >= MAX_DELETED_DETAILS) return out;
+      from = seq + 1;
+    }
   }
 
   // ---- internals shared with subclasses ----
@@ -395,45 +427,70 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     return true;
   }
 
-  /** Removes every message below `floor`; `extend` lets the floor pass lastSeq (compact). */
-  private removeBelow(floor: number, extend: boolean): number {
+  /**
+   * Removes every message below `floor`, oldest first; `extend` lets the
+   * floor pass lastSeq (compact: the next message then gets `floor`).
+   * Between steps the store is consistent: everything below its first
+   * message is gone and recorded as such. Messages stored meanwhile are
+   * newer than the purge and stay, whatever their sequence: a compact past
+   * the end then leaves the sequence where they put it.
+   */
+  private *removeBelowSteps(floor: number, extend: boolean): Generator<void, number> {
+    const lastAtStart = this.lastSeq;
+    const end = Math.min(floor, lastAtStart + 1);
     let n = 0;
-    for (let seq = this.entries.next(0); seq >= 0 && seq < floor; seq = this.entries.next(seq + 1)) {
+    for (let seq = this.entries.next(0); seq >= 0 && seq < end; seq = this.entries.next(seq + 1)) {
       this.dropMsg(seq, this.entries.get(seq) as E, 'bulk');
-      n++;
+      if (++n % STEP_MSGS === 0) {
+        this.recordFloor(this.firstSeq);
+        this.afterBulkRemoval();
+        yield;
+        if (this.closed) return n;
+      }
     }
-    if (extend && floor > this.lastSeq + 1) this.lastSeq = floor - 1;
+    const extended = extend && floor > end && this.lastSeq === lastAtStart;
+    if (extended) this.lastSeq = floor - 1;
     if (this.entries.size === 0) this.firstSeq = this.lastSeq + 1;
-    this.recordFloor(Math.min(floor, this.lastSeq + 1));
+    this.recordFloor(Math.min(extended ? floor : end, this.lastSeq + 1));
     this.afterBulkRemoval();
     return n;
   }
 
-  private purgeSubjects(f: SubjectFilter, below: number, keep: number): number {
+  private *purgeSubjectsSteps(f: SubjectFilter, below: number, keep: number): Generator<void, number> {
     // Per subject, the oldest (count - keep) messages go, only those below `below` when given.
     const budget = new Map<string, number>();
+    let left = 0;
     let lo = Infinity;
+    let visited = 0;
     for (const [subject, ss] of this.matchingSubjects(f)) {
       if (ss.msgs > keep) {
         budget.set(subject, ss.msgs - keep);
+        left += ss.msgs - keep;
         if (ss.first < lo) lo = ss.first;
       }
+      if (++visited % STEP_MSGS === 0) yield;
     }
-    if (budget.size === 0) return 0;
-    const victims: Array<[number, E]> = [];
-    const end = below > 1 ? below : Infinity;
-    this.scanFrom(lo, (seq, e) => {
-      if (seq >= end) return false;
-      const left = budget.get(e.subject);
-      if (left !== undefined && left > 0) {
-        victims.push([seq, e]);
-        budget.set(e.subject, left - 1);
+    if (left === 0) return 0;
+    // Messages stored while this runs are newer than the purge: never theirs.
+    const end = below > 1 ? below : this.lastSeq + 1;
+    let purged = 0;
+    for (let seq = this.entries.next(lo); seq >= 0 && seq < end && left > 0; seq = this.entries.next(seq + 1)) {
+      const e = this.entries.get(seq) as E;
+      const quota = budget.get(e.subject);
+      if (quota !== undefined && quota > 0) {
+        budget.set(e.subject, quota - 1);
+        left--;
+        this.dropMsg(seq, e, 'delete');
+        purged++;
       }
-      return true;
-    });
-    for (const [seq, e] of victims) this.dropMsg(seq, e, 'delete');
+      if (++visited % STEP_MSGS === 0) {
+        this.afterBulkRemoval();
+        yield;
+        if (this.closed) return purged;
+      }
+    }
     this.afterBulkRemoval();
-    return victims.length;
+    return purged;
   }
 
   private *matchingSubjects(f: SubjectFilter): IterableIterator<[string, SubjectState]> {

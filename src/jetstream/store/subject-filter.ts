@@ -1,4 +1,8 @@
 import { subjectHasWildcard, subjectMatches } from '../../subjects/validate.js';
+import { indexOfList, type SubjectOverlapIndex } from '../subject-overlap.js';
+
+/** Up to this many filters are tried one by one; a longer list is asked through its trie (built once per list). */
+const LINEAR_FILTERS = 16;
 
 /**
  * A set of subject filters (wildcards allowed) tested against many stored
@@ -11,6 +15,7 @@ export class SubjectFilter {
   /** The one literal subject when the filter is exactly that; lets callers use the subject index. */
   readonly literal: string | null;
   private readonly filters: readonly string[];
+  private readonly index: SubjectOverlapIndex | null;
   private readonly seen = new Map<string, boolean>();
 
   constructor(filters: readonly string[] | string | null) {
@@ -18,6 +23,8 @@ export class SubjectFilter {
     this.filters = list;
     this.all = list.length === 0 || list.includes('>');
     this.literal = !this.all && list.length === 1 && !subjectHasWildcard(list[0]) ? list[0] : null;
+    // A consumer passes the same filter array on every load, so its trie is built once.
+    this.index = list.length > LINEAR_FILTERS ? indexOfList(list) : null;
   }
 
   matches(subject: string): boolean {
@@ -25,15 +32,15 @@ export class SubjectFilter {
     if (this.literal !== null) return subject === this.literal;
     let hit = this.seen.get(subject);
     if (hit === undefined) {
-      hit = false;
-      for (const f of this.filters) {
-        if (f === subject || subjectMatches(f, subject)) {
-          hit = true;
-          break;
-        }
-      }
+      // A stored subject is literal: it collides exactly with the filters that match it.
+      hit = this.index !== null ? this.index.findCollision(subject) >= 0 : this.matchesOneByOne(subject);
       this.seen.set(subject, hit);
     }
     return hit;
+  }
+
+  private matchesOneByOne(subject: string): boolean {
+    for (const f of this.filters) if (f === subject || subjectMatches(f, subject)) return true;
+    return false;
   }
 }

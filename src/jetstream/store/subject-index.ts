@@ -15,13 +15,20 @@ export interface SubjectState {
   lastStale: boolean;
 }
 
-/** Reads the subject stored at `seq`, or undefined when no message is there. */
-export type SubjectAt = (seq: number) => string | undefined;
+/** What the index reads of the messages: the subject at a sequence, and the stored sequences around one. */
+export interface StoredSequences {
+  /** The subject stored at `seq`, or undefined when no message is there. */
+  subjectAt(seq: number): string | undefined;
+  /** Smallest stored sequence >= `seq`, or -1. */
+  next(seq: number): number;
+  /** Largest stored sequence <= `seq`, or -1. */
+  prev(seq: number): number;
+}
 
 export class SubjectIndex {
   private readonly bySubject = new Map<string, SubjectState>();
 
-  constructor(private readonly subjectAt: SubjectAt) {}
+  constructor(private readonly stored: StoredSequences) {}
 
   get size(): number {
     return this.bySubject.size;
@@ -99,15 +106,16 @@ export class SubjectIndex {
   }
 
   private settle(subject: string, ss: SubjectState): void {
+    // From stored message to stored message: gaps in the sequence (a mirror's jumps) cost nothing.
     if (ss.firstStale) {
-      let seq = ss.first;
-      while (this.subjectAt(seq) !== subject) seq++;
+      let seq = this.stored.next(ss.first);
+      while (this.stored.subjectAt(seq) !== subject) seq = this.stored.next(seq + 1);
       ss.first = seq;
       ss.firstStale = false;
     }
     if (ss.lastStale) {
-      let seq = ss.last;
-      while (this.subjectAt(seq) !== subject) seq--;
+      let seq = this.stored.prev(ss.last);
+      while (this.stored.subjectAt(seq) !== subject) seq = this.stored.prev(seq - 1);
       ss.last = seq;
       ss.lastStale = false;
     }

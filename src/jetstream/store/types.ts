@@ -21,6 +21,13 @@ export interface StoreLimits {
   readonly discardNewPerSubject: boolean;
 }
 
+/** What a purge removes: `subject` (wildcards ok) narrows; `seq` purges below it; `keep` leaves the newest N. */
+export interface PurgeOptions {
+  subject?: string;
+  seq?: number;
+  keep?: number;
+}
+
 export interface StoredMessage {
   readonly seq: number;
   readonly subject: string;
@@ -83,7 +90,13 @@ export interface StreamStore {
   /** Removes and overwrites the data on disk (secure delete). */
   eraseMsg(seq: number): boolean;
   /** Returns how many messages went. subject (wildcards ok) narrows; seq purges below it; keep leaves the newest N. */
-  purge(opts?: { subject?: string; seq?: number; keep?: number }): number;
+  purge(opts?: PurgeOptions): number;
+  /**
+   * The same purge as a generator that yields every few thousand messages
+   * (run it with runInSlices): the store stays consistent between steps,
+   * and messages stored meanwhile are newer than the purge and stay.
+   */
+  purgeSteps(opts?: PurgeOptions): Generator<void, number>;
   /** Removes every message with seq < `seq`; the store then starts at `seq`. */
   compact(seq: number): number;
   state(): StoreState;
@@ -94,7 +107,7 @@ export interface StreamStore {
   lastSeqsPerSubject(filters: readonly string[] | null, start: number): number[];
   /** Messages with seq >= start matching filters; lastPerSubject counts one per subject. */
   numPending(start: number, filters: readonly string[] | null, lastPerSubject: boolean): number;
-  /** Interior deleted sequences (for stream info `deleted`). */
+  /** Interior deleted sequences (for stream info `deleted`), the first MAX_DELETED_DETAILS of them. */
   deletedSeqs(): number[];
   updateLimits(limits: StoreLimits): void;
   setRemovalListener(listener: RemovalListener | null): void;

@@ -29,6 +29,40 @@ export interface SublistResult<T extends SublistEntry> {
 }
 
 /**
+ * The subscribers on one node (plain ones, or one queue group): an array
+ * while few, a Set once past SET_ABOVE. An array is a fraction of a Set's
+ * size, but removing from it costs its length: a hundred thousand
+ * subscriptions on one subject, unsubscribed one by one, would cost time
+ * growing with the square of their number.
+ */
+type Members<T> = T[] | Set<T>;
+
+const SET_ABOVE = 16;
+
+function withMember<T>(list: Members<T> | null, sub: T): Members<T> {
+  if (list === null) return [sub];
+  if (!Array.isArray(list)) return list.add(sub);
+  if (list.length < SET_ABOVE) {
+    list.push(sub);
+    return list;
+  }
+  return new Set(list).add(sub);
+}
+
+/** Removes `sub` from `list`; false when it was not there. */
+function withoutMember<T>(list: Members<T>, sub: T): boolean {
+  if (!Array.isArray(list)) return list.delete(sub);
+  const i = list.indexOf(sub);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return true;
+}
+
+function sizeOf<T>(list: Members<T>): number {
+  return Array.isArray(list) ? list.length : list.size;
+}
+
+/**
  * One token position: the subscriptions whose subject ends here, and the
  * children for the next token.
  *
@@ -47,8 +81,8 @@ class Node<T extends SublistEntry> {
   private literals: Map<string, Node<T>> | null = null;
   pwc: Node<T> | null = null;
   fwc: Node<T> | null = null;
-  psubs: T[] | null = null;
-  qsubs: Map<string, T[]> | null = null;
+  psubs: Members<T> | null = null;
+  qsubs: Map<string, Members<T>> | null = null;
 
   literal(token: string): Node<T> | null {
     if (this.literals !== null) return this.literals.get(token) ?? null;
@@ -92,32 +126,25 @@ class Node<T extends SublistEntry> {
 
   add(sub: T): void {
     if (sub.queue === null) {
-      if (this.psubs === null) this.psubs = [sub];
-      else this.psubs.push(sub);
+      this.psubs = withMember(this.psubs, sub);
       return;
     }
     const groups = this.qsubs ??= new Map();
-    const group = groups.get(sub.queue);
-    if (group !== undefined) group.push(sub);
-    else groups.set(sub.queue, [sub]);
+    groups.set(sub.queue, withMember(groups.get(sub.queue) ?? null, sub));
   }
 
   /** Removes `sub` from this node's subscribers; false when it was not there. */
   delete(sub: T): boolean {
     if (sub.queue === null) {
       const list = this.psubs;
-      const i = list === null ? -1 : list.indexOf(sub);
-      if (list === null || i < 0) return false;
-      if (list.length === 1) this.psubs = null;
-      else list.splice(i, 1);
+      if (list === null || !withoutMember(list, sub)) return false;
+      if (sizeOf(list) === 0) this.psubs = null;
       return true;
     }
     const groups = this.qsubs;
     const group = groups?.get(sub.queue);
-    const i = group === undefined ? -1 : group.indexOf(sub);
-    if (groups === null || group === undefined || i < 0) return false;
-    if (group.length === 1) groups.delete(sub.queue);
-    else group.splice(i, 1);
+    if (groups === null || group === undefined || !withoutMember(group, sub)) return false;
+    if (sizeOf(group) === 0) groups.delete(sub.queue);
     return true;
   }
 
@@ -315,16 +342,17 @@ function addNode<T extends SublistEntry>(node: Node<T>, psubs: T[], qsubs: T[][]
   if (node.qsubs === null) return;
   for (const [name, group] of node.qsubs) {
     // Members of one queue group can sit on different nodes (foo.* and foo.bar):
-    // they are still one group, so merge by name.
+    // they are still one group, so merge by name. Results get arrays of their
+    // own: the router picks members by index, and must not share the stored list.
     let merged = false;
     for (let k = 0; k < qsubs.length; k++) {
       if (qsubs[k][0].queue === name) {
-        qsubs[k] = qsubs[k].concat(group);
+        qsubs[k] = [...qsubs[k], ...group];
         merged = true;
         break;
       }
     }
-    if (!merged) qsubs.push(group.slice());
+    if (!merged) qsubs.push([...group]);
   }
 }
 

@@ -29,27 +29,43 @@ describe('input slices', () => {
     assert.ok(eventLoopTurn() > t, 'a later turn');
   });
 
-  it('a slice is used up after INPUT_SLICE_MS, checked every few ops', async () => {
+  it('a slice is used up after INPUT_SLICE_MS of ops, cheap or expensive', async () => {
     await nextTurn();
     const slice = new InputSlice();
     slice.begin();
     let spent = false;
-    for (let i = 0; i < 64 && !spent; i++) spent = slice.spend();
-    assert.equal(spent, false, 'fresh');
+    for (let i = 0; i < 1000 && !spent; i++) spent = slice.spend();
+    assert.equal(spent, false, 'a thousand cheap ops fit in a fresh slice');
     spin(INPUT_SLICE_MS + 1);
     let ops = 0;
     while (!slice.spend()) ops++;
-    assert.ok(ops < 16, `noticed after ${ops} more ops`);
-    // Within the same turn the slice stays used up; the next turn brings a new one.
+    assert.ok(ops <= 256, `noticed after ${ops} more cheap ops`);
+
+    // Expensive ops (0.2 ms each): the clock is read more often, so the slice ends on time.
+    await nextTurn();
+    await nextTurn();
     slice.begin();
-    spin(1);
-    for (let i = 0; i < 15; i++) slice.spend();
+    const started = performance.now();
+    do spin(0.2);
+    while (!slice.spend());
+    const took = performance.now() - started;
+    assert.ok(took >= INPUT_SLICE_MS, `not before the slice is over (${took.toFixed(2)} ms)`);
+    assert.ok(took < INPUT_SLICE_MS + 2, `noticed ${(took - INPUT_SLICE_MS).toFixed(2)} ms after the slice was over`);
+  });
+
+  it('a new turn brings a new slice, the same turn does not', async () => {
+    await nextTurn();
+    const slice = new InputSlice();
+    slice.begin();
+    do spin(0.2);
+    while (!slice.spend());
+    slice.begin();
+    spin(0.3);
     assert.equal(slice.spend(), true, 'still used up in this turn');
     await nextTurn();
     await nextTurn();
     slice.begin();
-    for (let i = 0; i < 15; i++) slice.spend();
-    assert.equal(slice.spend(), false, 'a new slice in a new turn');
+    assert.equal(slice.spend(), false, 'a new slice');
   });
 
   it('inNextTurn runs after what the current turn set up', async () => {

@@ -28,6 +28,7 @@ import { type JsApiError, maximumStreamsLimit } from './api/errors.js';
 import { publishEvent, streamActionAdvisory } from './advisories.js';
 import { nowTimeString } from './time.js';
 import { checkStreamConfig, isConfig } from './stream-config.js';
+import type { MetaView } from './cluster/types.js';
 
 const META_FILE = 'meta.json';
 
@@ -43,6 +44,8 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
   readonly accounts = new Map<string, JsAccount>();
   /** Server-wide API counters (the per-account ones are in JsAccount). */
   readonly api = { total: 0, errors: 0 };
+  /** The meta layer when this server is part of a JetStream cluster (set by start.ts); null on a single server. */
+  cluster: MetaView | null = null;
   private readonly usage: Record<StorageType, number> = { memory: 0, file: 0 };
   private usageFresh = false;
   private stopped = false;

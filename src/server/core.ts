@@ -102,6 +102,12 @@ export interface ServerCore {
   // ---- registration ----------------------------------------------------------
   /** Runs at shutdown, in registration order, after clients were closed. */
   onShutdown(hook: () => Promise<void> | void): void;
+  /**
+   * Runs when lame duck mode begins, after the listener closed and before
+   * clients are let go (JetStream hands its leaderships over here). Hooks
+   * run in registration order; the server waits for each.
+   */
+  onLameDuck(hook: () => Promise<void> | void): Unregister;
   addObserver(observer: ConnectionObserver): Unregister;
   addInterestListener(listener: InterestListener): Unregister;
   /** At most one forwarder (the cluster layer); throws when another is set. */

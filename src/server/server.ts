@@ -160,6 +160,13 @@ export class Server implements MonitorSource, ListenerHost {
     this.shutdownHooks.push(hook);
   }
 
+  private readonly lameDuckHooks: Array<() => Promise<void> | void> = [];
+
+  onLameDuck(hook: () => Promise<void> | void): Unregister {
+    this.lameDuckHooks.push(hook);
+    return () => removeFrom(this.lameDuckHooks, hook);
+  }
+
   addObserver(observer: ConnectionObserver): Unregister {
     this.observers.push(observer);
     return () => removeFrom(this.observers, observer);
@@ -237,6 +244,13 @@ export class Server implements MonitorSource, ListenerHost {
     this.logger.info('Entering lame duck mode, stop accepting new clients');
     void this.listener.stopAccepting();
     this.cluster?.enterLameDuck();
+    for (const hook of [...this.lameDuckHooks]) {
+      try {
+        await hook();
+      } catch (e) {
+        this.logger.error(`Lame duck: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     this.buildInfo();
     const ldm = this.infoFor(0, '', null);
     for (const c of this.clients.values()) c.send(ldm);

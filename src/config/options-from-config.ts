@@ -378,6 +378,21 @@ on(['port'], (m, e) => {
 });
 stringOption(['server_name'], 'server_name');
 stringOption(['client_advertise'], 'client_advertise');
+// A string is one tag, as nats-server reads it; tags are kept trimmed and lower-cased, without repeats.
+on(['server_tags'], (m, e) => {
+  const v = e.value;
+  const items = v.kind === 'array' ? v.items : [v];
+  const tags: string[] = [];
+  for (const item of items) {
+    if (item.kind !== 'string') {
+      m.error(item.pos, `error parsing tags: unsupported type ${describe(item)}`);
+      return;
+    }
+    const tag = item.value.trim().toLowerCase();
+    if (tag !== '' && !tags.includes(tag)) tags.push(tag);
+  }
+  m.set('server_tags', tags);
+});
 
 amountOption(['max_payload'], 'max_payload', INT32_MAX);
 amountOption(['max_control_line'], 'max_control_line', INT32_MAX);
@@ -611,7 +626,6 @@ const UNSUPPORTED_KEYS: ReadonlySet<string> = new Set([
   'no_sys_acc',
   'trusted',
   'trusted_keys',
-  'server_tags',
   'default_js_domain',
   'logfile_max_num',
   'log_max_num',

@@ -15,22 +15,22 @@ export type StreamAction = 'create' | 'delete' | 'modify';
 
 const ACTION_SUBJECT: Readonly<Record<StreamAction, string>> = { create: 'CREATED', delete: 'DELETED', modify: 'UPDATED' };
 
-/** Would anybody hear a message on `subject` in `account`? (Exports may carry it elsewhere.) */
-function heard(account: Account, subject: string): boolean {
-  if (account.crossAccount) return true;
+/** Would anybody hear a message on `subject` in `account`? (Exports may carry it elsewhere; in a cluster, so may peers, whose interest is not in the sublist.) */
+function heard(core: ServerCore, account: Account, subject: string): boolean {
+  if (account.crossAccount || core.options.cluster !== undefined) return true;
   const r = account.sublist.match(subject);
   return r.psubs.length > 0 || r.qsubs.length > 0;
 }
 
 /** Publishes an event body that is complete already (type, id, timestamp included). */
 export function publishEvent(core: ServerCore, account: Account, subject: string, event: Record<string, unknown>): void {
-  if (heard(account, subject)) core.publishInternal(account, subject, null, JSON.stringify(event));
+  if (heard(core, account, subject)) core.publishInternal(account, subject, null, JSON.stringify(event));
 }
 
 /** Publishes `body` under `type`, with a fresh id and the current time first, as nats-server orders them. */
 export function publishAdvisory(core: ServerCore, account: Account, subject: string, type: string, body: Record<string, unknown>): void {
   // Like nats-server, nothing is built for an advisory nobody listens to.
-  if (!heard(account, subject)) return;
+  if (!heard(core, account, subject)) return;
   const event = { type, id: ids.next(), timestamp: nowTimeString(), ...body };
   core.publishInternal(account, subject, null, JSON.stringify(event));
 }
@@ -45,7 +45,7 @@ export function streamActionAdvisory(core: ServerCore, account: Account, stream:
 
 /** `$JS.EVENT.ADVISORY.API`: one audit event per API request, request and response as text. */
 export function apiAuditAdvisory(core: ServerCore, account: Account, domain: string, client: ClientIdentity | null, subject: string, request: Buffer, response: string): void {
-  if (!heard(account, '$JS.EVENT.ADVISORY.API')) return;
+  if (!heard(core, account, '$JS.EVENT.ADVISORY.API')) return;
   const body: Record<string, unknown> = { server: core.name };
   if (client !== null) body.client = clientInfo(client, null);
   body.subject = subject;

@@ -29,6 +29,7 @@ import { publishEvent, streamActionAdvisory } from './advisories.js';
 import { nowTimeString } from './time.js';
 import { checkStreamConfig, isConfig } from './stream-config.js';
 import type { MetaView } from './cluster/types.js';
+import { isClusteredJetStream } from './cluster/mode.js';
 
 const META_FILE = 'meta.json';
 
@@ -49,15 +50,22 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
   private readonly usage: Record<StorageType, number> = { memory: 0, file: 0 };
   private usageFresh = false;
   private stopped = false;
+  /** False in a JetStream cluster: the meta group's assignments say which streams this server holds. */
+  private recoverStreams = true;
 
   private constructor(core: ServerCore, config: JetStreamConfig) {
     this.core = core;
     this.config = config;
   }
 
-  /** Enables JetStream for the configured accounts and recovers their streams. */
+  /**
+   * Enables JetStream for the configured accounts and recovers their
+   * streams; in a JetStream cluster the meta layer re-opens them from its
+   * assignments instead (as replicas), so nothing is recovered here.
+   */
   static async start(core: ServerCore, config: JetStreamConfig): Promise<JetStream> {
     const js = new JetStream(core, config);
+    js.recoverStreams = !isClusteredJetStream(core.options);
     await mkdir(join(config.storeDir, 'jetstream'), { recursive: true });
     for (const [name, limits] of enabledAccounts(core)) {
       const acc = core.accounts.get(name);
@@ -103,6 +111,7 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
 
   /** Recreates every persisted stream of an account. A stream that fails to load is logged and skipped. */
   private async recover(jsa: JsAccount): Promise<void> {
+    if (!this.recoverStreams) return;
     const dir = join(jsa.dir, 'streams');
     let names: string[];
     try {
@@ -166,13 +175,57 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
 
   /** Deletes a stream of `jsa`, its files included. */
   async deleteStream(jsa: JsAccount, stream: Stream, client: ClientIdentity | null): Promise<void> {
+    await this.removeStream(jsa, stream);
+    streamActionAdvisory(this.core, jsa.account, stream.name, 'delete', this.config.domain, client);
+  }
+
+  // ---- replicas (cluster/stream-replica.ts) ---------------------------------------
+
+  /**
+   * Opens this server's copy of a replicated stream, where a single server
+   * keeps the stream (a file stream finds what it stored before), and
+   * registers it in the account so the API and consumers find it. It
+   * captures nothing until its replica leads. The config was validated by
+   * the meta leader.
+   */
+  async openReplicaStream(jsa: JsAccount, cfg: StreamConfig, created: string): Promise<Stream> {
+    if (jsa.streams.has(cfg.name)) throw new Error(`stream '${jsa.account.name} > ${cfg.name}' is already open on this server`);
+    const dir = join(jsa.dir, 'streams', cfg.name);
+    if (cfg.storage === 'file') {
+      await mkdir(dir, { recursive: true });
+      await writeMeta(dir, { config: cfg, created });
+    }
+    const store = openStore(cfg, { dir, sync: this.config.sync, logger: this.core.logger });
+    const stream = new Stream(this, jsa, cfg, store, created, cfg.storage === 'file' ? dir : null);
+    jsa.streams.set(cfg.name, stream);
+    this.usageFresh = false;
+    return stream;
+  }
+
+  /** A new config for a replica's stream, from the meta group. */
+  async updateReplicaStream(stream: Stream, cfg: StreamConfig): Promise<void> {
+    if (stream.dir !== null) await writeMeta(stream.dir, { config: cfg, created: stream.createdText });
+    await stream.update(cfg);
+  }
+
+  /** The replica stopped (shutdown, or the stream moved away): the data stays for a later open. */
+  async closeReplicaStream(jsa: JsAccount, stream: Stream): Promise<void> {
+    if (jsa.streams.get(stream.name) === stream) jsa.streams.delete(stream.name);
+    await stream.stop();
+    this.usageFresh = false;
+  }
+
+  /**
+   * A stream and every stored byte of it go, without an advisory (a
+   * replica's copy: the meta leader speaks for the cluster).
+   */
+  async removeStream(jsa: JsAccount, stream: Stream): Promise<void> {
     if (jsa.streams.get(stream.name) === stream) jsa.streams.delete(stream.name);
     // The config goes first: a crash part way leaves no half-deleted stream to recover.
     if (stream.dir !== null) await rm(join(stream.dir, META_FILE), { force: true });
     await stream.delete();
     if (stream.dir !== null) await rm(stream.dir, { recursive: true, force: true });
     this.usageFresh = false;
-    streamActionAdvisory(this.core, jsa.account, stream.name, 'delete', this.config.domain, client);
   }
 
   private checkReservation(jsa: JsAccount, cfg: StreamConfig, except: string | null): JsApiError | null {

@@ -10,9 +10,17 @@
  * sequence. A sourced message carries a `Nats-Stream-Source` header naming
  * the source and origin sequence, from which the position is recovered
  * after a restart, as nats-server does.
+ *
+ * In a JetStream cluster the origin may have no replica on this server
+ * (the follower runs on its stream's leader): it is then read through the
+ * API, one message at a time with `STREAM.MSG.GET` (`next_by_subj`), which
+ * the origin's leader answers wherever it is; at the end of the origin the
+ * follower asks again every quarter second.
  */
+import { randomBytes } from 'node:crypto';
 import type { Account } from '../accounts/account.js';
 import { SubjectTransform } from '../accounts/subject-transform.js';
+import type { Subscription } from '../server/subscription.js';
 import { StoreError } from './store/types.js';
 import type { StoredMessage, StreamStore } from './store/types.js';
 import type { StreamConfig, StreamSourceConfig } from './types.js';
@@ -24,12 +32,20 @@ const HDR_STREAM_SOURCE = 'Nats-Stream-Source';
 /** Messages copied per turn before yielding to other work. */
 const BATCH = 512;
 const RETRY_MS = 1000;
+/** A remote origin at its end is asked again this often. */
+const REMOTE_POLL_MS = 250;
+/** A remote read with no answer within this long is asked again. */
+const REMOTE_TIMEOUT_MS = 2000;
+/** nats-server's "no message found" error code. */
+const NO_MESSAGE_FOUND = 10037;
 
 /** The stream a mirror or its sources copy into (implemented by the Stream). */
 export interface SourceTarget {
   readonly account: Account;
   readonly store: StreamStore;
   readonly closed: boolean;
+  /** A replica in a JetStream cluster: an origin not held here is read through the API. */
+  readonly replicated: boolean;
   config(): StreamConfig;
   /** Stores a mirrored message at the origin's sequence. */
   storeMirrored(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: number): void;
@@ -56,6 +72,10 @@ class Follower {
   private scheduled = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Reading a remote origin: the reply inbox, the pending request's timer. */
+  private remote: Subscription | null = null;
+  private remoteInbox = '';
+  private remoteTimer: NodeJS.Timeout | null = null;
   private readonly stream: SourceTarget;
   private readonly js: JetStreamContext;
 
@@ -90,6 +110,7 @@ class Follower {
     this.timer = null;
     this.origin?.followers.delete(this.wake);
     this.origin = null;
+    this.stopRemote();
   }
 
   /** Finds (or re-finds, after the origin was recreated) the origin stream. */
@@ -97,10 +118,15 @@ class Follower {
     if (this.stopped) return;
     const found = this.js.findStream(this.stream.account, this.cfg.name);
     const live = found !== null && !found.closed ? found : null;
+    if (live === null && this.origin === null && this.stream.replicated) {
+      this.startRemote();
+      return;
+    }
     if (live === this.origin) return;
     this.origin?.followers.delete(this.wake);
     this.origin = live;
     if (live === null) return;
+    this.stopRemote();
     if (this.next === 0) this.next = this.startSeq(live);
     live.followers.add(this.wake);
     this.wake();
@@ -138,6 +164,54 @@ class Follower {
     this.wake();
   };
 
+  // ---- an origin on another server ----
+
+  private startRemote(): void {
+    if (this.remote !== null) return;
+    this.remoteInbox = `_INBOX.natter.source.${randomBytes(8).toString('hex')}`;
+    this.remote = this.js.core.subscribeInternal(this.stream.account, this.remoteInbox, null, this.onRemoteReply);
+    if (this.next === 0) this.next = this.cfg.opt_start_seq !== undefined && this.cfg.opt_start_seq > 0 ? this.cfg.opt_start_seq : 1;
+    this.askRemote();
+  }
+
+  private stopRemote(): void {
+    if (this.remoteTimer !== null) clearTimeout(this.remoteTimer);
+    this.remoteTimer = null;
+    if (this.remote !== null) this.js.core.unsubscribeInternal(this.stream.account, this.remote);
+    this.remote = null;
+  }
+
+  /** Asks the origin's leader for the next message from `next` (also the retry when an answer did not come). */
+  private readonly askRemote = (): void => {
+    this.remoteTimer = null;
+    if (this.remote === null || this.stopped || this.stream.closed) return;
+    const filter = this.filters !== null && this.filters.length === 1 ? this.filters[0] : '>';
+    this.remoteTimer = setTimeout(this.askRemote, REMOTE_TIMEOUT_MS);
+    this.js.core.publishInternal(this.stream.account, `$JS.API.STREAM.MSG.GET.${this.cfg.name}`, this.remoteInbox, JSON.stringify({ seq: this.next, next_by_subj: filter }));
+  };
+
+  private askRemoteIn(ms: number): void {
+    if (this.remoteTimer !== null) clearTimeout(this.remoteTimer);
+    this.remoteTimer = setTimeout(this.askRemote, ms);
+  }
+
+  private readonly onRemoteReply = (_subject: string, _reply: string | null, hdrLen: number, msg: Buffer): void => {
+    if (this.remote === null || this.stopped) return;
+    const m = remoteMessage(hdrLen > 0 ? msg.subarray(hdrLen) : msg);
+    if (m === null) return;
+    if ('error' in m) {
+      this.askRemoteIn(m.error === NO_MESSAGE_FOUND ? REMOTE_POLL_MS : RETRY_MS);
+      return;
+    }
+    // An answer to an earlier request that was asked again: only the message at `next` or later counts.
+    if (m.seq < this.next) return;
+    this.next = m.seq + 1;
+    this.lastActive = Date.now();
+    this.copy(m);
+    // The next request leaves after this delivery is done, never from inside it.
+    this.askRemoteIn(0);
+  };
+
   /** Copies one origin message; false when the stream refused it for good (sealed, full). */
   private copy(m: StoredMessage): boolean {
     const route = this.routes.length === 1 ? this.routes[0] : this.routes.find((r) => r.filter === '>' || subjectMatches(r.filter, m.subject));
@@ -170,6 +244,33 @@ class Follower {
     o.active = this.lastActive === 0 ? -1 : (Date.now() - this.lastActive) * 1_000_000;
     return o;
   }
+}
+
+/** A STREAM.MSG.GET answer: the message, or the error's code. */
+function remoteMessage(body: Buffer): StoredMessage | { error: number } | null {
+  let v: { message?: { subject?: unknown; seq?: unknown; hdrs?: unknown; data?: unknown; time?: unknown }; error?: { err_code?: unknown } };
+  try {
+    v = JSON.parse(body.toString('utf8')) as typeof v;
+  } catch {
+    return null;
+  }
+  if (v.error !== undefined) return { error: typeof v.error.err_code === 'number' ? v.error.err_code : 0 };
+  const m = v.message;
+  if (m === undefined || typeof m.subject !== 'string' || typeof m.seq !== 'number') return null;
+  return {
+    seq: m.seq,
+    subject: m.subject,
+    hdr: typeof m.hdrs === 'string' ? Buffer.from(m.hdrs, 'base64') : null,
+    data: typeof m.data === 'string' ? Buffer.from(m.data, 'base64') : Buffer.alloc(0),
+    ts: typeof m.time === 'string' ? timeStringToMs(m.time) : Date.now(),
+  };
+}
+
+/** RFC 3339 with up to nanoseconds to milliseconds with the fraction the stores keep. */
+function timeStringToMs(t: string): number {
+  const whole = Date.parse(t.replace(/\.\d+/, ''));
+  const frac = /\.(\d+)/.exec(t);
+  return frac === null ? whole : whole + Number(`0.${frac[1]}`) * 1000;
 }
 
 function sourceKey(cfg: StreamSourceConfig): string {

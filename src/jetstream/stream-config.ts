@@ -52,6 +52,8 @@ export type StreamConfigInput = Partial<StreamConfig>;
 export interface StreamConfigEnv {
   /** The configuration of another stream of the account, or null. */
   lookup(name: string): StreamConfig | null;
+  /** A JetStream cluster: more than one replica is allowed (up to the maximum). */
+  readonly clustered?: boolean;
 }
 
 // ---- decoding ---------------------------------------------------------------
@@ -408,7 +410,7 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
     }
     cfg.republish = rp;
   }
-  if (cfg.num_replicas > 1) return streamReplicasNotSupported();
+  if (cfg.num_replicas > 1 && env.clustered !== true) return streamReplicasNotSupported();
   return cfg;
 }
 

@@ -8,6 +8,12 @@
  * parses JSON, and builds the PubAck by string concatenation. Replies and
  * republished messages leave in a microtask after the message was handled,
  * so the server's routing of the inbound message is never re-entered.
+ *
+ * In a JetStream cluster the stream is one replica of a Raft group
+ * (cluster/stream-replica.ts): only the active leader captures, the checks
+ * run against the applied state plus what is in flight (InFlight), the
+ * message is proposed instead of stored, and every replica stores it in
+ * `applyMsg` at the leader's sequence and timestamp.
  */
 import type { Account } from '../accounts/account.js';
 import type { InternalHandler, Subscription } from '../server/subscription.js';
@@ -15,7 +21,10 @@ import type { ClientIdentity } from '../server/client-identity.js';
 import { SubjectTransform } from '../accounts/subject-transform.js';
 import { ConsumerSet } from './consumer/consumer-set.js';
 import type { ConsumerHost } from './consumer/host.js';
-import { StoreError, type StreamStore } from './store/types.js';
+import { StoreError, type PurgeOptions, type StreamStore } from './store/types.js';
+import { storeError } from './store/store-errors.js';
+import { fileStoreMsgSize, memStoreMsgSize } from './store/msg-size.js';
+import { nowMs } from './store/clock.js';
 import { storeLimitsOf } from './store-factory.js';
 import type { StorageType, StreamConfig } from './types.js';
 import type { JetStreamContext, OriginStream, StreamAccount, StreamCore } from './engine-context.js';
@@ -29,8 +38,14 @@ import { msToTimeString, ZERO_TIME } from './time.js';
 import { SourceSet, type SourceTarget } from './sources.js';
 import { SubjectOverlapIndex } from './subject-overlap.js';
 import { runInSlices } from './slices.js';
+import {
+  type DeleteEntry, type MsgEntry, type PurgeEntry, type StreamProposer, encodeDeleteEntry, encodeMsgEntry, encodePurgeEntry, FLAG_MIRROR,
+  FLAG_SKIP,
+} from './cluster/stream-entries.js';
+import { InFlight } from './cluster/stream-inflight.js';
 
 const NS_PER_MS = 1_000_000;
+const EMPTY = Buffer.alloc(0);
 const MAX_HEADER_BYTES = 65535;
 /** Subscribing takes a few microseconds per subject: streams with many thousands do it in slices, yielding after this many. */
 const SUBSCRIPTIONS_PER_STEP = 256;
@@ -90,6 +105,15 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   readonly followers = new Set<() => void>();
   readonly sources: SourceSet;
   closed = false;
+  /**
+   * Set when this stream is one replica of a Raft group (cluster/stream-replica.ts):
+   * publishes are checked here, then proposed; every member stores them when applied.
+   */
+  private proposer: StreamProposer | null = null;
+  /** The active leader's proposed-but-not-applied messages (replicated streams only). */
+  private inflight: InFlight | null = null;
+  /** Subscribed to the stream's subjects (always on a single server once started; the active leader only when replicated). */
+  private capturing = false;
 
   constructor(js: JetStreamContext, jsa: StreamAccount, cfg: StreamConfig, store: StreamStore, createdText: string, dir: string | null) {
     this.js = js;
@@ -127,8 +151,36 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
 
   /** Starts capturing subjects (in slices: there may be many thousands) and following origins. */
   async start(): Promise<void> {
+    if (this.proposer !== null) return;
+    await this.startCapturing();
+  }
+
+  /** Makes this stream a replica: it captures nothing until its replica calls startCapturing (leadership). */
+  replicate(proposer: StreamProposer): void {
+    this.proposer = proposer;
+    this.inflight = new InFlight();
+  }
+
+  get replicated(): boolean {
+    return this.proposer !== null;
+  }
+
+  /** Subscribes the subjects and follows the origins (a single server at start; a replica when it becomes the active leader). */
+  async startCapturing(): Promise<void> {
+    if (this.capturing || this.closed) return;
+    this.capturing = true;
+    this.inflight?.reset(this.lseq);
     await runInSlices(this.subscribeSteps(this.cfg.subjects ?? [], this.onInbound));
-    if (!this.closed) this.sources.start();
+    if (!this.closed && this.capturing) this.sources.start();
+  }
+
+  /** Leadership lost: nothing more is taken, and what was proposed is forgotten (publishers retry, Nats-Msg-Id makes that safe). */
+  async stopCapturing(): Promise<void> {
+    if (!this.capturing) return;
+    this.capturing = false;
+    this.inflight?.reset(this.lseq);
+    this.sources.stop();
+    await this.unsubscribeAll();
   }
 
   /** New configuration (already validated): limits, subscriptions, transforms, sources. */
@@ -137,8 +189,10 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     this.applyConfig(cfg);
     this.dedupe.setWindow(cfg.duplicate_window / NS_PER_MS);
     this.store.updateLimits(storeLimitsOf(cfg));
-    await this.resubscribe(cfg.subjects ?? []);
-    this.sources.update();
+    if (this.capturing) {
+      await this.resubscribe(cfg.subjects ?? []);
+      this.sources.update();
+    }
     this.consumers.streamUpdated();
     this.queueRemovals();
   }
@@ -176,7 +230,7 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
 
   private *subscribeSteps(subjects: readonly string[], handler: InternalHandler): Generator<void, void> {
     for (let i = 0; i < subjects.length; i++) {
-      if (this.closed) return;
+      if (this.closed || !this.capturing) return;
       this.subs.set(subjects[i], this.core.subscribeInternal(this.account, subjects[i], null, handler));
       if (i % SUBSCRIPTIONS_PER_STEP === SUBSCRIPTIONS_PER_STEP - 1) yield;
     }
@@ -253,6 +307,8 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
    */
   processMsg(subject: string, reply: string | null, hdr: Buffer | null, data: Buffer, sourced: boolean): number {
     const cfg = this.cfg;
+    // A replica that stopped leading may still see a message routed to it this turn: the publisher times out and retries.
+    if (this.proposer !== null && !this.proposer.active) return 0;
     if (cfg.sealed) return this.refuse(reply, streamSealed());
     if (this.transform !== null) subject = this.transform.apply(subject) ?? subject;
     let msgId: string | null = null;
@@ -262,22 +318,31 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       if (!sourced) {
         if (h.expectedStream !== null && h.expectedStream !== this.name) return this.refuse(reply, streamNotMatch());
         if (h.expectedLastSubjSeq !== null) {
-          const last = this.store.loadLastMsg(subject);
-          const fseq = last === null ? 0 : last.seq;
+          const fseq = this.lastSeqOfSubject(subject);
           if (fseq !== h.expectedLastSubjSeq) return this.refuse(reply, streamWrongLastSequence(fseq));
         }
-        if (h.expectedLastSeq !== null && h.expectedLastSeq !== this.lseq) return this.refuse(reply, streamWrongLastSequence(this.lseq));
+        if (h.expectedLastSeq !== null) {
+          const lseq = this.projectedLastSeq();
+          if (h.expectedLastSeq !== lseq) return this.refuse(reply, streamWrongLastSequence(lseq));
+        }
       }
       msgId = h.msgId;
       if (msgId !== null && cfg.mirror === undefined) {
+        const inflightDup = this.inflight !== null && !this.inflight.empty ? this.inflight.seqOfId(msgId) : 0;
+        if (inflightDup > 0) {
+          // The original is not committed yet: acknowledged as a duplicate only once it is.
+          if (reply !== null) (this.inflight as InFlight).awaitDuplicate(inflightDup, reply);
+          return 0;
+        }
         const dup = this.dedupe.seqOf(msgId, Date.now());
         if (dup > 0) {
           if (reply !== null) this.queueReply(reply, this.ackPrefix + dup + ',"duplicate": true}', false);
           return 0;
         }
       }
-      if (!sourced && h.expectedLastMsgId !== null && h.expectedLastMsgId !== this.lastMsgId) {
-        return this.refuse(reply, streamWrongLastMsgId(this.lastMsgId));
+      if (!sourced && h.expectedLastMsgId !== null) {
+        const lastId = this.inflight !== null && !this.inflight.empty ? this.inflight.lastMsgId : this.lastMsgId;
+        if (h.expectedLastMsgId !== lastId) return this.refuse(reply, streamWrongLastMsgId(lastId));
       }
       rollup = h.rollup;
       if (rollup !== null) {
@@ -293,6 +358,7 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
 
     if (cfg.retention === 'interest' && !this.consumers.interested(subject)) {
       // Nobody would ever read it: the sequence is used, nothing is kept.
+      if (this.proposer !== null) return this.propose(FLAG_SKIP, subject, reply, hdr, EMPTY, msgId, null);
       this.lseq = this.store.skipMsg();
       this.lastMsgId = msgId ?? '';
       if (msgId !== null) this.dedupe.record(msgId, this.lseq, Date.now());
@@ -302,6 +368,11 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     const accMax = cfg.storage === 'memory' ? this.jsa.limits.maxMemory : this.jsa.limits.maxStore;
     if (accMax >= 0 && this.jsa.used(cfg.storage) + size > accMax) return this.refuse(reply, accountResourcesExceeded());
 
+    if (this.proposer !== null) {
+      const refused = cfg.discard === 'new' ? this.discardNewRefusal(subject, hdr, data) : null;
+      if (refused !== null) return this.refuse(reply, refused);
+      return this.propose(0, subject, reply, hdr, data, msgId, rollup);
+    }
     let lastForSubject = 0;
     if (this.republishTransform !== null) lastForSubject = this.store.loadLastMsg(subject)?.seq ?? 0;
     let seq: number;
@@ -314,7 +385,14 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       if (e instanceof StoreError) return this.refuse(reply, streamStoreFailed(e.message));
       throw e;
     }
-    this.js.noteStored(cfg.storage, size);
+    this.afterStore(seq, ts, subject, hdr, data, msgId, rollup, reply, lastForSubject, size);
+    return seq;
+  }
+
+  /** What follows a stored message, on a single server and on every replica alike. */
+  private afterStore(seq: number, ts: number, subject: string, hdr: Buffer | null, data: Buffer, msgId: string | null, rollup: string | null,
+    reply: string | null, lastForSubject: number, size: number): void {
+    this.js.noteStored(this.cfg.storage, size);
     this.lseq = seq;
     this.lastMsgId = msgId ?? '';
     if (msgId !== null) this.dedupe.record(msgId, seq, ts);
@@ -322,15 +400,177 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       this.store.purge(rollup === 'all' ? { keep: 1 } : { subject, keep: 1 });
       this.queueRemovals();
     }
-    if (this.republishTransform !== null) this.queueRepublish(subject, seq, ts, lastForSubject, hdr, data);
+    if (this.republishTransform !== null && this.capturing) this.queueRepublish(subject, seq, ts, lastForSubject, hdr, data);
     if (reply !== null) this.queueReply(reply, this.ackPrefix + seq + '}', true);
     this.consumers.messageStored(seq, subject);
     if (this.followers.size > 0) for (const wake of this.followers) wake();
+  }
+
+  // ---- replication ------------------------------------------------------------
+
+  /** Last sequence including what the active leader proposed and has not applied yet. */
+  private projectedLastSeq(): number {
+    const f = this.inflight;
+    return f !== null && !f.empty ? f.lastSeq : this.lseq;
+  }
+
+  private lastSeqOfSubject(subject: string): number {
+    const f = this.inflight;
+    if (f !== null && !f.empty) {
+      const s = f.lastOfSubject(subject);
+      if (s !== 0) return s < 0 ? 0 : s;
+    }
+    const last = this.store.loadLastMsg(subject);
+    return last === null ? 0 : last.seq;
+  }
+
+  /**
+   * Discard-new limits checked before proposing, against the store plus
+   * what is in flight: a message refused only at apply would still use its
+   * sequence (every replica skips it), where a single server uses none.
+   */
+  private discardNewRefusal(subject: string, hdr: Buffer | null, data: Buffer): JsApiError | null {
+    const cfg = this.cfg;
+    const f = this.inflight as InFlight;
+    const st = this.store.state();
+    let atSubjectLimit = false;
+    if (cfg.max_msgs_per_subject > 0) {
+      const n = (this.store.subjectsState(subject).get(subject) ?? 0) + f.countOfSubject(subject);
+      atSubjectLimit = n >= cfg.max_msgs_per_subject;
+      if (atSubjectLimit && cfg.discard_new_per_subject === true) return streamStoreFailed(storeError('max_msgs_per_subject').message);
+    }
+    if (atSubjectLimit) return null;
+    if (cfg.max_msgs > 0 && st.msgs + f.count >= cfg.max_msgs) return streamStoreFailed(storeError('max_msgs').message);
+    if (cfg.max_bytes > 0 && st.bytes + f.bytes + this.storeSize(subject, hdr, data) >= cfg.max_bytes) {
+      return streamStoreFailed(storeError('max_bytes').message);
+    }
+    return null;
+  }
+
+  private storeSize(subject: string, hdr: Buffer | null, data: Buffer): number {
+    const hdrLen = hdr === null ? 0 : hdr.length;
+    return this.store.kind === 'memory' ? memStoreMsgSize(subject.length, hdrLen, data.length) : fileStoreMsgSize(subject.length, hdrLen, data.length);
+  }
+
+  /** Proposes a checked message at the next sequence; its PubAck goes out once it is applied here. */
+  private propose(flags: number, subject: string, reply: string | null, hdr: Buffer | null, data: Buffer, msgId: string | null, rollup: string | null): number {
+    const seq = this.projectedLastSeq() + 1;
+    const entry = encodeMsgEntry(flags, seq, nowMs(), subject, hdr, data);
+    if (!(this.proposer as StreamProposer).proposeMsg(entry, reply)) return 0;
+    (this.inflight as InFlight).proposed(seq, subject, this.storeSize(subject, hdr, data), msgId, rollup === 'all', (flags & FLAG_SKIP) !== 0);
     return seq;
+  }
+
+  /**
+   * A committed message entry, on every replica in log order: stored at the
+   * leader's sequence and timestamp with the stream's limits, so every
+   * replica holds the same. `reply` is set on the leader that proposed it.
+   */
+  applyMsg(e: MsgEntry, reply: string | null): void {
+    // Already stored before a restart: the log replays what the last snapshot does not cover.
+    if (e.seq <= this.lseq) return;
+    const mirror = (e.flags & FLAG_MIRROR) !== 0;
+    const skip = (e.flags & FLAG_SKIP) !== 0;
+    let msgId: string | null = null;
+    let rollup: string | null = null;
+    if (e.hdr !== null && !mirror) {
+      const h = readPublishHeaders(e.hdr, e.hdr.length);
+      msgId = h.msgId;
+      rollup = h.rollup === 'all' || h.rollup === 'sub' ? h.rollup : null;
+    }
+    const inflight = this.inflight;
+    if (inflight !== null && !inflight.empty) {
+      const dups = inflight.takeDuplicates(e.seq);
+      if (dups !== null) for (const r of dups) this.queueReply(r, this.ackPrefix + e.seq + ',"duplicate": true}', false);
+      inflight.applied(e.seq, e.subject, this.storeSize(e.subject, e.hdr, e.data), msgId, skip);
+    }
+    if (mirror) {
+      try {
+        this.writeMirrored(e.seq, e.subject, e.hdr, e.data, e.ts);
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        this.skipTo(e.seq);
+      }
+      return;
+    }
+    if (skip) {
+      this.skipTo(e.seq);
+      this.lastMsgId = msgId ?? '';
+      if (msgId !== null) this.dedupe.record(msgId, e.seq, e.ts);
+      if (reply !== null) this.queueReply(reply, this.ackPrefix + e.seq + '}', true);
+      return;
+    }
+    const lastForSubject = this.republishTransform !== null && this.capturing ? this.store.loadLastMsg(e.subject)?.seq ?? 0 : 0;
+    try {
+      this.store.storeMsgAt(e.seq, e.subject, e.hdr, e.data, e.ts);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      // Refused here (a limit, a full disk): the sequence is used anyway, so every replica keeps numbering alike.
+      this.skipTo(e.seq);
+      this.refuse(reply, streamStoreFailed(err.message));
+      return;
+    }
+    this.afterStore(e.seq, e.ts, e.subject, e.hdr, e.data, msgId, rollup, reply, lastForSubject, e.subject.length + (e.hdr?.length ?? 0) + e.data.length);
+  }
+
+  private skipTo(seq: number): void {
+    let s = this.lseq;
+    while (s < seq) s = this.store.skipMsg();
+    this.lseq = s;
+  }
+
+  /** A committed purge; 0 when it is a replay of one that already ran. */
+  applyPurge(p: PurgeEntry): number {
+    if (p.last < this.lseq) return 0;
+    const opts: PurgeOptions = {};
+    if (typeof p.subject === 'string' && p.subject !== '') opts.subject = p.subject;
+    if (typeof p.seq === 'number' && p.seq > 0) opts.seq = p.seq;
+    if (typeof p.keep === 'number' && p.keep > 0) opts.keep = p.keep;
+    const purged = this.store.purge(opts);
+    this.lseq = this.store.state().lastSeq;
+    this.queueRemovals();
+    return purged;
+  }
+
+  applyDelete(d: DeleteEntry): boolean {
+    const removed = d.erase ? this.store.eraseMsg(d.seq) : this.store.removeMsg(d.seq);
+    if (removed) this.queueRemovals();
+    return removed;
+  }
+
+  /** The purge API on the active leader of a replicated stream: answered once applied; null when leadership was lost. */
+  async proposePurge(opts: PurgeOptions): Promise<number | null> {
+    const r = await (this.proposer as StreamProposer).proposeOp(encodePurgeEntry({ last: this.projectedLastSeq(), ...opts }));
+    return typeof r === 'number' ? r : null;
+  }
+
+  /** The message delete API on the active leader: null when leadership was lost. */
+  async proposeDelete(seq: number, erase: boolean): Promise<boolean | null> {
+    const r = await (this.proposer as StreamProposer).proposeOp(encodeDeleteEntry({ seq, erase }));
+    return typeof r === 'boolean' ? r : null;
+  }
+
+  /** After a catch-up (restore) replaced the stored state: the sequence, last Nats-Msg-Id and dedupe window follow the store. */
+  resetFromStore(): void {
+    this.lseq = this.store.state().lastSeq;
+    this.lastMsgId = '';
+    this.dedupe.clear();
+    this.rebuildDedupe();
+    this.inflight?.reset(this.lseq);
+    this.queueRemovals();
   }
 
   /** Stores a message at the origin's sequence (mirrors). */
   storeMirrored(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: number): void {
+    if (this.proposer === null) {
+      this.writeMirrored(seq, subject, hdr, data, ts);
+      return;
+    }
+    if (!this.proposer.active || !this.proposer.proposeMsg(encodeMsgEntry(FLAG_MIRROR, seq, ts, subject, hdr, data), null)) return;
+    (this.inflight as InFlight).proposed(seq, subject, this.storeSize(subject, hdr, data), null, false, false);
+  }
+
+  private writeMirrored(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: number): void {
     const st = this.store.state();
     // A mirror starting from a later origin sequence begins its own numbering there.
     if (st.msgs === 0 && st.lastSeq < seq - 1) this.store.compact(seq);

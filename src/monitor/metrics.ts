@@ -16,6 +16,10 @@ import type { Account } from '../accounts/account.js';
 import type { Client } from '../server/client.js';
 import { NATTER_VERSION, SERVER_VERSION } from '../server/version.js';
 import type { MonitorSource } from './source.js';
+import type { JetStream } from '../jetstream/jetstream.js';
+import type { MetaView } from '../jetstream/cluster/types.js';
+import type { RaftNode } from '../raft/types.js';
+import { leadershipCounters } from '../jetstream/cluster/leader-advisories.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -93,6 +97,55 @@ function accountFigures(acc: Account, clients: ReadonlySet<Client>): AccountFigu
   return { account: acc, connections: clients.size, inMsgs, inBytes, outMsgs, outBytes };
 }
 
+/** A Raft group this server is in, with what names it. */
+interface GroupSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly node: RaftNode;
+}
+
+/** The meta group and every stream and consumer group this server holds. */
+function raftGroups(js: JetStream, meta: MetaView): GroupSample[] {
+  const out: GroupSample[] = [{ labels: { group: meta.raft.group, kind: 'meta', account: '', stream: '', consumer: '' }, node: meta.raft }];
+  for (const account of [...js.accounts.keys()].sort()) {
+    for (const sa of meta.streams(account)) {
+      const stream = sa.config.name;
+      const sr = meta.streamReplica(account, stream);
+      if (sr !== null) out.push({ labels: { group: sr.raft.group, kind: 'stream', account, stream, consumer: '' }, node: sr.raft });
+      for (const ca of meta.consumers(account, stream)) {
+        const cr = meta.consumerReplica(account, stream, ca.name);
+        if (cr !== null) out.push({ labels: { group: cr.raft.group, kind: 'consumer', account, stream, consumer: ca.name }, node: cr.raft });
+      }
+    }
+  }
+  return out;
+}
+
+/** JetStream's figures, and in a cluster its Raft groups'. */
+function jetStreamFamilies(out: Exposition, js: JetStream): void {
+  const t = js.totals();
+  out.single('natter_jetstream_streams', 'gauge', 'Streams (replicas, in a cluster) held by this server.', t.streams);
+  out.single('natter_jetstream_consumers', 'gauge', 'Consumers (replicas, in a cluster) held by this server.', t.consumers);
+  out.single('natter_jetstream_messages', 'gauge', 'Messages stored in this server\'s streams.', t.messages);
+  out.single('natter_jetstream_bytes', 'gauge', 'Bytes stored in this server\'s streams.', t.bytes);
+  out.single('natter_jetstream_api_requests_total', 'counter', 'JetStream API requests this server answered.', js.api.total);
+  out.single('natter_jetstream_api_errors_total', 'counter', 'JetStream API requests this server answered with an error.', js.api.errors);
+  const meta = js.cluster;
+  if (meta === null) return;
+  const counters = leadershipCounters(meta);
+  out.single('natter_jetstream_meta_leader', 'gauge', '1 when this server is the JetStream meta leader.', meta.isLeader() ? 1 : 0);
+  out.single('natter_jetstream_meta_leader_changes_total', 'counter', 'Meta leader changes this server has seen.', counters?.metaLeaderChanges ?? 0);
+  const groups = raftGroups(js, meta);
+  const per = (f: (g: GroupSample) => number): Sample[] => groups.map((g) => ({ labels: g.labels, value: f(g) }));
+  const statuses = new Map(groups.map((g) => [g, g.node.status()]));
+  const status = (g: GroupSample) => statuses.get(g) ?? g.node.status();
+  out.family('natter_raft_group_leader', 'gauge', '1 when this server leads the Raft group.', per((g) => (g.node.isLeader() ? 1 : 0)));
+  out.family('natter_raft_group_leader_changes_total', 'counter', 'Leader elections of the Raft group this server has seen (stream and consumer groups).',
+    per((g) => counters?.groupLeaderChanges.get(g.node.group) ?? 0));
+  out.family('natter_raft_group_term', 'gauge', 'The Raft group\'s current term here.', per((g) => status(g).term));
+  out.family('natter_raft_group_commit_lag', 'gauge', 'Entries in this server\'s log of the group not yet known committed.', per((g) => Math.max(0, status(g).lastIndex - status(g).commit)));
+  out.family('natter_raft_group_apply_lag', 'gauge', 'Committed entries of the group not yet applied here.', per((g) => Math.max(0, status(g).commit - status(g).applied)));
+}
+
 /** The whole /metrics body for `source`, as of now. */
 export function renderMetrics(source: MonitorSource): string {
   const out = new Exposition();
@@ -154,6 +207,9 @@ export function renderMetrics(source: MonitorSource): string {
   out.family('natter_route_in_bytes_total', 'counter', 'Message bytes received from a route.', perRoute((r) => r.inBytes));
   out.family('natter_route_out_bytes_total', 'counter', 'Message bytes sent over a route.', perRoute((r) => r.outBytes));
   out.family('natter_route_subscriptions', 'gauge', 'Interest a route\'s peer announced.', perRoute((r) => r.subscriptions.length));
+
+  const js = source.jetstream;
+  if (js !== null) jetStreamFamilies(out, js);
 
   out.single('natter_process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.', process.memoryUsage.rss());
   out.single('natter_process_heap_used_bytes', 'gauge', 'JavaScript heap in use by the server process.', process.memoryUsage().heapUsed);

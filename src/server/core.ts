@@ -82,9 +82,10 @@ export interface ServerCore {
    */
   publishInternal(acc: Account, subject: string, reply: string | null, payload: Buffer | string, headers?: string | Buffer | null): number;
   /**
-   * Delivers a server-made message to the local subscribers of
-   * `routeSubject` while showing them `shownSubject` (JetStream deliveries
-   * carry the stored message's subject). `msg` is the header block (hdrLen
+   * Delivers a server-made message to the subscribers of `routeSubject`
+   * (local ones; without any, a peer's through the routes) while showing
+   * them `shownSubject` (JetStream deliveries carry the stored message's
+   * subject). `msg` is the header block (hdrLen
    * bytes, -1 for none) followed by the payload.
    */
   deliverInternalAs(acc: Account, routeSubject: string, shownSubject: string, reply: string | null, hdrLen: number, msg: Buffer): number;

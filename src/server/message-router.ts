@@ -10,6 +10,9 @@ import type { Subscription } from './subscription.js';
 const RESPONSE_PREFIX = '_R_.';
 /** Longest chain of cross-account hops one message may take. */
 const MAX_IMPORT_DEPTH = 8;
+/** Replies of JetStream deliveries (a peer may append the shown subject to them). */
+const JS_ACK_PREFIX = '$JS.ACK.';
+const NO_QUEUES: readonly string[] = [];
 
 /**
  * Message routing, the hot path: a publish reaches the matching
@@ -105,7 +108,10 @@ export class MessageRouter {
   deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[], unserved: string[] | null): number {
     const r = acc.sublist.match(subject);
     const m = this.enter();
-    m.fill(null, r.subject, reply, hdrLen, buf, start, end);
+    // A JetStream delivery from a peer: `<ack reply>@<stream subject>` (see deliverInternalAs).
+    const at = reply !== null && reply.startsWith(JS_ACK_PREFIX) ? reply.indexOf('@') : -1;
+    m.fill(null, r.subject, at > 0 ? (reply as string).slice(0, at) : reply, hdrLen, buf, start, end);
+    if (at > 0) m.shown = (reply as string).slice(at + 1);
     const outer = this.queueRecord;
     let served: string[] | null = null;
     if (unserved !== null && queues.length > 0) {
@@ -124,7 +130,7 @@ export class MessageRouter {
   }
 
   /**
-   * Delivers a server-made message to the local subscribers of `routeSubject`
+   * Delivers a server-made message to the subscribers of `routeSubject` (local ones, else a peer's)
    * while showing them `shownSubject` in MSG/HMSG, as JetStream does: a pull
    * or push delivery travels to the consumer's inbox but carries the
    * stream message's own subject. `msg` holds the header block (hdrLen
@@ -132,7 +138,13 @@ export class MessageRouter {
    */
   deliverInternalAs(acc: Account, routeSubject: string, shownSubject: string, reply: string | null, hdrLen: number, msg: Buffer): number {
     const r = acc.sublist.match(routeSubject);
-    if (r.psubs.length === 0 && r.qsubs.length === 0) return 0;
+    if (r.psubs.length === 0 && r.qsubs.length === 0) {
+      // The subscriber may be a peer's client (it pulls from a consumer led here). Over the route
+      // the reply carries the shown subject after '@', as nats-server encodes JetStream deliveries.
+      if (this.forwarder === null) return 0;
+      const wire = reply === null || reply === '' ? null : shownSubject === routeSubject ? reply : reply + '@' + shownSubject;
+      return this.forwarder.forward(acc, routeSubject, wire, hdrLen, msg, 0, msg.length, NO_QUEUES);
+    }
     const m = this.enter();
     m.fill(null, r.subject, reply, hdrLen, msg, 0, msg.length);
     m.shown = shownSubject;

@@ -3,6 +3,7 @@
  * (snake_case) so that a config file, the command line and the embedding API
  * all speak the same language. Durations are milliseconds, sizes are bytes.
  */
+import { clusteredJetStreamProblem } from '../jetstream/cluster/mode.js';
 
 /** A block of the configuration that belongs to a subsystem not built yet. */
 export type RawBlock = Record<string, unknown>;
@@ -13,6 +14,8 @@ export interface ServerOptions {
   /** Client port; 0 picks a random free port (nats-server's -1). */
   port: number;
   server_name?: string;
+  /** `server_tags`: placement tags of this JetStream server (lower-cased, as nats-server keeps them). */
+  server_tags?: string[];
   /** Advertised client URL host:port in INFO/connect_urls. */
   client_advertise?: string;
 
@@ -128,4 +131,6 @@ export function validateOptions(o: ServerOptions): void {
   if (o.max_payload > o.max_pending) {
     throw new Error(`max_payload (${o.max_payload}) cannot be higher than max_pending (${o.max_pending})`);
   }
+  const clustered = clusteredJetStreamProblem(o);
+  if (clustered !== null) throw new Error(clustered);
 }

@@ -323,12 +323,17 @@ describe('unknown and unsupported keys', () => {
   });
 
   it('warns about known nats-server keys that Natter does not support', () => {
-    const { options, warnings } = load('server_tags: [a]\nprof_port: 6060\n');
+    const { options, warnings } = load('max_closed_clients: 10\nprof_port: 6060\n');
     assert.deepEqual(options, {});
     assert.deepEqual(warnings, [
-      'test.conf:1:1: "server_tags" is not supported by this Natter version and is ignored',
+      'test.conf:1:1: "max_closed_clients" is not supported by this Natter version and is ignored',
       'test.conf:2:1: "prof_port" is not supported by this Natter version and is ignored',
     ]);
+  });
+
+  it('reads server_tags as nats-server does: one string or a list, trimmed and lower-cased', () => {
+    assert.deepEqual(opts('server_tags: [" Az:1 ", b, b]\n'), { server_tags: ['az:1', 'b'] });
+    assert.deepEqual(opts('server_tags: "x"\n'), { server_tags: ['x'] });
   });
 
   it('knows every key nats-server 2.10 handles at the top level', () => {

@@ -60,13 +60,19 @@ test('/healthz fails while the server does not accept clients', async () => {
   }
 });
 
-test('/healthz is unavailable when JetStream is configured but not running', async () => {
+test('/healthz is ok when JetStream runs on a single server, and unavailable when it is configured but not running', async () => {
   const js = await startMonitored({ jetstream: true });
   try {
+    assert.equal((await get(js.base, '/healthz')).text, '{"status":"ok"}');
+    const engine = js.srv.server.jetstream;
+    js.srv.server.jetstream = null;
     const r = await get(js.base, '/healthz');
+    js.srv.server.jetstream = engine;
     assert.equal(r.status, 503);
     assert.equal(r.text, '{"status":"unavailable","error":"JetStream not enabled (10076)"}');
+    js.srv.server.jetstream = null;
     const d = await get(js.base, '/healthz?details=true');
+    js.srv.server.jetstream = engine;
     assert.equal(d.status, 503);
     assert.equal(d.text, '{"status":"error","errors":[{"type":"JETSTREAM","error":"JetStream not enabled (10076)"}]}');
   } finally {

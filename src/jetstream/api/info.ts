@@ -3,16 +3,24 @@ import type { ApiRequest, ApiResponse } from './context.js';
 import type { JetStream } from '../jetstream.js';
 import type { JsAccount } from '../js-account.js';
 
+/** In a cluster: the account's assets as the meta group's assignments count them, not as this server holds them. */
+export interface AssignedUsage {
+  readonly streams: number;
+  readonly consumers: number;
+  readonly reservedMemory: number;
+  readonly reservedStorage: number;
+}
+
 /** The account statistics object shared by `$JS.API.INFO` and /jsz. */
-export function accountStats(js: JetStream, jsa: JsAccount): Record<string, unknown> {
+export function accountStats(js: JetStream, jsa: JsAccount, assigned: AssignedUsage | null = null): Record<string, unknown> {
   const l = jsa.limits;
   const o: Record<string, unknown> = {
     memory: jsa.used('memory'),
     storage: jsa.used('file'),
-    reserved_memory: jsa.reserved('memory', null),
-    reserved_storage: jsa.reserved('file', null),
-    streams: jsa.streams.size,
-    consumers: jsa.consumerCount(),
+    reserved_memory: assigned?.reservedMemory ?? jsa.reserved('memory', null),
+    reserved_storage: assigned?.reservedStorage ?? jsa.reserved('file', null),
+    streams: assigned?.streams ?? jsa.streams.size,
+    consumers: assigned?.consumers ?? jsa.consumerCount(),
     limits: {
       max_memory: l.maxMemory,
       max_storage: l.maxStore,

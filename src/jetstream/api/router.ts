@@ -9,6 +9,10 @@
  * serve get no answer at all (the requester times out, as with nats-server).
  * Accounts without JetStream get 'JetStream not enabled for account' for
  * every known request.
+ *
+ * In a JetStream cluster (`js.cluster` set) every server still subscribes,
+ * and sees each request once; the clustered layer (cluster/api-wiring.ts)
+ * decides which one server answers, and with which handler.
  */
 import type { Account } from '../../accounts/account.js';
 import type { Subscription } from '../../server/subscription.js';
@@ -24,6 +28,7 @@ import { handleDirectGet } from './direct.js';
 import { apiAuditAdvisory } from '../advisories.js';
 import { ApiRequestQueue } from './request-queue.js';
 import { jsonShapeProblem } from './request-shape.js';
+import { installClusteredApi, type ClusteredApiLayer } from '../cluster/api-wiring.js';
 
 /** An API family's answer: JSON (maybe later), or null for none. */
 export type ApiHandler = (req: ApiRequest, js: JetStream, jsa: JsAccount) => ApiResponse | Promise<ApiResponse>;
@@ -89,8 +94,9 @@ export function installApiRouter(js: JetStream): ApiRouter {
   const covered = new Set<Account>();
   const prefixes = ['$JS.API.'];
   if (js.config.domain !== '') prefixes.push(`$JS.${js.config.domain}.API.`);
+  const clustered = js.cluster === null ? null : installClusteredApi(js, js.cluster, prefixes);
   const queue = new ApiRequestQueue<PendingRequest>({
-    handle: (p) => dispatch(js, p.route, p.req),
+    handle: (p) => (clustered === null ? dispatch(js, p.route, p.req) : dispatchClustered(js, clustered, p.route, p.req)),
     dropped: (count) => core.logger.warn(`JetStream API queue limit reached, dropping ${count} requests`),
   });
   const refresh = (): void => {
@@ -110,6 +116,7 @@ export function installApiRouter(js: JetStream): ApiRouter {
     refresh,
     uninstall: () => {
       queue.close();
+      clustered?.uninstall();
       for (const [acc, sub] of subs) core.unsubscribeInternal(acc, sub);
     },
   };
@@ -136,12 +143,44 @@ function onRequest(queue: ApiRequestQueue<PendingRequest>, acc: Account, prefixL
 
 /** Handles one request; the promise (never rejected) settles once it is answered. */
 function dispatch(js: JetStream, route: Route, req: ApiRequest): Promise<void> | null {
-  const subject = req.subject;
   const jsa = js.account(req.account);
   if (jsa === null) {
     if (route.type !== '') respond(js, null, req, { type: route.type, error: notEnabledForAccount().toJSON(), ...route.refusalExtras });
     return null;
   }
+  return run(js, jsa, route, req, route.handle, null);
+}
+
+/** In a cluster: only the server the gate names answers, with the clustered handler where there is one. */
+function dispatchClustered(js: JetStream, layer: ClusteredApiLayer, route: Route, req: ApiRequest): Promise<void> | null {
+  const jsa = js.account(req.account);
+  if (jsa === null) {
+    if (route.type !== '' && layer.answersForAccountWithoutJetStream()) {
+      respond(js, null, req, { type: route.type, error: notEnabledForAccount().toJSON(), ...route.refusalExtras });
+    }
+    return null;
+  }
+  const gated = layer.decide(req);
+  if (gated === null) return null;
+  const { target, decision } = gated;
+  if (decision.kind === 'silent') return null;
+  if (decision.kind === 'refuse') {
+    if (route.type === '') return null;
+    const res = { type: route.type, error: decision.error.toJSON(), ...route.refusalExtras };
+    if (decision.delayMs === 0) respond(js, jsa, req, res);
+    else setTimeout(() => respond(js, jsa, req, res), decision.delayMs);
+    return null;
+  }
+  const clusterHandler = layer.handlerFor(req.tokens);
+  const handle: ApiHandler = clusterHandler === null ? route.handle : (r, _js, a) => clusterHandler(r, a);
+  return run(js, jsa, route, req, handle, (res) => layer.decorate(req, target, res));
+}
+
+/** Checks the body's shape, runs the handler and answers with what it gives (passed through `finish`, when given). */
+function run(
+  js: JetStream, jsa: JsAccount, route: Route, req: ApiRequest, handle: ApiHandler, finish: ((res: ApiResponse) => ApiResponse) | null,
+): Promise<void> | null {
+  const subject = req.subject;
   // Refused before anything parses it; requests answered without JSON (pull requests, direct gets) are dropped.
   const shape = jsonShapeProblem(req.body);
   if (shape !== null) {
@@ -150,17 +189,17 @@ function dispatch(js: JetStream, route: Route, req: ApiRequest): Promise<void> |
   }
   let result: ApiResponse | Promise<ApiResponse>;
   try {
-    result = route.handle(req, js, jsa);
+    result = handle(req, js, jsa);
   } catch (e) {
     js.core.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return null;
   }
   if (!(result instanceof Promise)) {
-    respond(js, jsa, req, result);
+    respond(js, jsa, req, finish === null ? result : finish(result));
     return null;
   }
   return result.then(
-    (res) => respond(js, jsa, req, res),
+    (res) => respond(js, jsa, req, finish === null ? res : finish(res)),
     (e: unknown) => js.core.logger.error(`JetStream API ${subject} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
   );
 }

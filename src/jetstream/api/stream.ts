@@ -26,6 +26,7 @@ import { runInSlices } from '../slices.js';
 import { streamInfo } from './stream-info.js';
 import { msToTimeString } from '../time.js';
 import { isEmptyRequest, parseRequest, type JsonObject } from './request.js';
+import { clusterNotAvailable } from '../cluster/cluster-errors.js';
 
 type Handler = (req: ApiRequest, js: JetStream, jsa: JsAccount) => ApiResponse | Promise<ApiResponse>;
 
@@ -241,6 +242,12 @@ async function purge(req: ApiRequest, _js: JetStream, jsa: JsAccount): Promise<A
   if (typeof parsed.filter === 'string' && parsed.filter !== '') opts.subject = parsed.filter;
   if (seq > 0) opts.seq = seq;
   if (keep > 0) opts.keep = keep;
+  if (s.replicated) {
+    // A replicated purge is an entry of the stream's group, answered once applied here.
+    const done = await s.proposePurge(opts);
+    if (done === null) return fail('purge', clusterNotAvailable(), NOTHING_PURGED);
+    return { type: streamApiType('purge'), success: true, purged: done };
+  }
   let purged: number;
   try {
     purged = await runInSlices(s.store.purgeSteps(opts));
@@ -251,7 +258,7 @@ async function purge(req: ApiRequest, _js: JetStream, jsa: JsAccount): Promise<A
   return { type: streamApiType('purge'), success: true, purged };
 }
 
-function msgDelete(req: ApiRequest, _js: JetStream, jsa: JsAccount): ApiResponse {
+function msgDelete(req: ApiRequest, _js: JetStream, jsa: JsAccount): ApiResponse | Promise<ApiResponse> {
   if (isEmptyRequest(req.body)) return fail('msg_delete', badRequest());
   const parsed = parseRequest(req.body);
   if (parsed instanceof Error) return fail('msg_delete', parsed);
@@ -261,9 +268,18 @@ function msgDelete(req: ApiRequest, _js: JetStream, jsa: JsAccount): ApiResponse
   if (cfg.sealed) return fail('msg_delete', streamSealed());
   if (cfg.deny_delete) return fail('msg_delete', streamMsgDeleteFailed('message delete not permitted'));
   const seq = typeof parsed.seq === 'number' ? parsed.seq : 0;
+  if (s.replicated) return replicatedDelete(s, seq, parsed.no_erase !== true);
   const removed = parsed.no_erase === true ? s.store.removeMsg(seq) : s.store.eraseMsg(seq);
   if (!removed) return fail('msg_delete', sequenceNotFound(seq));
   s.queueRemovals();
+  return { type: streamApiType('msg_delete'), success: true };
+}
+
+/** A message delete in a replicated stream is an entry of its group, answered once applied here. */
+async function replicatedDelete(s: Stream, seq: number, erase: boolean): Promise<ApiResponse> {
+  const removed = await s.proposeDelete(seq, erase);
+  if (removed === null) return fail('msg_delete', clusterNotAvailable());
+  if (!removed) return fail('msg_delete', sequenceNotFound(seq));
   return { type: streamApiType('msg_delete'), success: true };
 }
 

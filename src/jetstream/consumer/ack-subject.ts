@@ -51,3 +51,10 @@ export function parseAckSubject(subject: string, prefixLen: number, out: AckFiel
   }
   return field === 3;
 }
+
+/** Whether an ack body starts with the ASCII text `s` (acks are parsed without making strings). */
+export function startsWith(b: Buffer, s: string): boolean {
+  if (b.length < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[i] !== s.charCodeAt(i)) return false;
+  return true;
+}

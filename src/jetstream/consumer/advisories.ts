@@ -11,3 +11,18 @@ export function consumerAdvisory(type: string, c: { readonly host: ConsumerHost;
   if (c.host.domain !== '') body.domain = c.host.domain;
   return body;
 }
+
+/** sample_freq: a share of acks is reported as a metric with the time the ack took (`ts`: Date.now() of the delivery). */
+export function sampleAck(
+  c: { readonly host: ConsumerHost; readonly name: string; readonly config: { readonly sample_freq?: string } },
+  sseq: number, p: { readonly consumerSeq: number; readonly ts: number }, deliveries: number,
+): void {
+  const pct = Number((c.config.sample_freq as string).replace(/%$/, ''));
+  if (!(pct > 0) || Math.random() * 100 >= pct) return;
+  c.host.advisory(`$JS.EVENT.METRIC.CONSUMER.ACK.${c.host.name}.${c.name}`, consumerAdvisory('io.nats.jetstream.metric.v1.consumer_ack', c, {
+    consumer_seq: p.consumerSeq,
+    stream_seq: sseq,
+    ack_time: Math.max(0, Date.now() - p.ts) * 1_000_000,
+    deliveries,
+  }));
+}

@@ -10,7 +10,7 @@ import type { Subscription } from '../../server/subscription.js';
 import { anyCollision, MAX_OVERLAP_WORK, SubjectOverlapIndex, type CollisionSearch } from '../subject-overlap.js';
 import { runInSlices, yieldIfBusy } from '../slices.js';
 import { subjectMatches } from '../../subjects/validate.js';
-import { msToNanos, nowNanos } from '../../text/go-format.js';
+import { msToNanos, nowNanos, type EpochNanos } from '../../text/go-format.js';
 import type { JsApiError } from '../api/errors.js';
 import * as E from '../api/consumer-errors.js';
 import type { ConsumerConfig } from '../types.js';
@@ -19,6 +19,7 @@ import type { ConsumerHost } from './host.js';
 import { Consumer, type ConsumerOwner } from './consumer.js';
 import { applyDefaults, checkConfig, checkFilterList, checkUpdate, decodeConsumerConfig, filtersOf, isDurable, MAX_NAME_LEN, sameConfig } from './config.js';
 import { consumerAdvisory } from './advisories.js';
+import type { ConsumerReplication } from './replication.js';
 
 /** The account's consumer limit (-1 = unlimited) and how many consumers it has across its streams. */
 export interface ConsumerLimit {
@@ -182,14 +183,39 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
     return [...this.consumers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Deletes a consumer and its state; false when there is none by that name. */
-  async remove(name: string): Promise<boolean> {
+  /**
+   * Clustered JetStream: adds a consumer replicated through its own Raft
+   * group (the meta leader checked its config). It starts passive; its
+   * replica makes it live where the group's leader is.
+   */
+  attach(name: string, config: ConsumerConfig, created: EpochNanos, store: ConsumerStore, owner: ConsumerOwner, replication: ConsumerReplication): Consumer {
+    applyDefaults(config, this.host.config());
+    const c = new Consumer(this.host, owner, name, config, created, store, null, replication);
+    this.add(c);
+    return c;
+  }
+
+  /** Clustered JetStream: a replicated consumer's group stopped here (server shutdown, or it moved away); its state stays with the group. */
+  detach(name: string): void {
+    const c = this.consumers.get(name);
+    if (c === undefined) return;
+    this.consumers.delete(name);
+    c.stop(false);
+    this.dropListenerIfIdle();
+  }
+
+  /**
+   * Deletes a consumer and its state; false when there is none by that name.
+   * `advise`: send the deleted advisory (a replicated consumer's replicas
+   * leave that to the one that led the group).
+   */
+  async remove(name: string, advise = true): Promise<boolean> {
     const c = this.consumers.get(name);
     if (c === undefined) return false;
     this.consumers.delete(name);
     c.stop(true);
     this.dropListenerIfIdle();
-    this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${this.host.name}.${name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.consumer_action', c, { action: 'delete' }));
+    if (advise) this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${this.host.name}.${name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.consumer_action', c, { action: 'delete' }));
     this.releaseInterest(c);
     if (this.host.store.consumerNames().includes(name)) await this.host.store.consumerStore(name).delete();
     return true;

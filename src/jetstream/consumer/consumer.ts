@@ -16,7 +16,7 @@ import type { ConsumerHost } from './host.js';
 import type { ConsumerState, ConsumerStore, StoredMessage } from '../store/types.js';
 import type { ConsumerConfig } from '../types.js';
 import type { Subscription } from '../../server/subscription.js';
-import { ackPrefix, ackSubject, parseAckSubject, type AckFields } from './ack-subject.js';
+import { ackPrefix, ackSubject, parseAckSubject, startsWith, type AckFields } from './ack-subject.js';
 import { FilterSet, filtersOf } from './config.js';
 import type { WaitingRequest } from './pull-request.js';
 import { WaitQueue } from './wait-queue.js';
@@ -26,7 +26,8 @@ import { headersOnlyBlock, joinHeaderAndData } from './delivery-buffer.js';
 import { nakDelayMs } from './nak-delay.js';
 import { PushDelivery } from './push-delivery.js';
 import { RedeliverySchedule, type PendingDelivery } from './redelivery.js';
-import { consumerAdvisory } from './advisories.js';
+import { consumerAdvisory, sampleAck } from './advisories.js';
+import type { ConsumerReplication } from './replication.js';
 import { msToNanos, type EpochNanos } from '../../text/go-format.js';
 
 const NS_PER_MS = 1_000_000;
@@ -51,8 +52,16 @@ export class Consumer {
   private filters: string[];
   private filterSet: FilterSet;
   private readonly ackPre: string;
-  private readonly ackSub: Subscription;
+  private ackSub: Subscription | null = null;
   closed = false;
+  /** Set on a replicated consumer (clustered JetStream); null on a single server. */
+  private readonly replication: ConsumerReplication | null;
+  /**
+   * Subscribed, delivering, timers running: always on a single server; on
+   * the group's active leader only when replicated. A passive consumer
+   * answers from the replicated state.
+   */
+  private live = false;
 
   // Position: the next stream sequence to look at and the next consumer sequence to hand out.
   private sseq = 1;
@@ -86,8 +95,12 @@ export class Consumer {
   private ackReplies: string[] = [];
   private readonly ackFields: AckFields = { deliveries: 0, sseq: 0, dseq: 0 };
 
-  constructor(host: ConsumerHost, owner: ConsumerOwner, name: string, config: ConsumerConfig, created: EpochNanos, store: ConsumerStore | null, state: ConsumerState | null) {
+  constructor(
+    host: ConsumerHost, owner: ConsumerOwner, name: string, config: ConsumerConfig, created: EpochNanos,
+    store: ConsumerStore | null, state: ConsumerState | null, replication: ConsumerReplication | null = null,
+  ) {
     this.host = host;
+    this.replication = replication;
     this.owner = owner;
     this.name = name;
     this.config = config;
@@ -115,16 +128,69 @@ export class Consumer {
       sendStatus: (to, hdr) => this.sendStatus(to, hdr),
       heartbeat: (stalled) => heartbeatHeader(this.dseq - 1, this.sseq - 1, stalled),
       signal: () => this.signal(),
-    });
+    }, replication !== null);
+    // A replicated consumer starts passive: activate() makes it live on its group's leader.
+    if (replication !== null) return;
     if (state !== null) this.restore(state);
     else this.start();
+    this.goLive(this.redeliveries.ackWaitMs(1));
+  }
+
+  /** Subscribes to acks, takes up the deliver subject, starts the timers and the delivery loop. */
+  private goLive(firstScanMs: number): void {
+    this.live = true;
     this.npc = this.countPending();
-    this.ackSub = host.core.subscribeInternal(host.account, this.ackPre + '>', null, this.onAck);
+    this.ackSub = this.host.core.subscribeInternal(this.host.account, this.ackPre + '>', null, this.onAck);
     this.push.setup();
+    this.lastActivity = Date.now();
     this.armInactivity();
-    if (this.pending.size > 0) this.redeliveries.arm(this.redeliveries.ackWaitMs(1));
+    if (this.pending.size > 0) this.redeliveries.arm(firstScanMs);
     // A push consumer whose subscriber came first starts delivering at once.
     this.signal();
+  }
+
+  /**
+   * Replicated consumers: this server leads the group and has applied its
+   * whole log. It continues from the replicated state (`fresh`: there is
+   * none yet, so it picks the start position and replicates it); deliveries
+   * still unacknowledged go out again once their ack wait has passed.
+   */
+  activate(fresh: boolean): void {
+    const r = this.replication;
+    if (r === null || this.live || this.closed) return;
+    this.pending.clear();
+    this.redelivered.clear();
+    this.lps = [];
+    if (fresh) {
+      // Deliveries of an earlier leadership that never committed are forgotten, their sequences too.
+      this.dseq = 1;
+      this.start();
+      r.started(this.sseq, this.lps);
+    } else {
+      this.restore(r.state);
+      this.lps = r.lastPerSubject.slice();
+    }
+    this.redeliveries.resume();
+    this.push.resume();
+    this.goLive(1);
+  }
+
+  /** Replicated consumers: leadership is gone. Everything stops at once; waiting pull requests are dropped (clients ask again). */
+  deactivate(): void {
+    if (!this.live || this.replication === null) return;
+    this.live = false;
+    this.quiesce();
+    this.waiting.close(false);
+    this.ackReplies = [];
+  }
+
+  private quiesce(): void {
+    if (this.ackSub !== null) this.host.core.unsubscribeInternal(this.host.account, this.ackSub);
+    this.ackSub = null;
+    this.push.stop();
+    this.redeliveries.stop();
+    for (const t of [this.replayTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
+    this.replayTimer = this.inactiveTimer = null;
   }
 
   // ---- lifecycle -------------------------------------------------------------
@@ -158,11 +224,7 @@ export class Consumer {
   stop(deleted: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.host.core.unsubscribeInternal(this.host.account, this.ackSub);
-    this.push.stop();
-    this.redeliveries.stop();
-    for (const t of [this.replayTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
-    this.replayTimer = this.inactiveTimer = null;
+    this.quiesce();
     this.waiting.close(deleted);
     if (!deleted && this.store !== null) this.store.update(this.state());
   }
@@ -204,7 +266,8 @@ export class Consumer {
   }
 
   messageStored(seq: number, subject: string): void {
-    if (seq < this.sseq || !this.filterSet.matches(subject)) return;
+    this.replication?.messageStored(seq);
+    if (!this.live || seq < this.sseq || !this.filterSet.matches(subject)) return;
     this.npc++;
     this.signal();
   }
@@ -215,7 +278,7 @@ export class Consumer {
    * as nats-server does, so num_pending never needs a scan of the stream.
    */
   messageRemoved(seq: number, subject: string): void {
-    if (seq >= this.sseq && this.filterSet.matches(subject)) this.npc--;
+    if (this.live && seq >= this.sseq && this.filterSet.matches(subject)) this.npc--;
   }
 
   /**
@@ -224,6 +287,7 @@ export class Consumer {
    * pending message is found when it is due for redelivery.
    */
   messagesRemoved(): void {
+    if (!this.live) return;
     const first = this.host.store.state().firstSeq;
     if (this.sseq < first) {
       this.sseq = first;
@@ -238,9 +302,11 @@ export class Consumer {
   /** Interest/workqueue retention: does this consumer still need `seq`? */
   wants(seq: number, subject: string): boolean {
     if (!this.filterSet.matches(subject)) return false;
-    if (seq <= this.asflr) return false;
-    if (this.config.ack_policy === 'none') return seq >= this.sseq;
-    return seq >= this.sseq || this.pending.has(seq);
+    const s = this.live || this.replication === null ? null : this.replication.state;
+    const next = s === null ? this.sseq : s.delivered.streamSeq + 1;
+    if (seq <= (s === null ? this.asflr : s.ackFloor.streamSeq)) return false;
+    if (this.config.ack_policy === 'none') return seq >= next;
+    return seq >= next || (s === null ? this.pending : s.pending).has(seq);
   }
 
   private countPending(): number {
@@ -252,7 +318,7 @@ export class Consumer {
 
   /** Something may be deliverable: run the loop on the next turn (once). */
   signal(): void {
-    if (this.pumpScheduled || this.closed) return;
+    if (this.pumpScheduled || this.closed || !this.live) return;
     if (this.isPush ? !this.push.active : this.waiting.length === 0) return;
     this.pumpScheduled = true;
     setImmediate(this.pump);
@@ -260,7 +326,7 @@ export class Consumer {
 
   private readonly pump = (): void => {
     this.pumpScheduled = false;
-    if (this.closed) return;
+    if (this.closed || !this.live) return;
     const now = Date.now();
     let msgs = TURN_BUDGET_MSGS;
     let bytes = TURN_BUDGET_BYTES;
@@ -303,7 +369,9 @@ export class Consumer {
       if (!this.pending.has(seq)) continue;
       const msg = store.loadMsg(seq);
       if (msg === null) {
-        this.dropPending(seq);
+        // A replica whose stream lags the consumer's group: not here yet, so it stays pending and comes round again.
+        if (seq > store.state().lastSeq) this.redeliveries.arm(this.redeliveries.ackWaitMs(1));
+        else this.dropPending(seq);
         continue;
       }
       const dc = (this.redelivered.get(seq) ?? 1) + 1;
@@ -398,7 +466,8 @@ export class Consumer {
     if (this.config.ack_policy === 'none') {
       this.adflr = dseq;
       this.asflr = msg.seq;
-      if (this.host.config().retention !== 'limits') this.host.acked(msg.seq);
+      // A replicated consumer's stream lets messages go when the group applies the change.
+      if (this.host.config().retention !== 'limits' && this.replication === null) this.host.acked(msg.seq);
     } else {
       const p = this.pending.get(msg.seq);
       if (p === undefined) this.pending.set(msg.seq, { consumerSeq: dseq, ts: now });
@@ -410,6 +479,7 @@ export class Consumer {
       // Backoff can make a redelivery due sooner than the scan already planned.
       if (!this.redeliveries.armed || dc > 1) this.redeliveries.arm(this.redeliveries.ackWaitMs(dc));
     }
+    this.replication?.delivered(msg.seq, dseq, dc, now);
     if (wr !== null) {
       this.waiting.served(wr, size, now);
     } else {
@@ -423,8 +493,8 @@ export class Consumer {
    * Status messages go out with an empty (not absent) reply: nats-server
    * writes `HMSG <inbox> <sid>  <hdr> <size>` with two spaces for them.
    */
-  private sendStatus(to: string, hdr: Buffer): void {
-    this.host.core.deliverInternalAs(this.host.account, to, to, '', hdr.length, hdr);
+  private sendStatus(to: string, hdr: Buffer): number {
+    return this.host.core.deliverInternalAs(this.host.account, to, to, '', hdr.length, hdr);
   }
 
   // ---- acks --------------------------------------------------------------------------
@@ -449,6 +519,7 @@ export class Consumer {
       const p = this.pending.get(f.sseq);
       if (p !== undefined) {
         p.ts = Date.now();
+        this.replication?.progressed(f.sseq, p.ts);
         this.markDirty();
       }
     } else if (startsWith(body, '+TERM')) {
@@ -484,31 +555,21 @@ export class Consumer {
       this.adflr = dseq;
       this.asflr = sseq;
       this.advanceFloor(sseq);
+      this.replication?.ackedAll(sseq, dseq);
       this.afterAck(released);
       return;
     }
     const p = this.pending.get(sseq);
     if (p === undefined) return;
-    if (this.config.sample_freq !== undefined) this.sampleAck(sseq, p, this.redelivered.get(sseq) ?? 1);
+    if (this.config.sample_freq !== undefined) sampleAck(this, sseq, p, this.redelivered.get(sseq) ?? 1);
     this.removePending(sseq);
+    this.replication?.acked(sseq, dseq);
     this.afterAck(sseq);
-  }
-
-  /** sample_freq: a share of acks is reported as a metric with the time the ack took. */
-  private sampleAck(sseq: number, p: PendingDelivery, deliveries: number): void {
-    const pct = Number((this.config.sample_freq as string).replace(/%$/, ''));
-    if (!(pct > 0) || Math.random() * 100 >= pct) return;
-    this.host.advisory(`$JS.EVENT.METRIC.CONSUMER.ACK.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.metric.v1.consumer_ack', this, {
-      consumer_seq: p.consumerSeq,
-      stream_seq: sseq,
-      ack_time: Math.max(0, Date.now() - p.ts) * NS_PER_MS,
-      deliveries,
-    }));
   }
 
   private afterAck(released: number | number[]): void {
     this.lastAcked = Date.now();
-    if (this.host.config().retention !== 'limits') {
+    if (this.host.config().retention !== 'limits' && this.replication === null) {
       if (typeof released === 'number') this.host.acked(released);
       else for (const seq of released) this.host.acked(seq);
     }
@@ -575,6 +636,7 @@ export class Consumer {
       // Due again `delayMs` from now: shift the delivery time so the ack-wait scan finds it then.
       this.redeliveries.remove(sseq);
       p.ts = Date.now() - this.redeliveries.ackWaitMs(this.redelivered.get(sseq) ?? 1) + delayMs;
+      this.replication?.progressed(sseq, p.ts);
       this.redeliveries.arm(delayMs);
       this.markDirty();
       return;
@@ -585,6 +647,7 @@ export class Consumer {
 
   private processTerm(sseq: number, dseq: number, deliveries: number, reason: string): void {
     if (!this.removePending(sseq)) return;
+    this.replication?.terminated(sseq);
     const body: Record<string, unknown> = { consumer_seq: dseq, stream_seq: sseq, deliveries };
     if (reason !== '') body.reason = reason;
     this.host.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${this.host.name}.${this.name}`, consumerAdvisory('io.nats.jetstream.advisory.v1.terminated', this, body));
@@ -597,13 +660,14 @@ export class Consumer {
       deliveries,
     }));
     this.removePending(seq);
+    this.replication?.maxDelivered(seq);
     this.markDirty();
   }
 
   // ---- pull requests -------------------------------------------------------------------
 
   processPull(reply: string, body: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || !this.live) return;
     if (this.isPush) {
       this.sendStatus(reply, CONSUMER_IS_PUSH);
       return;
@@ -621,6 +685,7 @@ export class Consumer {
 
   /** Interest in the deliver subject came or went. */
   setActive(active: boolean): void {
+    if (!active && this.live) this.push.noInterest();
     if (this.push.active === active) return;
     this.push.active = active;
     this.lastActivity = Date.now();
@@ -628,7 +693,7 @@ export class Consumer {
   }
 
   get pushBound(): boolean {
-    return this.isPush && this.push.active;
+    return this.isPush && this.push.bound;
   }
 
   // ---- inactivity ---------------------------------------------------------------------------
@@ -637,7 +702,7 @@ export class Consumer {
     if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
     this.inactiveTimer = null;
     const ms = (this.config.inactive_threshold ?? 0) / NS_PER_MS;
-    if (ms <= 0 || this.closed) return;
+    if (ms <= 0 || this.closed || !this.live) return;
     this.inactiveTimer = setTimeout(this.onInactiveTimer, Math.max(1, Math.ceil(ms)));
     this.inactiveTimer.unref();
   }
@@ -652,6 +717,8 @@ export class Consumer {
     const idle = now - this.lastActivity;
     if (!busy && idle >= ms) {
       this.owner.expire(this);
+      // A replicated consumer goes once its removal is replicated: if the report got lost, it is made again.
+      this.armInactivity();
       return;
     }
     this.inactiveTimer = setTimeout(this.onInactiveTimer, Math.max(1, Math.ceil(ms - idle)));
@@ -670,6 +737,9 @@ export class Consumer {
       this.filterSet = new FilterSet(filters);
       this.npc = this.countPending();
     }
+    this.store?.saveConfig(next, Number(this.created / BigInt(NS_PER_MS)));
+    // A passive replica takes the new configuration up when it goes live.
+    if (!this.live) return;
     if (old.deliver_subject !== next.deliver_subject) {
       this.push.active = false;
       this.push.setup();
@@ -678,11 +748,16 @@ export class Consumer {
       if (this.pending.size > 0) this.redeliveries.arm(100);
     }
     if (old.inactive_threshold !== next.inactive_threshold) this.armInactivity();
-    this.store?.saveConfig(next, Number(this.created / BigInt(NS_PER_MS)));
     this.signal();
   }
 
+  /** `cluster` of consumer info. */
+  clusterInfo(): Record<string, unknown> {
+    return this.replication?.clusterInfo() ?? { leader: this.host.core.name };
+  }
+
   info(): ConsumerInfoCounts {
+    if (!this.live && this.replication !== null) return this.passiveInfo(this.replication.state);
     return {
       delivered: { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1, last: this.lastDelivered === 0 ? null : msToNanos(this.lastDelivered) },
       ackFloor: { consumer_seq: this.adflr, stream_seq: this.asflr, last: this.lastAcked === 0 ? null : msToNanos(this.lastAcked) },
@@ -690,6 +765,19 @@ export class Consumer {
       numRedelivered: this.redelivered.size,
       numWaiting: this.waiting.length,
       numPending: Math.max(0, this.npc),
+    };
+  }
+
+  /** A passive replica's counts, from the replicated state (times of last activity are the leader's business). */
+  private passiveInfo(s: ConsumerState): ConsumerInfoCounts {
+    const fl = this.filters.length === 0 ? null : this.filters;
+    return {
+      delivered: { consumer_seq: s.delivered.consumerSeq, stream_seq: s.delivered.streamSeq, last: null },
+      ackFloor: { consumer_seq: s.ackFloor.consumerSeq, stream_seq: s.ackFloor.streamSeq, last: null },
+      numAckPending: s.pending.size,
+      numRedelivered: s.redelivered.size,
+      numWaiting: 0,
+      numPending: this.host.store.numPending(s.delivered.streamSeq + 1, fl, false),
     };
   }
 }
@@ -701,10 +789,4 @@ export interface ConsumerInfoCounts {
   numRedelivered: number;
   numWaiting: number;
   numPending: number;
-}
-
-function startsWith(b: Buffer, s: string): boolean {
-  if (b.length < s.length) return false;
-  for (let i = 0; i < s.length; i++) if (b[i] !== s.charCodeAt(i)) return false;
-  return true;
 }

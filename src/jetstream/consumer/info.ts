@@ -22,7 +22,7 @@ export function consumerInfo(c: Consumer): Record<string, unknown> {
     num_redelivered: n.numRedelivered,
     num_waiting: n.numWaiting,
     num_pending: n.numPending,
-    cluster: { leader: c.host.core.name },
+    cluster: c.clusterInfo(),
   };
   if (c.pushBound) out.push_bound = true;
   out.ts = formatTime(nowNanos());

@@ -113,6 +113,13 @@ export class RedeliverySchedule {
     this.timer = null;
   }
 
+  /** After stop, with a new state (a replicated consumer leads its group again): nothing is queued, scans may run. */
+  resume(): void {
+    this.stopped = false;
+    this.queue = [];
+    this.queued.clear();
+  }
+
   /** Queues every expired delivery, then sleeps until the next one is due. */
   private readonly scan = (): void => {
     this.timer = null;

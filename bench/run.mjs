@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SCENARIOS, nodesFor, runScenario } from './lib/scenarios.mjs';
 import { freePort, raiseOwnNofile, startServer, stopServer, waitReady, machineBusySeconds, selfCpuSeconds } from './lib/server.mjs';
 import { notes, summaryTable } from './lib/stats.mjs';
+import { startJsCluster } from './lib/cluster.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.dirname(BENCH_DIR);
@@ -51,7 +52,8 @@ if (env.LIST) {
   process.exit(0);
 }
 
-let scenarios = SCENARIOS;
+// Opt-in scenarios (the R3 cluster ones) run when named in ONLY, or with R3=1.
+let scenarios = env.R3 ? SCENARIOS : SCENARIOS.filter((s) => !s.optIn);
 if (env.ONLY) {
   const want = env.ONLY.split(/[\s,]+/).filter(Boolean);
   const unknown = want.filter((w) => !SCENARIOS.some((s) => s.id === w));
@@ -78,6 +80,8 @@ function fmtRate(v) {
 function brief(r) {
   let s;
   if (r.scenario.includes('reqrep') || r.p50_us !== undefined) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
+  else if (r.failover_ms !== undefined) s = `failover ${r.failover_ms} ms (${r.failed_publishes} failed publishes)`;
+  else if (r.catchup_ms !== undefined) s = `catch-up ${r.catchup_ms} ms, ${fmtRate(r.publish_msgs_per_s_one_down)} msgs/s with one node down`;
   else if (r.scenario.startsWith('conns')) s = `${r.received ?? 0} conns in ${r.connect_s ?? '–'} s, ${r.kb_per_conn ?? '–'} KiB/conn`;
   else s = `${fmtRate(r.msgs_per_s)} msgs/s${r.lost ? `, lost ${r.lost}` : ''}`;
   if (r.server_cpu_us_per_msg !== undefined && r.server_cpu_us_per_msg !== null) s += `, ${r.server_cpu_us_per_msg} µs CPU/msg`;
@@ -110,11 +114,11 @@ async function oneRun(sc, side, run) {
   }
   // JetStream scenarios: both sides get JetStream with a fresh store dir, unless the command has it.
   const sideCmd = sc.kind === 'js' && !/(^|\s)(-js|--jetstream)(\s|$)/.test(cmd) ? `${cmd} -js -sd {dir}` : cmd;
-  const servers = ports.map((port, i) => {
-    const logFile = path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodes > 1 ? `.node${i + 1}` : ''}.log`);
-    return startServer(nodeCommand(sideCmd, i, routePorts), { port, cwd: REPO_DIR, logFile });
-  });
-  const port = ports[0];
+  const logFile = (i) => path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodes > 1 ? `.node${i + 1}` : ''}.log`);
+  const servers = sc.jsCluster
+    ? await startJsCluster(cmd, { nodes, cwd: REPO_DIR, logFile })
+    : ports.map((port, i) => startServer(nodeCommand(sideCmd, i, routePorts), { port, cwd: REPO_DIR, logFile: logFile(i) }));
+  const port = servers[0].port;
   const t0 = Date.now();
   let res;
   let info = null;

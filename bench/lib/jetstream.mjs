@@ -14,7 +14,7 @@ const REPLY_PREFIX = '_INBOX.bench.';
  * A raw connection with one wildcard inbox subscription: every reply lands in
  * onReply(token, buf, payloadStart, payloadEnd, hdrLen, replySubject).
  */
-class JsConn {
+export class JsConn {
   static async open(port) {
     const c = new JsConn();
     const { sock, parser } = await connect(port, { name: 'natter-bench-js' });
@@ -80,7 +80,7 @@ class JsConn {
 
 const SECOND_NS = 1_000_000_000;
 
-async function freshStream(c, cfg) {
+export async function freshStream(c, cfg) {
   try {
     await c.api(`$JS.API.STREAM.DELETE.${cfg.name}`);
   } catch {
@@ -89,14 +89,14 @@ async function freshStream(c, cfg) {
   await c.api(`$JS.API.STREAM.CREATE.${cfg.name}`, cfg);
 }
 
-const benchStream = () => ({
-  name: STREAM, subjects: ['bench.js.>'], retention: 'limits', storage: 'file', num_replicas: 1,
+export const benchStream = (replicas = 1) => ({
+  name: STREAM, subjects: ['bench.js.>'], retention: 'limits', storage: 'file', num_replicas: replicas,
   max_msgs: -1, max_bytes: -1, max_age: 0, max_msg_size: -1, discard: 'old', duplicate_window: 120 * SECOND_NS,
 });
 
 // What nats.go's CreateKeyValue asks for (history 1, file storage).
-const kvStream = () => ({
-  name: KV_STREAM, subjects: [`$KV.${BUCKET}.>`], retention: 'limits', storage: 'file', num_replicas: 1,
+const kvStream = (replicas = 1) => ({
+  name: KV_STREAM, subjects: [`$KV.${BUCKET}.>`], retention: 'limits', storage: 'file', num_replicas: replicas,
   max_msgs_per_subject: 1, max_msgs: -1, max_bytes: -1, max_age: 0, max_msg_size: -1, discard: 'new',
   duplicate_window: 120 * SECOND_NS, allow_rollup_hdrs: true, deny_delete: true, allow_direct: true,
 });
@@ -106,7 +106,7 @@ const kvStream = () => ({
  * the acked count. Every publish shares one reply subject (acks come back in
  * order), so frames are pre-built and a refill is a single write.
  */
-function publishWindow(c, subject, payload, n, inflight, timeoutMs) {
+export function publishWindow(c, subject, payload, n, inflight, timeoutMs) {
   return new Promise((resolve) => {
     let sent = 0;
     let acked = 0;
@@ -175,7 +175,7 @@ const pubAckOk = (m) => {
 };
 
 async function runPubSync(ctx, sc, n, c, payload, warm, meter) {
-  await freshStream(c, benchStream());
+  await freshStream(c, benchStream(sc.replicas));
   const r = await sequential(c, n, warm, () => ['bench.js.x', payload], pubAckOk, ctx.cfg.timeoutMs, meter);
   meter.stop();
   const info = await c.api(`$JS.API.STREAM.INFO.${STREAM}`);
@@ -183,7 +183,7 @@ async function runPubSync(ctx, sc, n, c, payload, warm, meter) {
 }
 
 async function runPubAsync(ctx, sc, n, c, payload, warm, meter) {
-  await freshStream(c, benchStream());
+  await freshStream(c, benchStream(sc.replicas));
   if (warm > 0) await publishWindow(c, 'bench.js.x', payload, warm, sc.inflight, ctx.cfg.timeoutMs);
   meter.start();
   const t0 = nowNs();
@@ -242,7 +242,7 @@ function consumeBatches(c, n, batch, size, timeoutMs) {
 }
 
 async function runConsume(ctx, sc, n, c, payload, warm, meter) {
-  await freshStream(c, benchStream());
+  await freshStream(c, benchStream(sc.replicas));
   const fill = await publishWindow(c, 'bench.js.x', payload, n + warm, 256, ctx.cfg.timeoutMs * 3);
   if (fill.acked !== n + warm) throw new Error(`pre-fill acked ${fill.acked}/${n + warm}`);
   await c.api(`$JS.API.CONSUMER.CREATE.${STREAM}.${CONSUMER}.bench.js.>`, {
@@ -263,14 +263,14 @@ async function runConsume(ctx, sc, n, c, payload, warm, meter) {
 }
 
 async function runKvPut(ctx, sc, n, c, payload, warm, meter) {
-  await freshStream(c, kvStream());
+  await freshStream(c, kvStream(sc.replicas));
   const r = await sequential(c, n, warm, (i) => [`$KV.${BUCKET}.k${i % sc.keys}`, payload], pubAckOk, ctx.cfg.timeoutMs, meter);
   meter.stop();
   return r;
 }
 
 async function runKvGet(ctx, sc, n, c, payload, warm, meter) {
-  await freshStream(c, kvStream());
+  await freshStream(c, kvStream(sc.replicas));
   const fill = await publishWindow(c, `$KV.${BUCKET}.k0`, payload, 1, 1, ctx.cfg.timeoutMs);
   if (fill.acked !== 1) throw new Error('KV pre-fill failed');
   for (let k = 1; k < sc.keys; k++) pubAckOk(await c.request(`$KV.${BUCKET}.k${k}`, payload));
@@ -294,7 +294,7 @@ export async function runJetStream(ctx, sc, n, measure) {
   try {
     const payload = makePayload(sc.size);
     const warm = Math.round(n * ctx.cfg.warmup);
-    const run = RUNNERS[sc.id];
+    const run = RUNNERS[sc.runner ?? sc.id];
     if (run === undefined) throw new Error(`no JetStream runner for ${sc.id}`);
     let token = null;
     let usage = null;

@@ -4,6 +4,7 @@ import { S_DONE, S_PER_SUB, S_RECV, S_TARGET, makeShared, views } from './shared
 import { connect, flush, nowNs } from './proto.mjs';
 import { percentile } from './stats.mjs';
 import { runJetStream } from './jetstream.mjs';
+import { runR3Fault, waitJsCluster } from './cluster.mjs';
 import { machineBusySeconds, processTree, rssSampler, selfCpuSeconds, treeCpuSeconds, memKb, treeRssKb } from './server.mjs';
 
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
@@ -33,6 +34,13 @@ export const SCENARIOS = [
   // Two-node clusters (nodes: 2): each side runs two of its servers routed to each other.
   { id: 'cluster-pubsub-16', kind: 'flow', nodes: 2, pubs: 1, subs: 1, size: 16, n: 2_000_000, what: '2-node cluster: publisher on node 1 -> subscriber on node 2, 16 B' },
   { id: 'cluster-reqrep', kind: 'reqrep', nodes: 2, conns: 1, size: 16, n: 8_000, what: '2-node cluster: requester on node 1, responder on node 2, sequential, 16 B' },
+  // R3 JetStream (opt-in: named in ONLY, or R3=1): each side runs a 3-node JetStream cluster, every node
+  // routed to the others with its own store; the client is on node 1, the stream leader wherever it lands.
+  { id: 'js-pub-async-r3', kind: 'js', runner: 'js-pub-async', jsCluster: true, optIn: true, nodes: 3, replicas: 3, size: 128, inflight: 256, n: 50_000, what: 'R3 file stream, 3-node cluster: publish with 256 acks in flight, 128 B' },
+  { id: 'kv-put-r3', kind: 'js', runner: 'kv-put', jsCluster: true, optIn: true, nodes: 3, replicas: 3, latency: true, size: 128, keys: 1000, n: 5_000, what: 'R3 KV put (history 1, file), 3-node cluster, sequential, 1,000 keys, 128 B' },
+  { id: 'js-consume-r3', kind: 'js', runner: 'js-consume', jsCluster: true, optIn: true, nodes: 3, replicas: 3, size: 128, batch: 256, n: 50_000, what: 'R3 stream and R3 durable pull consumer, batch 256, explicit ack of each, 128 B (pre-filled)' },
+  { id: 'r3-failover', kind: 'r3-fault', fault: 'failover', jsCluster: true, optIn: true, nodes: 3, size: 128, n: 1, what: 'R3 stream: kill -9 of the stream leader, time until a message sent after the kill is acked (client on another node, one publish at a time)' },
+  { id: 'r3-catchup', kind: 'r3-fault', fault: 'catchup', jsCluster: true, optIn: true, nodes: 3, size: 128, inflight: 256, n: 100_000, what: 'R3 stream: a follower killed, 100k x 128 B published, follower restarted: time until its /jsz shows the last sequence' },
   // Scale-out: both sides run Natter; A one process, B a 2-process cluster, the pairs spread over its nodes.
   {
     id: 'scaleout-4x4', kind: 'flow', nodes: { A: 1, B: 2 }, natterBoth: true, pairs: 4, pubs: 4, subs: 4, size: 16, n: 4_000_000,
@@ -542,7 +550,10 @@ export async function runScenario(ctx, sc) {
   if (sc.kind === 'flow') r = await runFlow(ctx, sc, n);
   else if (sc.kind === 'reqrep') r = await runReqRep(ctx, sc, n);
   else if (sc.kind === 'conns') r = await runConns(ctx, sc, n);
-  else if (sc.kind === 'js') r = await runJetStream(ctx, sc, n, { start: startMeasure, end: endMeasure });
+  else if (sc.kind === 'js') {
+    if (sc.jsCluster) await waitJsCluster(ctx.servers, ctx.cfg.setupMs);
+    r = await runJetStream(ctx, sc, n, { start: startMeasure, end: endMeasure });
+  } else if (sc.kind === 'r3-fault') r = await runR3Fault(ctx, sc, n);
   else throw new Error(`unknown scenario kind ${sc.kind}`);
   return { ...base, ...r };
 }

@@ -69,6 +69,18 @@ export function metricsFor(sc) {
     }
     return [...rows, cpuRow(unit), rssRow];
   }
+  if (sc.kind === 'r3-fault') {
+    if (sc.fault === 'failover') {
+      return [
+        { name: 'failover ms (kill -9 → next PubAck)', get: (r) => r.failover_ms, fmt: fixed(0), better: 'lower' },
+        { name: 'publishes failed meanwhile', get: (r) => r.failed_publishes, fmt: fixed(0), better: 'lower' },
+      ];
+    }
+    return [
+      { name: 'catch-up ms (restart → last seq)', get: (r) => r.catchup_ms, fmt: fixed(0), better: 'lower' },
+      { name: 'msgs/s published, one node down', get: (r) => r.publish_msgs_per_s_one_down, fmt: rate, better: 'higher' },
+    ];
+  }
   if (sc.kind === 'reqrep') {
     return [
       { name: 'latency p50 µs', get: (r) => r.p50_us, fmt: sig3, better: 'lower' },

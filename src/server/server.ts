@@ -261,10 +261,11 @@ export class Server implements MonitorSource, ListenerHost {
       const spread = Math.max(0, o.lame_duck_duration - o.lame_duck_grace_period);
       const perClient = spread / clients.length;
       this.logger.info(`Closing ${clients.length} existing clients`);
-      for (const c of clients) {
+      for (let i = 0; i < clients.length; i++) {
         if (this.shuttingDown) break;
-        c.close(CloseReason.LameDuck);
-        if (perClient >= 1) await sleep(perClient);
+        clients[i].close(CloseReason.LameDuck);
+        // As nats-server: no wait after the last client, so a server with one client left exits at once.
+        if (i < clients.length - 1 && perClient >= 1) await sleep(perClient);
       }
     }
     await this.shutdown();

@@ -23,8 +23,8 @@ export class JsCluster {
   private readonly dirs = new Map<string, string>();
   private readonly ports = new Map<string, number>();
 
-  /** `extra`: more options for every node (accounts, for one). */
-  constructor(readonly names: readonly string[], private readonly extra: NodeOptions = {}) {}
+  /** `extra`: more options for every node (accounts, for one); `clusterExtra`: more of the cluster block (route TLS). */
+  constructor(readonly names: readonly string[], private readonly extra: NodeOptions = {}, private readonly clusterExtra: Record<string, unknown> = {}) {}
 
   /** The three-node mesh up, with one meta leader and every JetStream server known everywhere. */
   async start(): Promise<void> {
@@ -43,7 +43,7 @@ export class JsCluster {
       ...this.extra,
       http_port: -1,
       jetstream: { store_dir: this.dirs.get(name) as string },
-      clusterBlock: { listen: `127.0.0.1:${this.ports.get(name) as number}`, routes },
+      clusterBlock: { ...this.clusterExtra, listen: `127.0.0.1:${this.ports.get(name) as number}`, routes },
     });
   }
 

@@ -198,21 +198,22 @@ export class Replicator {
     });
   }
 
-  /** `preferred` when it is a member heard from within `withinMs`, else the most caught-up such member. */
+  /** `preferred` when it is a member heard from within `withinMs`, else a random such member. */
   transferCandidate(peers: readonly PeerId[], withinMs: number, preferred?: PeerId): PeerId | null {
     const now = this.host.clock.now();
-    let best: PeerId | null = null;
-    let bestMatch = -1;
+    const live: PeerId[] = [];
     for (const [id, p] of this.progress) {
       if (!peers.includes(id) || p.lastSeen < 0 || now - p.lastSeen > withinMs) continue;
       if (preferred !== undefined) {
         if (id === preferred) return id;
-      } else if (p.match > bestMatch) {
-        best = id;
-        bestMatch = p.match;
+      } else {
+        live.push(id);
       }
     }
-    return best;
+    // Any live peer will do (the transfer feeds it the rest of the log first); a random one, as
+    // nats-server's pick from its peer map, so repeated stepdowns do not bounce between the same two.
+    if (live.length === 0) return null;
+    return live[Math.floor(this.host.clock.random() * live.length)] ?? null;
   }
 }
 

@@ -17,7 +17,7 @@ import type { ServerCore } from '../server/core.js';
 import type { ClientIdentity } from '../server/client-identity.js';
 import type { ConsumerSet } from './consumer/consumer-set.js';
 import type { ConsumerApiStreams } from './api/consumer.js';
-import { type JetStreamConfig } from './config.js';
+import { DEFAULT_SYNC_INTERVAL_MS, type JetStreamConfig } from './config.js';
 import { accountLimitsFrom, accountLimitsFromJwt, checkStreamReservation, UNLIMITED } from './account-limits.js';
 import { JsAccount } from './js-account.js';
 import { Stream } from './stream.js';
@@ -195,7 +195,10 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
       await mkdir(dir, { recursive: true });
       await writeMeta(dir, { config: cfg, created });
     }
-    const store = openStore(cfg, { dir, sync: this.config.sync, logger: this.core.logger });
+    // The Raft log is the write-ahead log of a replica (fsynced before anything is acknowledged under
+    // `sync: always` and by default): the store syncs on an interval, and Raft snapshots force an fsync.
+    const sync = typeof this.config.sync === 'number' ? this.config.sync : DEFAULT_SYNC_INTERVAL_MS;
+    const store = openStore(cfg, { dir, sync, logger: this.core.logger });
     const stream = new Stream(this, jsa, cfg, store, created, cfg.storage === 'file' ? dir : null);
     jsa.streams.set(cfg.name, stream);
     this.usageFresh = false;

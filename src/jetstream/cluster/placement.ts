@@ -150,7 +150,7 @@ export function placeGroup(
 
 /**
  * A consumer's group on its stream's servers: the same set for the stream's
- * replica count (or 0), a subset (online servers first) for fewer. The
+ * replica count (or 0), a subset (online servers first, chosen at random) for fewer. The
  * consumer configuration checks already refused more replicas than the stream has.
  */
 export function placeConsumerGroup(view: MetaView, stream: StreamAssignment, replicas: number, storage: StorageType): RaftGroupSpec | JsApiError {
@@ -158,7 +158,9 @@ export function placeConsumerGroup(view: MetaView, stream: StreamAssignment, rep
   const r = replicas <= 0 || replicas >= streamPeers.length ? streamPeers.length : replicas;
   const byId = new Map(view.peers().map((p) => [p.id, p]));
   const offline = (id: string): boolean => byId.get(id)?.offline ?? true;
-  const ordered = [...streamPeers].sort((a, b) => Number(offline(a)) - Number(offline(b)));
+  // Online first, at random among equals: R1 consumers (ephemerals are) spread over the stream's servers.
+  const tiebreak = new Map(streamPeers.map((id) => [id, Math.random()]));
+  const ordered = [...streamPeers].sort((a, b) => Number(offline(a)) - Number(offline(b)) || (tiebreak.get(a) ?? 0) - (tiebreak.get(b) ?? 0));
   const chosen = r === streamPeers.length ? [...streamPeers] : ordered.slice(0, r);
   const online = chosen.filter((id) => !offline(id));
   if (online.length < quorum(r)) {

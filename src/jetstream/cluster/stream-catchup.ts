@@ -136,7 +136,7 @@ export async function catchUp(ctx: GroupContext, group: string, leader: PeerId, 
   }
   for (const seq of snap.deleted) store.removeMsg(seq);
   // The node records the snapshot as applied once this resolves: what it covers must be on disk first.
-  await new Promise<void>((resolve) => store.whenDurable(() => resolve()));
+  await new Promise<void>((resolve) => store.whenSynced(() => resolve()));
 }
 
 async function fetchRange(ctx: GroupContext, group: string, leader: PeerId, target: CatchUpTarget, to: number): Promise<void> {

@@ -158,10 +158,14 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
     w(result);
   }
 
-  /** The stream's state once everything stored so far is durable. */
+  /**
+   * The stream's state once everything stored so far is on disk: the log
+   * the snapshot replaces is all that held the messages written since the
+   * store's last fsync (replica stores sync on an interval).
+   */
   snapshot(): Promise<Buffer> {
     const state = Buffer.from(JSON.stringify(snapshotOf(this.stream.store)));
-    return new Promise((resolve) => this.stream.store.whenDurable(() => resolve(state)));
+    return new Promise((resolve) => this.stream.store.whenSynced(() => resolve(state)));
   }
 
   async restore(snapshot: Snapshot, leader: PeerId): Promise<void> {

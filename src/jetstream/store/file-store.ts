@@ -116,6 +116,10 @@ export class FileStore extends IndexedStore<FileEntry> {
     this.commit.whenDurable(cb);
   }
 
+  whenSynced(cb: (err: Error | null) => void): void {
+    this.commit.whenSynced(cb);
+  }
+
   consumerStore(name: string): ConsumerStore {
     if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
       throw new RangeError(`invalid consumer name for a file store: ${JSON.stringify(name)}`);
@@ -468,7 +472,7 @@ export class FileStore extends IndexedStore<FileEntry> {
       const buf = readFileSync(join(this.msgsDir, blockFileName(ids[i])));
       const block = MsgBlock.open(this.msgsDir, ids[i], buf.length);
       this.blocks.push(block);
-      const fault = scanBlock(buf, (rec, offset) => this.applyRecord(rec, block, offset));
+      const fault = scanBlock(buf, (rec, offset) => this.applyRecord(rec, block, offset, buf));
       if (fault === null) continue;
       if (isLast && fault.tail) {
         this.logger.warn(`JetStream store ${this.dir}: block ${block.path} ends in a torn record at ` +
@@ -497,7 +501,7 @@ export class FileStore extends IndexedStore<FileEntry> {
     if (this.failure !== null) throw this.failure;
   }
 
-  private applyRecord(rec: RecordHead, block: MsgBlock, offset: number): void {
+  private applyRecord(rec: RecordHead, block: MsgBlock, offset: number, buf: Buffer): void {
     switch (rec.type) {
       case RecordType.Msg: {
         if (rec.seq <= this.lastSeq) {
@@ -509,6 +513,11 @@ export class FileStore extends IndexedStore<FileEntry> {
         block.maxSeq = rec.seq;
         const subject = this.subjects.intern(rec.subject);
         this.indexMsg(rec.seq, { subject, ts: rec.ts, size, block, offset, length: rec.length, cached: null });
+        // A TTL lives in the message's header: recovery reads it back (only for streams that allow TTLs, only messages with headers).
+        if (rec.hdrLen > 0 && this.limits.msgTtl === true) {
+          const hdr = readIndexedMsg(buf, offset, rec.seq, rec.length, subject)?.hdr;
+          if (hdr) this.trackTtl(rec.seq, hdr, rec.ts);
+        }
         return;
       }
       case RecordType.Delete:

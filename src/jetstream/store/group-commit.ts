@@ -30,6 +30,8 @@ export class GroupCommit {
   private scheduled = false;
   private syncing = false;
   private syncAgain = false;
+  /** whenSynced callers: released by fsyncs only, whatever the policy. */
+  private syncWaiters: Waiter[] = [];
   private idleWaiters: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout | null = null;
 
@@ -64,6 +66,18 @@ export class GroupCommit {
     this.waiters.push({ gen, cb });
   }
 
+  /** Like whenDurable, but fsynced under any policy: writes now and forces an fsync when one is needed. */
+  whenSynced(cb: (err: Error | null) => void): void {
+    this.flush();
+    const gen = this.written;
+    if (gen <= this.synced) {
+      cb(null);
+      return;
+    }
+    this.syncWaiters.push({ gen, cb });
+    this.startSync();
+  }
+
   /** Writes now (block roll, erase, stop) instead of waiting for the end of the turn. */
   flush(): void {
     const target = this.appended;
@@ -85,6 +99,7 @@ export class GroupCommit {
   markSynced(): void {
     this.synced = Math.max(this.synced, this.written);
     this.release(this.durable(), null);
+    this.releaseSynced(this.synced, null);
   }
 
   /** Resolves when no fsync is in flight, so the file can be closed. */
@@ -113,6 +128,7 @@ export class GroupCommit {
       this.synced = Math.max(this.synced, target);
       const failure = err === null ? null : this.onFailure(err);
       if (this.policy === 'always') this.release(target, failure);
+      this.releaseSynced(target, failure);
       if (this.syncAgain) {
         this.syncAgain = false;
         this.startSync();
@@ -128,12 +144,20 @@ export class GroupCommit {
    * not run callers' code in the middle of it.
    */
   private release(upTo: number, err: Error | null): void {
-    let n = 0;
-    while (n < this.waiters.length && this.waiters[n].gen <= upTo) n++;
-    if (n === 0) return;
-    const done = this.waiters.splice(0, n);
-    queueMicrotask(() => {
-      for (const w of done) w.cb(err);
-    });
+    releaseWaiters(this.waiters, upTo, err);
   }
+
+  private releaseSynced(upTo: number, err: Error | null): void {
+    releaseWaiters(this.syncWaiters, upTo, err);
+  }
+}
+
+function releaseWaiters(waiters: Waiter[], upTo: number, err: Error | null): void {
+  let n = 0;
+  while (n < waiters.length && waiters[n].gen <= upTo) n++;
+  if (n === 0) return;
+  const done = waiters.splice(0, n);
+  queueMicrotask(() => {
+    for (const w of done) w.cb(err);
+  });
 }

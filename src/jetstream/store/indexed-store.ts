@@ -4,6 +4,7 @@ import { SeqMap } from './seq-map.js';
 import { storeError } from './store-errors.js';
 import { SubjectFilter } from './subject-filter.js';
 import { SubjectIndex, type SubjectState } from './subject-index.js';
+import { isMarkerHeader, TtlSchedule, ttlOfHeader } from './msg-ttl.js';
 import type {
   ConsumerStore, FilteredState, PurgeOptions, RemovalListener, StoreLimits, StoreState, StoredMessage, StreamStore,
 } from './types.js';
@@ -55,6 +56,10 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   private listener: RemovalListener | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryAt = 0;
+  /** Messages with a Nats-TTL header (limits.msgTtl only). */
+  private readonly ttls = new TtlSchedule();
+  private ttlTimer: NodeJS.Timeout | null = null;
+  private ttlTimerAt = 0;
 
   protected constructor(limits: StoreLimits, firstSeq: number) {
     this.limits = limits;
@@ -75,6 +80,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   /** Called after removals that may have emptied whole storage units. */
   protected abstract afterBulkRemoval(): void;
   abstract whenDurable(cb: (err: Error | null) => void): void;
+  abstract whenSynced(cb: (err: Error | null) => void): void;
   abstract consumerStore(name: string): ConsumerStore;
   abstract consumerNames(): string[];
   abstract stop(): Promise<void>;
@@ -156,6 +162,13 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     this.enforceTotals();
     this.clearExpiryTimer();
     this.expire();
+    // Turning TTLs off keeps every message; turning them on applies to messages stored from then on.
+    if (limits.msgTtl !== true) {
+      this.ttls.clear();
+      this.clearTtlTimer();
+    } else {
+      this.expireTtls();
+    }
     this.afterBulkRemoval();
   }
 
@@ -307,11 +320,56 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     if (this.closed) throw storeError('closed');
   }
 
-  /** Stops the expiry timer; subclasses call it when stopping. */
+  /** Stops the expiry timers; subclasses call it when stopping. */
   protected clearExpiryTimer(): void {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     this.expiryAt = 0;
+    this.clearTtlTimer();
+  }
+
+  private clearTtlTimer(): void {
+    if (this.ttlTimer !== null) clearTimeout(this.ttlTimer);
+    this.ttlTimer = null;
+    this.ttlTimerAt = 0;
+  }
+
+  /** Notes the TTL of a stored or recovered message with headers (when the stream allows TTLs). */
+  protected trackTtl(seq: number, hdr: Buffer, ts: number): void {
+    if (this.limits.msgTtl !== true) return;
+    const ttl = ttlOfHeader(hdr);
+    if (ttl === null) return;
+    this.ttls.add(seq, ts, ttl, isMarkerHeader(hdr));
+    this.ttls.compactIfStale((s) => this.entries.get(s) !== undefined, this.entries.size);
+  }
+
+  /** Removes the messages whose TTL has passed, then waits for the next one. */
+  protected expireTtls(): void {
+    if (this.closed) return;
+    const now = nowMs();
+    let removed = false;
+    for (let seq = this.ttls.popDue(now); seq >= 0; seq = this.ttls.popDue(now)) {
+      const e = this.entries.get(seq);
+      if (e === undefined) continue;
+      this.dropMsg(seq, e, 'delete', !this.ttls.markers.has(seq));
+      removed = true;
+    }
+    if (removed) this.afterBulkRemoval();
+    this.scheduleTtlExpiry();
+  }
+
+  private scheduleTtlExpiry(): void {
+    const at = this.ttls.nextDue();
+    if (at === Infinity || this.closed) return;
+    if (this.ttlTimer !== null && this.ttlTimerAt <= at) return;
+    this.clearTtlTimer();
+    this.ttlTimerAt = at;
+    this.ttlTimer = setTimeout(() => {
+      this.ttlTimer = null;
+      this.ttlTimerAt = 0;
+      this.expireTtls();
+    }, Math.max(0, Math.ceil(at - nowMs()) + 1));
+    this.ttlTimer.unref();
   }
 
   /** Adds a recovered or appended message to the index (no limits, no persistence). */
@@ -327,12 +385,13 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   }
 
   /** Removes `seq` from the index and tells the listener; persistence is the caller's. */
-  protected unindex(seq: number, entry: E): void {
+  protected unindex(seq: number, entry: E, expired = false): void {
     this.entries.delete(seq);
     this.subjects.remove(entry.subject, seq);
     this.bytes -= entry.size;
+    this.ttls.forget(seq);
     if (seq === this.firstSeq) this.firstSeq = this.nextPresent();
-    this.listener?.(seq, entry.subject);
+    this.listener?.(seq, entry.subject, expired);
   }
 
   /** Restarts expiry after recovery or a limits change. */
@@ -344,7 +403,8 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     for (let seq = this.entries.next(0); seq >= 0; seq = this.entries.next(seq + 1)) {
       const e = this.entries.get(seq) as E;
       if (e.ts > cutoff) break;
-      this.dropMsg(seq, e, 'delete');
+      if (this.ttls.never.has(seq)) continue;
+      this.dropMsg(seq, e, 'delete', !this.ttls.markers.has(seq));
       removed = true;
     }
     if (removed) this.afterBulkRemoval();
@@ -381,6 +441,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   private insert(seq: number, subjectIn: string, hdr: Buffer | null, data: Buffer, ts: number): void {
     const subject = this.subjects.intern(subjectIn);
     this.indexMsg(seq, this.appendMsg(seq, subject, hdr, data, ts));
+    if (hdr !== null) this.trackTtl(seq, hdr, ts);
     let removed = false;
     const per = this.limits.maxMsgsPerSubject;
     if (per > 0) {
@@ -390,6 +451,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     removed = this.enforceTotals() || removed;
     if (removed) this.afterBulkRemoval();
     if (this.limits.maxAgeMs > 0 && this.expiryTimer === null) this.scheduleExpiry();
+    if (this.ttls.size > 0) this.scheduleTtlExpiry();
   }
 
   private enforcePerSubject(subject: string): boolean {
@@ -413,8 +475,8 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     return removed;
   }
 
-  private dropMsg(seq: number, entry: E, kind: RemovalKind): void {
-    this.unindex(seq, entry);
+  private dropMsg(seq: number, entry: E, kind: RemovalKind, expired = false): void {
+    this.unindex(seq, entry, expired);
     this.recordRemoval(seq, entry, kind);
   }
 
@@ -548,7 +610,11 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   private scheduleExpiry(): void {
     const maxAge = this.limits.maxAgeMs;
     if (maxAge <= 0 || this.entries.size === 0 || this.closed) return;
-    const first = this.entries.get(this.firstSeq) as E;
+    // Messages with a TTL of never do not age: the oldest other one sets the time.
+    let firstAging = this.firstSeq;
+    while (firstAging >= 0 && this.ttls.never.has(firstAging)) firstAging = this.entries.next(firstAging + 1);
+    if (firstAging < 0) return;
+    const first = this.entries.get(firstAging) as E;
     const at = first.ts + maxAge;
     if (this.expiryTimer !== null && this.expiryAt <= at) return;
     this.clearExpiryTimer();

@@ -22,6 +22,10 @@ export class MemoryStore extends IndexedStore<MemoryEntry> {
     cb(null);
   }
 
+  whenSynced(cb: (err: Error | null) => void): void {
+    cb(null);
+  }
+
   consumerStore(name: string): ConsumerStore {
     let cs = this.consumers.get(name);
     if (cs === undefined) {

@@ -19,6 +19,8 @@ export interface StoreLimits {
   readonly maxMsgSize: number;
   readonly discard: 'old' | 'new';
   readonly discardNewPerSubject: boolean;
+  /** Honour each message's `Nats-TTL` header (allow_msg_ttl); otherwise such messages are kept like any other. */
+  readonly msgTtl?: boolean;
 }
 
 /** What a purge removes: `subject` (wildcards ok) narrows; `seq` purges below it; `keep` leaves the newest N. */
@@ -68,8 +70,13 @@ export class StoreError extends Error {
   }
 }
 
-/** Told about messages the store removed on its own (limits, age) or by purge/delete. */
-export type RemovalListener = (seq: number, subject: string) => void;
+/**
+ * Told about messages the store removed on its own (limits, age) or by
+ * purge/delete; `expired` is set when the message aged out (max_age or its
+ * own TTL), the removals that leave a subject delete marker (never for a
+ * marker's own expiry, which leaves none).
+ */
+export type RemovalListener = (seq: number, subject: string, expired: boolean) => void;
 
 export interface StreamStore {
   readonly kind: 'file' | 'memory';
@@ -120,6 +127,13 @@ export interface StreamStore {
    * callback taking no arguments still fits.
    */
   whenDurable(cb: (err: Error | null) => void): void;
+  /**
+   * Like whenDurable, but on disk whatever the sync policy (an fsync is
+   * forced under an interval policy). A replicated stream's store syncs on
+   * an interval, since the Raft log already holds every acknowledged message;
+   * before a Raft snapshot lets that log go, the store must hold it on disk.
+   */
+  whenSynced(cb: (err: Error | null) => void): void;
   /** Consumer state kept next to the stream (file: <dir>/obs/<name>/). */
   consumerStore(name: string): ConsumerStore;
   /** Names of the consumers stored (recovery). */

@@ -118,6 +118,13 @@ describe('placeConsumerGroup', () => {
     assert.equal(one.peers.length, 1);
     assert.notEqual(one.peers[0], 'id-a');
     assert.match(one.name, /^C-R1M-/);
+
+  it('spreads R1 consumers over the online servers of the stream', () => {
+    const peers = [peer('a'), peer('b'), peer('c')];
+    const used = new Set<string>();
+    for (let i = 0; i < 200; i++) used.add(placed(placeConsumerGroup(view(peers), stream, 1, 'memory')).peers[0]);
+    assert.deepEqual([...used].sort(), ['id-a', 'id-b', 'id-c']);
+  });
   });
 
   it('needs a quorum of them online', () => {

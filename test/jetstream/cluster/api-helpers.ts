@@ -4,8 +4,7 @@
  * count the replies a request gets, stop and clean up.
  */
 import assert from 'node:assert/strict';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { createInbox } from '@nats-io/transport-node';
+import { connect, createInbox, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { routeTo, startNode, type NatterNode, type NodeOptions } from '../../cluster/helpers.js';
 import { removeDir, tempStoreDir } from '../../helpers/jetstream.js';
 import { freePort } from '../../helpers/ports.js';
@@ -22,6 +21,7 @@ export class JsCluster {
   nodes: NatterNode[] = [];
   private readonly dirs = new Map<string, string>();
   private readonly ports = new Map<string, number>();
+  private readonly conns: NatsConnection[] = [];
 
   /** `extra`: more options for every node (accounts, for one); `clusterExtra`: more of the cluster block (route TLS). */
   constructor(readonly names: readonly string[], private readonly extra: NodeOptions = {}, private readonly clusterExtra: Record<string, unknown> = {}) {}
@@ -78,7 +78,16 @@ export class JsCluster {
     return n;
   }
 
+  /** A client connection to `node` (a name or a node), closed by stop(). */
+  async connect(node: NatterNode | string, opts: ConnectionOptions = {}): Promise<NatsConnection> {
+    const n = typeof node === 'string' ? this.node(node) : node;
+    const nc = await connect({ ...opts, servers: n.url });
+    this.conns.push(nc);
+    return nc;
+  }
+
   async stop(): Promise<void> {
+    await Promise.allSettled(this.conns.map((nc) => nc.close()));
     await Promise.allSettled(this.nodes.map((n) => n.close()));
     for (const d of this.dirs.values()) removeDir(d);
   }

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { JsCluster, metaOf, repliesTo } from './api-helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -17,19 +17,12 @@ const API = '$JS.API.';
 
 describe('the JetStream API on three nodes', () => {
   const cluster = new JsCluster(['A1', 'A2', 'A3']);
-  const conns: NatsConnection[] = [];
-
-  async function clientOn(name: string): Promise<NatsConnection> {
-    const nc = await connect({ servers: cluster.node(name).url });
-    conns.push(nc);
-    return nc;
-  }
+  const clientOn = (name: string): Promise<NatsConnection> => cluster.connect(name);
 
   before(async () => {
     await cluster.start();
   });
   after(async () => {
-    await Promise.allSettled(conns.map((nc) => nc.close()));
     await cluster.stop();
   });
 

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { JsCluster, metaOf, repliesTo } from './api-helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { peerIdOf } from '../../../src/jetstream/cluster/peers.js';
@@ -24,19 +24,12 @@ const ACCOUNTS = {
 
 describe('leadership and membership requests on three nodes', () => {
   const cluster = new JsCluster(['Y1', 'Y2', 'Y3'], ACCOUNTS);
-  const conns: NatsConnection[] = [];
-
-  async function as(user: string, node = cluster.nodes[0]): Promise<NatsConnection> {
-    const nc = await connect({ servers: node.url, user, pass: 'p' });
-    conns.push(nc);
-    return nc;
-  }
+  const as = (user: string, node = cluster.nodes[0]): Promise<NatsConnection> => cluster.connect(node, { user, pass: 'p' });
 
   before(async () => {
     await cluster.start();
   });
   after(async () => {
-    await Promise.allSettled(conns.map((nc) => nc.close()));
     await cluster.stop();
   });
 

@@ -7,7 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { JsCluster, metaOf } from './api-helpers.js';
 import type { NatterNode } from '../../cluster/helpers.js';
@@ -21,18 +21,15 @@ function consumerLeader(c: JsCluster, stream: string, name: string): NatterNode 
 
 describe('R3 consumer on a 3-node cluster', () => {
   const cluster = new JsCluster(['n1', 'n2', 'n3']);
-  const conns: NatsConnection[] = [];
   before(async () => {
     await cluster.start();
   });
   after(async () => {
-    for (const nc of conns) await nc.close().catch(() => undefined);
     await cluster.stop();
   });
 
   async function client(n: NatterNode): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
-    const nc = await connect({ servers: n.url, reconnect: false });
-    conns.push(nc);
+    const nc = await cluster.connect(n, { reconnect: false });
     return { nc, js: jetstream(nc, { timeout: 5000 }) };
   }
 
@@ -68,7 +65,7 @@ describe('R3 consumer on a 3-node cluster', () => {
     const subjects = new Map<number, string>();
     const leader = consumerLeader(cluster, 'CE', 'D') as NatterNode;
     const other = cluster.nodes.find((n) => n !== leader) as NatterNode;
-    const { js: jsOther } = await client(other);
+    const { nc: ncOther, js: jsOther } = await client(other);
     await waitUntil(async () => {
       await fetchAcked(jsOther, 'CE', 'D', 10 - seen.size, seen, subjects);
       return seen.size >= 10;
@@ -85,7 +82,7 @@ describe('R3 consumer on a 3-node cluster', () => {
     }, 30_000, 'the other 20 messages after the failover');
     assert.deepEqual([...seen.keys()].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1), 'nothing skipped');
     for (let s = 1; s <= 10; s++) assert.equal(seen.get(s), 1, `acknowledged message ${s} not delivered again`);
-    const after = await (await jetstreamManager(conns[conns.length - 1])).consumers.info('CE', 'D');
+    const after = await (await jetstreamManager(ncOther)).consumers.info('CE', 'D');
     assert.equal(after.delivered.stream_seq, 30);
     assert.equal(after.num_ack_pending, 0);
 

@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { JsCluster, metaOf } from './api-helpers.js';
@@ -39,18 +39,15 @@ async function publishRetrying(js: JetStreamClient, subject: string, data: strin
 
 describe('R3 stream on a 3-node cluster', () => {
   const cluster = new JsCluster(['n1', 'n2', 'n3']);
-  const conns: NatsConnection[] = [];
   before(async () => {
     await cluster.start();
   });
   after(async () => {
-    for (const nc of conns) await nc.close().catch(() => undefined);
     await cluster.stop();
   });
 
   async function client(n: NatterNode): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
-    const nc = await connect({ servers: n.url, reconnect: false });
-    conns.push(nc);
+    const nc = await cluster.connect(n, { reconnect: false });
     return { nc, js: jetstream(nc, { timeout: 5000 }) };
   }
 

@@ -198,7 +198,14 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     // The Raft log is the write-ahead log of a replica (fsynced before anything is acknowledged under
     // `sync: always` and by default): the store syncs on an interval, and Raft snapshots force an fsync.
     const sync = typeof this.config.sync === 'number' ? this.config.sync : DEFAULT_SYNC_INTERVAL_MS;
-    const store = openStore(cfg, { dir, sync, logger: this.core.logger });
+    let store = openStore(cfg, { dir, sync, logger: this.core.logger });
+    if (store.damagedOnLoad) {
+      // Holes in the middle of this copy could not be filled in place: it starts empty and gets
+      // everything again, from its own Raft log or (when that was compacted) from a peer.
+      this.core.logger.warn(`JetStream: the store of stream '${jsa.account.name} > ${cfg.name}' was damaged; rebuilding it from the stream's replicas`);
+      await store.delete();
+      store = openStore(cfg, { dir, sync, logger: this.core.logger });
+    }
     const stream = new Stream(this, jsa, cfg, store, created, cfg.storage === 'file' ? dir : null);
     jsa.streams.set(cfg.name, stream);
     this.usageFresh = false;

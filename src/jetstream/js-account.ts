@@ -15,6 +15,9 @@ export class JsAccount implements StreamAccount {
   /** `<store_dir>/jetstream/<account>`. */
   readonly dir: string;
 
+  /** In a cluster: what the account's streams hold on the other servers (cluster/usage.ts), by server. */
+  private readonly remote = new Map<string, { memory: number; file: number; expires: number }>();
+
   /** The tail of the account's stream create/update/delete chain. */
   private mutations: Promise<unknown> = Promise.resolve();
 
@@ -37,11 +40,33 @@ export class JsAccount implements StreamAccount {
     return run;
   }
 
-  /** Bytes the account's streams of one storage type hold now. */
+  /**
+   * Bytes the account's streams of one storage type hold now: on this
+   * server, plus in a cluster what the other servers last reported (every
+   * replica counts, as nats-server counts it). The account limits apply to this.
+   */
   used(storage: StorageType): number {
+    let n = this.localUsed(storage);
+    if (this.remote.size === 0) return n;
+    const now = Date.now();
+    for (const [server, r] of this.remote) {
+      if (r.expires < now) this.remote.delete(server);
+      else n += storage === 'memory' ? r.memory : r.file;
+    }
+    return n;
+  }
+
+  /** Bytes the account's streams of one storage type hold on this server. */
+  localUsed(storage: StorageType): number {
     let n = 0;
     for (const s of this.streams.values()) if (s.storage === storage) n += s.bytes();
     return n;
+  }
+
+  /** Another server's figures for this account, counted until `expires` (epoch ms) unless refreshed. */
+  setRemoteUsage(server: string, memory: number, file: number, expires: number): void {
+    if (memory === 0 && file === 0) this.remote.delete(server);
+    else this.remote.set(server, { memory, file, expires });
   }
 
   /** Bytes reserved through max_bytes by streams of one storage type, other than `except`. */

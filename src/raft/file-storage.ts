@@ -25,7 +25,7 @@
  * floor again (so a second restart before the node was caught up still
  * reports it).
  */
-import { readFile, rename } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isEntryKind, MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from './log-record.js';
 import { SegmentLog } from './log-segments.js';
@@ -89,6 +89,7 @@ type Op =
   /** `snapshot` null: one older than the stored snapshot, which only waits its turn. */
   | { readonly kind: 'snapshot'; readonly snapshot: Snapshot | null; readonly done: Deferred<void> }
   | { readonly kind: 'floor' }
+  | { readonly kind: 'discard'; readonly done: Deferred<void> }
   | { readonly kind: 'close'; readonly done: Deferred<void> };
 
 const WHAT: Record<Op['kind'], string> = {
@@ -98,6 +99,7 @@ const WHAT: Record<Op['kind'], string> = {
   truncate: 'truncate the log',
   snapshot: 'save a snapshot',
   floor: 'record the log floor',
+  discard: 'discard the log',
   close: 'close',
 };
 
@@ -198,6 +200,16 @@ class FileStorage implements FileRaftStorage {
     return done.promise;
   }
 
+  discardLog(): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    this.snapshotIndex = 0;
+    this.nextIndex = 1;
+    const done = new Deferred<void>();
+    this.enqueue({ kind: 'discard', done });
+    return done.promise;
+  }
+
   close(): Promise<void> {
     this.nextIndex = null;
     if (this.floorTimer !== null) clearTimeout(this.floorTimer);
@@ -292,6 +304,13 @@ class FileStorage implements FileRaftStorage {
             await replaceFile(this.dir, SNAPSHOT_FILE, encodeSnapshot(op.snapshot), this.sync);
             await this.log.compact(op.snapshot.meta.lastIndex);
           }
+          op.done.resolve();
+          return;
+        case 'discard':
+          // The floor first: a crash half-way then finds a log shorter than its floor, damaged as it should be.
+          await this.writeState({ ...this.persisted, floor: this.currentFloor() });
+          await this.log.truncateFrom(1);
+          await rm(join(this.dir, SNAPSHOT_FILE), { force: true });
           op.done.resolve();
           return;
         case 'floor':

@@ -32,6 +32,12 @@ export class MemoryRaftStorage implements RaftStorage {
     this.saveSnapshotNow(snapshot);
   }
 
+  async discardLog(): Promise<void> {
+    // Memory storage never reports damage: a memory group's state machine loses everything on restart anyway.
+    this.snapshot = null;
+    this.entries = [];
+  }
+
   async close(): Promise<void> {}
 
   /** The index of the last entry held (or covered by the snapshot). */

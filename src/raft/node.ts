@@ -20,6 +20,7 @@ import type {
   RaftNode, RaftOptions, RaftRole, RaftStateMachine, RaftStatus, RaftStorage, RaftTiming, RaftTransport, Snapshot,
   SnapshotRequest, TimeoutNow, TimerHandle, VoteRequest, VoteResponse,
 } from './types.js';
+import { StateLostError } from './state-lost.js';
 
 export const DEFAULT_RAFT_TIMING: RaftTiming = {
   heartbeatMs: 250,
@@ -124,13 +125,23 @@ class RaftNodeImpl implements RaftNode, ReplicationHost {
   // ---- lifecycle -------------------------------------------------------
 
   async start(): Promise<void> {
-    const loaded = await this.storage.load();
+    let loaded = await this.storage.load();
     this.currentTermValue = loaded.hard.term;
     this.votedFor = loaded.hard.vote;
-    const snap = loaded.snapshot;
+    let snap = loaded.snapshot;
+    // No leader yet: `leader` is this node, the state comes from its own storage.
+    const lost = snap === null ? null : await this.stateMachine.restore(snap, this.id).then(() => null, (e: unknown) => {
+      if (e instanceof StateLostError) return e;
+      throw e;
+    });
+    if (lost !== null) {
+      // Its log is no use without the state the snapshot stood for: recover all of it, as a damaged node.
+      this.logger.warn(`raft ${this.group}: ${lost.message}; starting over from a leader`);
+      await this.storage.discardLog();
+      loaded = { ...loaded, snapshot: null, entries: [], damaged: true };
+      snap = null;
+    }
     if (snap) {
-      // No leader yet: `leader` is this node, the state comes from its own storage.
-      await this.stateMachine.restore(snap, this.id);
       this.snapshot = snap;
       this.commit = this.applied = snap.meta.lastIndex;
     }

@@ -77,6 +77,14 @@ export interface RaftStorage {
   truncateFrom(index: number): Promise<void>;
   /** Stores a snapshot, then drops the log up to its lastIndex (entries after it stay). */
   saveSnapshot(snapshot: Snapshot): Promise<void>;
+  /**
+   * Drops the snapshot and every entry, keeping the term and vote, and
+   * remembers how far the log had reached: until it grows back past that,
+   * a load reports it damaged. For a state machine that lost what its
+   * snapshot covered (see StateLostError): the node starts over as a
+   * damaged one and gets everything again from a leader.
+   */
+  discardLog(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -168,7 +176,10 @@ export interface RaftStateMachine {
   /**
    * Replaces the state with a snapshot's (a follower too far behind the
    * leader's log). May fetch bulk data from `leader` before it resolves; the
-   * node applies nothing meanwhile.
+   * node applies nothing meanwhile. At start the node restores its own
+   * snapshot (`leader` is the node itself): a state machine that finds it
+   * lost part of what that snapshot covers rejects with a StateLostError
+   * (state-lost.ts), and the node recovers everything from a leader.
    */
   restore(snapshot: Snapshot, leader: PeerId): Promise<void>;
   /** Leadership changed (null: no known leader). `self` when this node leads now. */

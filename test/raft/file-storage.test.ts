@@ -520,4 +520,26 @@ describe('file raft storage: I/O failures', () => {
     writeFileSync(file, 'x');
     await assert.rejects(open(file).load(), /raft storage .*: cannot load: /);
   });
+  it('discardLog drops the snapshot and the log, keeps the term and vote, and loads damaged until the log grows back', async () => {
+    const dir = tempDir();
+    const s = open(dir);
+    await s.load();
+    await s.saveHardState({ term: 3, vote: 'b' });
+    await s.append(entries(1, 40, 3));
+    await s.saveSnapshot({ meta: { lastIndex: 30, lastTerm: 3, peers: ['a', 'b', 'c'] }, data: Buffer.from('state at 30') });
+    await s.discardLog();
+    await s.append(entries(1, 10, 4));
+    await s.close();
+
+    const again = open(dir);
+    const loaded = await again.load();
+    assert.deepEqual(loaded.hard, { term: 3, vote: 'b' });
+    assert.equal(loaded.snapshot, null);
+    assert.deepEqual(indexes(loaded.entries), range(1, 10));
+    assert.equal(loaded.damaged, true, 'shorter than the 40 entries it had reached');
+    await again.append(entries(11, 41, 4));
+    await again.close();
+    const grown = await open(dir).load();
+    assert.equal(grown.damaged, false, 'past what it had reached: whole again');
+  });
 });

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryRaftStorage } from '../../src/raft/memory-storage.js';
-import type { LoadedState, VoteResponse } from '../../src/raft/types.js';
-import { TestGroup } from './sim/group.js';
+import type { LoadedState, PeerId, Snapshot, VoteResponse } from '../../src/raft/types.js';
+import { StateLostError } from '../../src/raft/state-lost.js';
+import { RecordingStateMachine, TestGroup } from './sim/group.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -242,4 +243,38 @@ test('a damaged node alone in its group carries on (there is nobody to recover f
   await group.electLeader(1000);
   await proposeAll(group, ['2']);
   assert.deepEqual(solo.sm.values(), ['2']);
+});
+
+test('a state machine that lost what its own snapshot covers makes the node start over from a leader', async () => {
+  const group = new TestGroup(ids, () => ({ timing: { heartbeatMs: 50, electionMinMs: 200, electionMaxMs: 400, quorumLossMs: 800, snapshotEntries: 5 } }));
+  await group.start();
+  const leader = await group.electLeader();
+  const values = Array.from({ length: 20 }, (_, i) => `v${i}`);
+  await proposeAll(group, values);
+  const victim = [...group.members.values()].find((m) => m !== leader)!;
+  assert.ok(await group.run(2000, () => victim.disk.snapshot !== null), 'the victim took a snapshot');
+
+  /** Its storage lost the data: restoring its own snapshot at start fails. */
+  class LosingStateMachine extends RecordingStateMachine {
+    override restore(snapshot: Snapshot, from: PeerId): Promise<void> {
+      if (from === victim.id) return Promise.reject(new StateLostError('the data behind the snapshot is gone'));
+      return super.restore(snapshot, from);
+    }
+  }
+  const sm = new LosingStateMachine();
+  // The discard is a disk operation: simulated time must run for the start to finish.
+  const restarting = group.restart(victim.id, { stateMachine: sm });
+  await group.run(20);
+  const restarted = await restarting;
+  const st = restarted.node.status();
+  assert.equal(st.recovering, true, 'it counts as damaged: no votes, no campaign');
+  assert.equal(st.lastIndex, 0, 'its log and snapshot were dropped');
+  assert.equal(restarted.disk.snapshot, null);
+  // The leader installs its snapshot; the node gets everything back and becomes current.
+  assert.ok(await group.run(3000, () => sm.values().length === values.length && !restarted.node.status().recovering));
+  assert.deepEqual(sm.values(), values);
+  assert.ok(sm.restored.some((r) => r.leader === leader.id));
+  // A restart now finds a whole log and snapshot again.
+  await proposeAll(group, ['tail']);
+  assert.deepEqual(sm.values(), [...values, 'tail']);
 });

@@ -18,6 +18,7 @@ import { RaftNetwork } from './transport.js';
 import { ClusterGroupContext } from './group-context.js';
 import { META_GROUP, MetaLayer } from './meta.js';
 import { setConsumerInactivityHandler } from './consumer-replica.js';
+import { ClusterUsage } from './usage.js';
 
 /** nats-server's name for the folder of the system account's Raft groups. */
 const GROUPS_DIR_NAME = '_js_';
@@ -104,11 +105,13 @@ export async function startJetStreamCluster(core: ServerCore, js: JetStream): Pr
     throw e;
   }
   setConsumerInactivityHandler(js, (account, stream, consumer) => layer.reportConsumerExpired(account, stream, consumer));
+  const usage = new ClusterUsage(core, sys, js, directory.selfId);
   const stopLameDuck = core.onLameDuck(() => layer.lameDuck());
   return {
     meta: layer,
     stop: async () => {
       stopLameDuck();
+      usage.close();
       await layer.stop();
       directory.close();
       network.close();

@@ -15,6 +15,7 @@
  */
 import type { Unregister } from '../../server/core.js';
 import type { PeerId } from '../../raft/types.js';
+import { StateLostError } from '../../raft/state-lost.js';
 import type { StoredMessage, StreamStore } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import type { GroupContext } from './types.js';
@@ -122,8 +123,9 @@ export async function catchUp(ctx: GroupContext, group: string, leader: PeerId, 
   }
   if (store.state().lastSeq < snap.last) {
     // At start the node restores its own snapshot (leader = self), taken once the store was durable: it should hold all of it.
+    // When it does not (damaged, or rebuilt after damage), the Raft node recovers everything from a leader.
     if (leader === ctx.selfId) {
-      ctx.core.logger.warn(`JetStream: ${group} holds messages up to ${store.state().lastSeq} but its snapshot covers up to ${snap.last}; the rest was lost locally`);
+      throw new StateLostError(`${group} holds messages up to ${store.state().lastSeq} but its snapshot covers up to ${snap.last}`);
     } else {
       await fetchRange(ctx, group, leader, target, snap.last);
     }

@@ -55,6 +55,7 @@ const OBS_DIR = 'obs';
  */
 export class FileStore extends IndexedStore<FileEntry> {
   readonly kind = 'file' as const;
+  damagedOnLoad = false;
   private readonly msgsDir: string;
   private readonly obsDir: string;
   private readonly blockSize: number;
@@ -479,6 +480,7 @@ export class FileStore extends IndexedStore<FileEntry> {
           `offset ${fault.offset} (${fault.fault}); truncating ${buf.length - fault.offset} bytes`);
         block.truncate(fault.offset);
       } else {
+        this.damagedOnLoad = true;
         this.logger.error(`JetStream store ${this.dir}: block ${block.path} has a corrupt record at ` +
           `offset ${fault.offset} (${fault.fault}); skipping the remaining ${buf.length - fault.offset} bytes of it`);
         if (isLast) appendable = false;

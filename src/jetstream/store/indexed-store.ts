@@ -81,6 +81,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   protected abstract afterBulkRemoval(): void;
   abstract whenDurable(cb: (err: Error | null) => void): void;
   abstract whenSynced(cb: (err: Error | null) => void): void;
+  abstract readonly damagedOnLoad: boolean;
   abstract consumerStore(name: string): ConsumerStore;
   abstract consumerNames(): string[];
   abstract stop(): Promise<void>;

@@ -12,6 +12,7 @@ interface MemoryEntry extends IndexEntry, StoredMessage {}
  */
 export class MemoryStore extends IndexedStore<MemoryEntry> {
   readonly kind = 'memory' as const;
+  readonly damagedOnLoad = false;
   private readonly consumers = new Map<string, MemoryConsumerStore>();
 
   constructor(limits: StoreLimits, firstSeq = 1) {

@@ -80,6 +80,8 @@ export type RemovalListener = (seq: number, subject: string, expired: boolean) =
 
 export interface StreamStore {
   readonly kind: 'file' | 'memory';
+  /** Opening found records it could not read (damage, not a torn tail): the messages in them are gone from this copy. */
+  readonly damagedOnLoad: boolean;
   /** Appends with the next sequence; enforces limits (discard old drops, discard new throws StoreError). */
   storeMsg(subject: string, hdr: Buffer | null, data: Buffer, ts?: number): { seq: number; ts: number };
   /** Stores at an explicit sequence (mirrors, replication): later than lastSeq; the gap becomes deleted. */

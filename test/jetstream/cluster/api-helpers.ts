@@ -72,6 +72,13 @@ export class JsCluster {
     return leader as unknown as NatterNode;
   }
 
+  /** The JetStream store directory of a node (kept across its restarts). */
+  storeDir(name: string): string {
+    const d = this.dirs.get(name);
+    assert.ok(d !== undefined, `${name} is a node of this cluster`);
+    return d;
+  }
+
   node(name: string): NatterNode {
     const n = this.nodes.find((x) => x.name === name);
     assert.ok(n !== undefined, `${name} is running`);

@@ -14,7 +14,8 @@ type Op =
   | { kind: 'hard'; state: HardState }
   | { kind: 'append'; entries: readonly LogEntry[] }
   | { kind: 'truncate'; index: number }
-  | { kind: 'snapshot'; snapshot: Snapshot };
+  | { kind: 'snapshot'; snapshot: Snapshot }
+  | { kind: 'discard' };
 
 export class SimDisk {
   hard: HardState = { term: 0, vote: null };
@@ -88,6 +89,12 @@ export class SimDisk {
         if (!this.damaged) this.floor = Math.min(this.floor, op.index - 1);
         return;
       }
+      case 'discard':
+        this.floor = Math.max(this.floor, this.lastIndex());
+        this.snapshot = null;
+        this.entries = [];
+        this.damaged = true;
+        return;
       case 'snapshot': {
         this.snapshot = op.snapshot;
         this.entries = this.entries.filter((e) => e.index > op.snapshot.meta.lastIndex);
@@ -125,6 +132,9 @@ export class SimStorage implements RaftStorage {
   }
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     return this.disk.submit({ kind: 'snapshot', snapshot });
+  }
+  discardLog(): Promise<void> {
+    return this.disk.submit({ kind: 'discard' });
   }
   close(): Promise<void> {
     return Promise.resolve();

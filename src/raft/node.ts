@@ -86,6 +86,8 @@ class RaftNodeImpl implements RaftNode, ReplicationHost {
   /** The leader commit index whose durable, matching presence ends `recovering` (0: none seen yet). */
   private recoverAt = 0;
   private restoring = false;
+  /** An apply that returned a promise is under way: later entries wait, and no snapshot or restore starts. */
+  private applyWaiting = false;
   private snapshotting = false;
   private started = false;
   private stopped = false;
@@ -198,33 +200,13 @@ class RaftNodeImpl implements RaftNode, ReplicationHost {
 
   // ---- queries ---------------------------------------------------------
 
-  currentTerm(): number {
-    return this.currentTermValue;
-  }
-
-  commitIndex(): number {
-    return this.commit;
-  }
-
-  latestSnapshot(): Snapshot | null {
-    return this.snapshot;
-  }
-
-  isLeader(): boolean {
-    return this.role === 'leader' && !this.stopped;
-  }
-
-  leader(): PeerId | null {
-    return this.leaderId;
-  }
-
-  term(): number {
-    return this.currentTermValue;
-  }
-
-  peers(): readonly PeerId[] {
-    return this.members;
-  }
+  currentTerm(): number { return this.currentTermValue; }
+  commitIndex(): number { return this.commit; }
+  latestSnapshot(): Snapshot | null { return this.snapshot; }
+  isLeader(): boolean { return this.role === 'leader' && !this.stopped; }
+  leader(): PeerId | null { return this.leaderId; }
+  term(): number { return this.currentTermValue; }
+  peers(): readonly PeerId[] { return this.members; }
 
   isCurrent(): boolean {
     if (this.stopped || this.recovering || this.leaderId === null) return false;
@@ -374,22 +356,36 @@ class RaftNodeImpl implements RaftNode, ReplicationHost {
   }
 
   private applyCommitted(): void {
-    while (this.applied < this.commit && !this.restoring && !this.stopped) {
+    while (this.applied < this.commit && !this.restoring && !this.applyWaiting && !this.stopped) {
       const entry = this.log.entry(this.applied + 1);
       if (!entry) break;
       this.applied = entry.index;
       if (entry.kind !== 'normal') continue;
       try {
-        this.stateMachine.apply(entry.index, entry.data);
+        const pending = this.stateMachine.apply(entry.index, entry.data);
+        if (pending !== undefined) {
+          // Long work in slices (a purge of millions): the next entries wait; replication and commits go on.
+          this.applyWaiting = true;
+          pending.catch((err: unknown) => this.applyFailed(entry.index, err)).finally(this.resumeApply);
+        }
       } catch (err) {
-        this.logger.warn(`raft ${this.group}: apply of ${entry.index} failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.applyFailed(entry.index, err);
       }
     }
     this.maybeSnapshot();
   }
 
+  private readonly resumeApply = (): void => {
+    this.applyWaiting = false;
+    this.applyCommitted();
+  };
+
+  private applyFailed(index: number, err: unknown): void {
+    this.logger.warn(`raft ${this.group}: apply of ${index} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   private maybeSnapshot(): void {
-    if (this.snapshotting || this.restoring || this.stopped) return;
+    if (this.snapshotting || this.restoring || this.applyWaiting || this.stopped) return;
     if (this.applied - this.log.snapshotIndex() < this.timing.snapshotEntries) return;
     this.snapshotting = true;
     const index = this.applied;
@@ -755,7 +751,8 @@ class RaftNodeImpl implements RaftNode, ReplicationHost {
 
   private onSnapshot(from: PeerId, m: SnapshotRequest): void {
     if (m.term < this.currentTermValue) return this.reject(from, this.log.lastIndex());
-    if (!this.followLeader(m.term, m.leader) || this.restoring) return;
+    // While an apply is under way the snapshot waits: the leader sends it again.
+    if (!this.followLeader(m.term, m.leader) || this.restoring || this.applyWaiting) return;
     const snap = m.snapshot;
     if (snap.meta.lastIndex <= this.commit) return this.requestAck(from, snap.meta.lastIndex);
     this.restoring = true;

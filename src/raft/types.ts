@@ -167,7 +167,12 @@ export interface RaftClock {
  * snapshot): apply must then recognise and skip them.
  */
 export interface RaftStateMachine {
-  apply(index: number, data: Buffer): void;
+  /**
+   * A promise pauses the applying of later entries (not replication or
+   * commits) until it settles: long work, a purge of millions of messages,
+   * then runs in slices with the event loop free in between.
+   */
+  apply(index: number, data: Buffer): void | Promise<void>;
   /**
    * The state as of everything applied so far, resolved once that state is
    * durable: the node then drops the log up to that point.

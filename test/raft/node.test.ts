@@ -278,3 +278,34 @@ test('a state machine that lost what its own snapshot covers makes the node star
   await proposeAll(group, ['tail']);
   assert.deepEqual(sm.values(), [...values, 'tail']);
 });
+
+test('an apply that returns a promise holds the later entries back until it settles; commits go on', async () => {
+  /** Entry "slow" takes until the test lets it go. */
+  class SlowStateMachine extends RecordingStateMachine {
+    release: (() => void) | null = null;
+    override apply(index: number, data: Buffer): void | Promise<void> {
+      super.apply(index, data);
+      if (data.toString() !== 'slow') return;
+      return new Promise<void>((resolve) => {
+        this.release = resolve;
+      });
+    }
+  }
+  const machines = new Map<PeerId, SlowStateMachine>();
+  const group = new TestGroup(ids, (id) => {
+    const sm = new SlowStateMachine();
+    machines.set(id, sm);
+    return { stateMachine: sm };
+  });
+  await group.start();
+  const leader = await group.electLeader();
+  const sm = machines.get(leader.id)!;
+  for (const v of ['a', 'slow', 'b', 'c']) leader.node.propose(Buffer.from(v));
+  assert.ok(await group.run(2000, () => leader.node.status().commit >= 4 && sm.release !== null));
+  await group.run(200);
+  assert.deepEqual(sm.values(), ['a', 'slow'], 'nothing after the slow entry is applied meanwhile');
+  assert.ok(leader.node.status().commit >= leader.node.status().lastIndex, 'everything committed all the same');
+  sm.release?.();
+  assert.ok(await group.run(200, () => sm.values().length === 4));
+  assert.deepEqual(sm.values(), ['a', 'slow', 'b', 'c']);
+});

@@ -297,7 +297,7 @@ describe('natter auth store location', () => {
       assert.match(cmdHelp.stdout, /--allow-pub-response\[=value\]/);
       const bad = spawnSync(process.execPath, [NATTER_BIN, 'nope'], { encoding: 'utf8', env });
       assert.equal(bad.status, 1);
-      assert.match(bad.stderr, /unknown tool "nope"/);
+      assert.match(bad.stderr, /unknown command "nope"/);
     } finally {
       t.remove();
     }

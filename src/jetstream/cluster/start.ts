@@ -95,6 +95,11 @@ export async function startJetStreamCluster(core: ServerCore, js: JetStream): Pr
   log.info(hasState(join(groupsDir, META_GROUP)) ? 'JetStream cluster recovering state' : 'JetStream cluster bootstrapping');
   network.start();
   directory.start();
+  if (routes < 2) {
+    // The meta group's size is taken from the routes: with seed-only routes, servers that start at the
+    // same moment could form groups of two before they all know each other (nats-server has the same rule).
+    log.warn(`JetStream cluster: the routes name ${routes} other server${routes === 1 ? '' : 's'}; list every member of the cluster in each server's routes, so the meta group knows its size from the start`);
+  }
   const layer = new MetaLayer({ js, context, directory, expectedSize: Math.max(2, routes + 1) });
   meta = layer;
   try {

@@ -180,6 +180,8 @@ describe('a lone node', () => {
       assert.equal(meta.isLeader(), false);
       assert.equal(meta.leaderName(), '');
       assert.deepEqual([...meta.raft.peers()], [peerIdOf('L1')]);
+      // One route is a seed-only configuration: the operator is told to list every member.
+      assert.ok(node.log.has(/\[WRN\] JetStream cluster: the routes name 1 other server; list every member/));
     } finally {
       await node.close();
       removeDir(dir);

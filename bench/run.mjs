@@ -9,6 +9,7 @@ import { SCENARIOS, nodesFor, runScenario } from './lib/scenarios.mjs';
 import { freePort, raiseOwnNofile, startServer, stopServer, waitReady, machineBusySeconds, selfCpuSeconds } from './lib/server.mjs';
 import { notes, summaryTable } from './lib/stats.mjs';
 import { startJsCluster } from './lib/cluster.mjs';
+import { websocketConfig } from './lib/websocket.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.dirname(BENCH_DIR);
@@ -113,12 +114,16 @@ async function oneRun(sc, side, run) {
     if (nodes > 1) routePorts.push(await freePort());
   }
   // JetStream scenarios: both sides get JetStream with a fresh store dir, unless the command has it.
-  const sideCmd = sc.kind === 'js' && !/(^|\s)(-js|--jetstream)(\s|$)/.test(cmd) ? `${cmd} -js -sd {dir}` : cmd;
+  let sideCmd = sc.kind === 'js' && !/(^|\s)(-js|--jetstream)(\s|$)/.test(cmd) ? `${cmd} -js -sd {dir}` : cmd;
+  // WebSocket scenarios: a config file gives the server its websocket listener.
+  const wsPort = sc.transport === 'ws' ? await freePort() : null;
+  if (wsPort !== null) sideCmd = `${sideCmd} ${websocketConfig(outDir, `${sc.id}.${side}.run${run}`, wsPort)}`;
   const logFile = (i) => path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodes > 1 ? `.node${i + 1}` : ''}.log`);
   const servers = sc.jsCluster
     ? await startJsCluster(cmd, { nodes, cwd: REPO_DIR, logFile })
     : ports.map((port, i) => startServer(nodeCommand(sideCmd, i, routePorts), { port, cwd: REPO_DIR, logFile: logFile(i) }));
   const port = servers[0].port;
+  if (wsPort !== null) servers[0].wsPort = wsPort;
   const t0 = Date.now();
   let res;
   let info = null;

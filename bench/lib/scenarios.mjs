@@ -4,6 +4,7 @@ import { S_DONE, S_PER_SUB, S_RECV, S_TARGET, makeShared, views } from './shared
 import { connect, flush, nowNs } from './proto.mjs';
 import { percentile } from './stats.mjs';
 import { runJetStream } from './jetstream.mjs';
+import { runWebsocket } from './websocket.mjs';
 import { runR3Fault, waitJsCluster } from './cluster.mjs';
 import { machineBusySeconds, processTree, rssSampler, selfCpuSeconds, treeCpuSeconds, memKb, treeRssKb } from './server.mjs';
 
@@ -24,6 +25,10 @@ export const SCENARIOS = [
   { id: 'queue-4', kind: 'flow', pubs: 1, subs: 4, queue: true, size: 128, n: 1_500_000, what: '1 publisher -> queue group of 4, 128 B, exactly-once check' },
   { id: 'reqrep-c1', kind: 'reqrep', conns: 1, size: 16, n: 8_000, what: '1 requester, sequential request/reply, 16 B' },
   { id: 'reqrep-c16', kind: 'reqrep', conns: 16, size: 16, n: 2_500, what: '16 concurrent requesters, each sequential, 16 B' },
+  // WebSocket (transport: 'ws'): both servers get a plain websocket listener; the client is `ws` (bench/lib/websocket.mjs).
+  { id: 'ws-pubsub-128', kind: 'flow', transport: 'ws', pubs: 1, subs: 1, size: 128, n: 1_000_000, what: 'WebSocket: 1 publisher -> 1 subscriber, 128 B' },
+  { id: 'ws-pubsub-16k', kind: 'flow', transport: 'ws', pubs: 1, subs: 1, size: 16384, n: 30_000, what: 'WebSocket: 1 publisher -> 1 subscriber, 16 KiB' },
+  { id: 'ws-reqrep', kind: 'reqrep', transport: 'ws', conns: 1, size: 16, n: 5_000, what: 'WebSocket: 1 requester, sequential request/reply, 16 B' },
   { id: 'conns-10k', kind: 'conns', n: 10_000, what: '10,000 idle connections: RSS per connection' },
   // JetStream (both servers started with -js -sd <fresh dir>), as ../shared/bench runs them.
   { id: 'js-pub-sync', kind: 'js', latency: true, size: 128, n: 15_000, what: 'JetStream publish, wait for each PubAck, file stream, 128 B' },
@@ -547,7 +552,8 @@ export async function runScenario(ctx, sc) {
   const n = Math.max(1, Math.round(sc.n * ctx.cfg.scale));
   const base = { scenario: sc.id, size: sc.size ?? null, n };
   let r;
-  if (sc.kind === 'flow') r = await runFlow(ctx, sc, n);
+  if (sc.transport === 'ws') r = await runWebsocket(ctx, sc, n, { start: startMeasure, end: endMeasure });
+  else if (sc.kind === 'flow') r = await runFlow(ctx, sc, n);
   else if (sc.kind === 'reqrep') r = await runReqRep(ctx, sc, n);
   else if (sc.kind === 'conns') r = await runConns(ctx, sc, n);
   else if (sc.kind === 'js') {

@@ -109,7 +109,7 @@ const JSZ_OPTIONS = options('JszEventOptions', {
   offset: 'int', limit: 'int',
 });
 const HEALTHZ_OPTIONS = options('HealthzEventOptions', {
-  'js-enabled': 'bool', 'js-enabled-only': 'bool', 'js-server-only': 'bool', account: 'string', stream: 'string',
+  'js-enabled': 'bool', 'js-enabled-only': 'bool', 'js-server-only': 'bool', 'js-meta-only': 'bool', account: 'string', stream: 'string',
   consumer: 'string', details: 'bool',
 });
 const ACCOUNT_INFO_OPTIONS = options('AccInfoEventOptions', {});
@@ -196,8 +196,9 @@ const SERVER_ENDPOINTS: ReadonlyArray<readonly [string, GoStruct, Build]> = [
   ['ACCOUNTZ', ACCOUNTZ_OPTIONS, (ctx, o) => accountzData(ctx, { account: o.str('account') })],
   ['JSZ', JSZ_OPTIONS, (ctx, o) => jszData(ctx, { leaderOnly: o.bool('leader_only') })],
   ['HEALTHZ', HEALTHZ_OPTIONS, (ctx, o) => healthzData(ctx, {
-    jsEnabledOnly: o.bool('js-enabled-only'),
+    jsEnabledOnly: o.bool('js-enabled-only') || o.bool('js-enabled'),
     jsServerOnly: o.bool('js-server-only'),
+    jsMetaOnly: o.bool('js-meta-only'),
     account: o.str('account'),
     stream: o.str('stream'),
     consumer: o.str('consumer'),

@@ -135,6 +135,7 @@ const FLAGS: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec>([
   ['P', { kind: 'string', key: 'pid' }],
   ['pid', { kind: 'string', key: 'pid' }],
   ['ports_file_dir', { kind: 'string', key: 'ports_file_dir' }],
+  ['config_watch', { kind: 'bool', key: 'config_watch' }],
   ['l', { kind: 'string', key: 'log' }],
   ['log', { kind: 'string', key: 'log' }],
   ['log_size_limit', { kind: 'int', key: 'log_size_limit' }],
@@ -420,6 +421,7 @@ export function parseFlags(argv: readonly string[]): FlagsResult {
   setStr('http_base_path', 'http_base_path');
   setStr('pid', 'pid_file');
   setStr('ports_file_dir', 'ports_file_dir');
+  setBool('config_watch', 'config_watch');
   setStr('log', 'log_file');
   setInt('log_size_limit', 'log_size_limit');
   setBool('syslog', 'syslog');
@@ -644,6 +646,7 @@ Server Options:
         --http_base_path <path>      URL prefix for the monitoring endpoints (default: /)
     -c, --config <file>              Read options from this configuration file
     -t                               Check the configuration file, then exit
+        --config_watch               Reload when the configuration file or a file it names changes (Natter only)
     -sl,--signal <signal>[=<pid>]    Signal a running server (ldm, stop, quit, term, reopen, reload)
                                      <pid> is a process ID (e.g. 1) or a PID file (e.g. /var/run/natter.pid)
         --client_advertise <string>  Client URL to advertise to other servers

@@ -21,6 +21,11 @@ import { redactText } from '../log/redact.js';
 import { resolveOptions, type ServerOptions } from '../server/options.js';
 import { NATTER_VERSION, SERVER_VERSION } from '../server/version.js';
 import { Server, type ServerPorts } from '../server/server.js';
+import { trustedOperatorClaims } from '../jwt/operator-mode.js';
+import { securityFromOptions } from '../auth/security-config.js';
+import { isBcrypt } from '../auth/passwords.js';
+import { parseResolver } from '../jwt/resolver-config.js';
+import { formatGoLocalTime, goQuote } from '../text/go-format.js';
 
 /**
  * The program name in messages. nats-server's own, so that scripts matching
@@ -79,16 +84,39 @@ async function buildOptions(flags: FlagsResult): Promise<{ options: ServerOption
   return { options: resolveOptions(applyFlags(loaded.options, flags)), warnings: loaded.warnings };
 }
 
+/** Go's host:port, IPv6 hosts in brackets. */
+function goHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * nats-server's fatal line for a port no listener can take (`-p 99999`,
+ * `-m -5`): Go refuses it when listening, as `listen tcp: address 99999:
+ * invalid port`, where Node would say `options.port should be >= 0 and <
+ * 65536`. Monitoring first: nats-server starts it before the client
+ * listener. -1 is a random port and 0 leaves monitoring off.
+ */
+function invalidPortText(o: ServerOptions): string | null {
+  const invalid = (port: number): boolean => !Number.isInteger(port) || port < -1 || port > 65535;
+  for (const port of [o.http_port, o.https_port]) {
+    if (port !== 0 && invalid(port)) return `Can't start monitoring: can't listen to the monitor port: listen tcp: address ${port}: invalid port`;
+  }
+  if (invalid(o.port)) return `Error listening on port: ${goHostPort(o.host, o.port)}, ${JSON.stringify(`listen tcp: address ${o.port}: invalid port`)}`;
+  return null;
+}
+
 /**
  * Go's wording for a listener that could not bind, which log watchers know:
  * `listen tcp 127.0.0.1:4222: bind: address already in use`.
  */
 function describeListenError(err: unknown, o: ServerOptions): string {
+  const invalid = invalidPortText(o);
+  if (invalid !== null) return invalid;
   if (typeof err !== 'object' || err === null) return String(err);
   const e = err as { code?: unknown; address?: unknown; port?: unknown; syscall?: unknown; message?: unknown };
   if (typeof e.code !== 'string' || e.syscall !== 'listen' || typeof e.port !== 'number') return errorMessage(err);
   const host = typeof e.address === 'string' ? e.address : o.host;
-  const hp = host.includes(':') ? `[${host}]:${e.port}` : `${host}:${e.port}`;
+  const hp = goHostPort(host, e.port);
   const why = strerror(e.code) ?? String(e.message);
   const goErr = `listen tcp ${hp}: bind: ${why}`;
   if (e.port === o.http_port || e.port === o.https_port) {
@@ -113,6 +141,49 @@ function warnInactive(flags: FlagsResult, logger: ServerLogger): void {
   }
 }
 
+/**
+ * nats-server's start-up check: a password user (of any account, or the
+ * authorization block's single user) whose password is not a bcrypt hash.
+ * Users without a password (certificate-mapped ones) do not count.
+ */
+function hasPlaintextPassword(o: ServerOptions): boolean {
+  const security = securityFromOptions(o);
+  const single = security.authorization?.password ?? null;
+  if (single !== null && single !== '' && !isBcrypt(single)) return true;
+  for (const u of security.users.values()) if (u.password !== '' && !isBcrypt(u.password)) return true;
+  return false;
+}
+
+/**
+ * What nats-server logs right after its banner: a plaintext password
+ * warning, the configuration file, the trusted operators (`System` is the
+ * operator JWT's audience, as nats-server prints it) and, for a directory
+ * resolver, its directory.
+ */
+function logStartupNotes(logger: ServerLogger, o: ServerOptions, configFile: string | undefined): void {
+  // The server has read these already (it refuses to start otherwise); they are only printed here.
+  const operators = trustedOperatorClaims(o);
+  // Operator mode has no configured users to check.
+  if (operators.length === 0 && hasPlaintextPassword(o)) logger.warn('Plaintext passwords detected, use nkeys or bcrypt');
+  if (configFile !== undefined && configFile !== '') logger.info(`Using configuration file: ${configFile}`);
+  if (operators.length > 0) logger.info('Trusted Operators');
+  for (const op of operators) {
+    logger.info(`  System  : ${goQuote(op.aud)}`);
+    logger.info(`  Operator: ${goQuote(op.name)}`);
+    logger.info(`  Issued  : ${formatGoLocalTime(new Date(op.iat * 1000))}`);
+    logger.info(`  Expires : ${op.exp === 0 ? 'Never' : formatGoLocalTime(new Date(op.exp * 1000))}`);
+  }
+  // As nats-server, which takes the system account from the operator JWT when the config names none.
+  const systemAccount = (o.system_account ?? '') !== '' || operators.some((op) => op.nats.system_account !== '');
+  if (operators.length > 0 && !systemAccount) logger.warn('Trusted Operators should utilize a System Account');
+  if (operators.length > 0 && o.resolver !== undefined) {
+    const resolver = parseResolver(o.resolver).config;
+    if (resolver !== null && resolver.kind !== 'memory') {
+      logger.info(`Managing ${resolver.kind === 'full' ? 'all' : 'some'} jwt in exclusive directory ${resolver.dir}`);
+    }
+  }
+}
+
 function portsFilePath(dir: string): string {
   return path.join(dir, `nats-server_${process.pid}.ports`);
 }
@@ -134,6 +205,10 @@ async function run(flags: FlagsResult): Promise<void> {
     die(`${EXE}: ${errorMessage(err)}`);
   }
   const options = built.options;
+  const configFile = flags.configFile !== undefined && flags.configFile !== '' ? flags.configFile : undefined;
+  if (options.config_watch === true && configFile === undefined) {
+    die(`${EXE}: config_watch needs a configuration file to watch (-c <file>)`);
+  }
 
   let logger: ServerLogger;
   try {
@@ -214,9 +289,37 @@ async function run(flags: FlagsResult): Promise<void> {
     server.reload(next.options);
     logger.reconfigure(loggerOptionsFrom(next.options));
     server.followLogLevels();
+    await followConfigWatch(next.options.config_watch === true);
+  };
+  /** SIGHUP and the config watcher: a refused reload keeps the running configuration and says why. */
+  const reloadAndReport = (): Promise<boolean> =>
+    reload().then(
+      () => true,
+      (err: unknown) => {
+        logger.error(`Failed to reload server configuration: ${errorMessage(err)}`);
+        return false;
+      },
+    );
+
+  let watcher: { close(): void } | null = null;
+  /** Starts or stops watching the config file as `config_watch` says (at start and after each reload). */
+  const followConfigWatch = async (enabled: boolean): Promise<void> => {
+    if (!enabled || configFile === undefined) {
+      if (watcher !== null) logger.info('Stopped watching the configuration for changes');
+      watcher?.close();
+      watcher = null;
+      return;
+    }
+    if (watcher !== null) return;
+    // Loaded only when asked for: most runs never watch, and it brings the config parser.
+    const { ConfigWatcher } = await import('../config/watch.js');
+    const started = new ConfigWatcher({ configFile, reload: reloadAndReport, logger });
+    started.start();
+    watcher = started;
   };
   // `$SYS.REQ.SERVER.<id>.RELOAD` reloads the file too, like SIGHUP.
   if (flags.configFile !== undefined && flags.configFile !== '') server.reloadConfig = reload;
+  server.afterBanner = () => logStartupNotes(logger, options, flags.configFile);
 
   // Go's names for the signals, which nats-server prints when it traps one.
   const SIGNAL_NAMES: Readonly<Record<string, string>> = {
@@ -255,9 +358,7 @@ async function run(flags: FlagsResult): Promise<void> {
         );
         break;
       case 'SIGHUP':
-        reload().catch((err: unknown) => {
-          logger.error(`Failed to reload server configuration: ${errorMessage(err)}`);
-        });
+        void reloadAndReport();
         break;
       default:
         break;
@@ -276,6 +377,7 @@ async function run(flags: FlagsResult): Promise<void> {
     logger.fatal(describeListenError(err, options));
     finish(1);
   }
+  await followConfigWatch(options.config_watch === true);
 
   if (portsDir !== undefined) {
     const file = portsFilePath(portsDir);

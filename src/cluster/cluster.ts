@@ -129,6 +129,11 @@ class Cluster implements MeshHost {
     // No route is registered yet: this only counts what the first routes will be told.
     this.traffic.countExisting();
     this.unregisters.push(this.core.addInterestListener(this.traffic));
+    // Leaf connections are told routed interest too (as nats-server keeps it in the account sublist).
+    const remote = this.traffic.remoteInterest;
+    const routed = this.core.routedInterest;
+    remote.onChange = (sub, added) => routed.changed(sub.account, sub.subject, sub.queue, added);
+    this.unregisters.push(routed.setSource((account) => remote.entries(account)), () => { remote.onChange = null; });
     this.unregisters.push(this.upkeep.addChore(() => this.traffic.resyncShadows()));
     this.mesh.dialConfigured();
   }

@@ -5,6 +5,13 @@
  * `permissions { import, export }`, `tls`. Keys are case-insensitive;
  * unknown keys are errors. The `tls` block is read and its files loaded by
  * the TLS module, as nats-server loads them while parsing the configuration.
+ *
+ * Two keys today's Helm charts write are accepted and change nothing, with
+ * a notice (clusterKeyNotice): `pool_size` (Natter keeps one route
+ * connection per peer, as nats-server before 2.10 did) and `compression`
+ * (Natter announces no compression, so every peer negotiates "off", as it
+ * does with a nats-server 2.9 peer). Other keys nats-server 2.10+ knows are
+ * refused as not supported.
  */
 import { loadTls, TlsConfigError, type TlsMaterial } from '../tls/index.js';
 import { permissionsConfigFrom, type SubjectPermissionConfig } from '../auth/permissions.js';
@@ -146,8 +153,15 @@ function readClusterBlock(raw: RawBlock): ClusterConfig | null {
       case 'permissions':
         permissions = parsePermissions(value);
         break;
+      case 'pool_size':
+      case 'compression': {
+        // Checked, then without effect (see the notice).
+        const problem = clusterKeyProblem(key, value);
+        if (problem !== null) throw new ClusterConfigError(problem);
+        break;
+      }
       default:
-        throw new ClusterConfigError(`unknown field "${key}" in cluster block`);
+        throw new ClusterConfigError(clusterKeyProblem(key, value) ?? `unknown field "${key}" in cluster block`);
     }
   }
   if (port === 0) return null;
@@ -180,6 +194,49 @@ function readClusterBlock(raw: RawBlock): ClusterConfig | null {
     tls,
   };
 }
+
+/** Keys of nats-server 2.10+ cluster blocks Natter does not implement, and what they would turn on. */
+const UNSUPPORTED_CLUSTER_KEYS: ReadonlyMap<string, string> = new Map([
+  ['accounts', 'pinned route accounts'],
+  ['ping_interval', 'a route ping interval of its own'],
+  ['ping_max', 'a route ping limit of its own'],
+  ['write_deadline', 'a route write deadline of its own'],
+  ['write_timeout', 'route write timeout policies'],
+]);
+const COMPRESSION_MODES: readonly string[] = ['off', 'disabled', 'accept', 'on', 'enabled', 's2_auto', 's2_uncompressed', 's2_fast', 's2_better', 's2_best'];
+
+/**
+ * The problem with a cluster key that is not one of those readClusterBlock
+ * reads itself (pool_size and compression values, keys of features Natter
+ * lacks), or null. For checks at load time, with positions.
+ */
+export function clusterKeyProblem(key: string, value: unknown): string | null {
+  const lower = key.toLowerCase();
+  if (lower === 'pool_size') {
+    return typeof value === 'number' && Number.isInteger(value) && value >= -1 ? null : `cluster pool_size must be an integer >= -1, got ${JSON.stringify(value)}`;
+  }
+  if (lower === 'compression') {
+    const mode = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).mode : value;
+    if (typeof mode === 'boolean' || (typeof mode === 'string' && COMPRESSION_MODES.includes(mode.toLowerCase()))) return null;
+    return `cluster compression mode ${JSON.stringify(mode)} is not one of ${COMPRESSION_MODES.join(', ')}`;
+  }
+  const feature = UNSUPPORTED_CLUSTER_KEYS.get(lower);
+  return feature === undefined ? null : `cluster ${key} (${feature}) is not supported by this Natter version`;
+}
+
+/** What a cluster key that is accepted without effect means here, for the log; null for other keys. */
+export function clusterKeyNotice(key: string, value: unknown): string | null {
+  const lower = key.toLowerCase();
+  if (lower === 'pool_size') return `cluster pool_size ${JSON.stringify(value)} is accepted: Natter keeps one route connection per peer`;
+  if (lower === 'compression') return 'cluster compression is accepted: Natter announces none, so routes run uncompressed (negotiated "off", as with a nats-server 2.9 peer)';
+  return null;
+}
+
+/** Every key a cluster block may hold (lower case), those refused as not supported included. */
+export const KNOWN_CLUSTER_KEYS: ReadonlySet<string> = new Set([
+  'name', 'listen', 'port', 'host', 'net', 'authorization', 'routes', 'tls', 'cluster_advertise', 'advertise', 'no_advertise',
+  'connect_retries', 'permissions', 'pool_size', 'compression', ...UNSUPPORTED_CLUSTER_KEYS.keys(),
+]);
 
 function str(v: unknown, what: string): string {
   if (typeof v !== 'string') throw new ClusterConfigError(`${what} must be a string, got ${typeof v}`);

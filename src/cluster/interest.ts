@@ -118,6 +118,8 @@ export interface Targets<R extends InterestSource> {
 export class RemoteInterest<R extends InterestSource> {
   private readonly byAccount = new Map<string, Sublist<RemoteSub<R>>>();
   private readonly targets: Targets<R> = { count: 0, routes: [], queues: [] };
+  /** Told of every entry that comes or goes (leaf nodes pass routed interest on). */
+  onChange: ((sub: RemoteSub<R>, added: boolean) => void) | null = null;
 
   /** Adds an entry; false when its subject is not a valid subscription subject. */
   insert(sub: RemoteSub<R>): boolean {
@@ -126,14 +128,22 @@ export class RemoteInterest<R extends InterestSource> {
       list = new Sublist<RemoteSub<R>>();
       this.byAccount.set(sub.account, list);
     }
-    return list.insert(sub);
+    const ok = list.insert(sub);
+    if (ok && this.onChange !== null) this.onChange(sub, true);
+    return ok;
   }
 
   remove(sub: RemoteSub<R>): void {
     const list = this.byAccount.get(sub.account);
     if (list === undefined) return;
-    list.remove(sub);
+    const removed = list.remove(sub);
     if (list.size === 0) this.byAccount.delete(sub.account);
+    if (removed && this.onChange !== null) this.onChange(sub, false);
+  }
+
+  /** Every entry of `account`. */
+  entries(account: string): readonly RemoteSub<R>[] {
+    return this.byAccount.get(account)?.all() ?? [];
   }
 
   /**

@@ -10,17 +10,24 @@
  *
  * A key nats-server does not know is an error (`unknown field "xyz"`), as in
  * nats-server 2.9/2.10 unless it is a variable definition, i.e. some `$key`
- * reference used it. Keys nats-server knows but Natter has no option for
- * yet produce a warning; blocks of subsystems not built yet are validated as
- * maps, kept verbatim (positions stripped) and produce a warning each.
+ * reference used it. Keys nats-server knows but Natter does not implement
+ * are errors too unless they hold their "off" value (unsupported-keys.ts):
+ * nothing is silently ignored. Blocks of subsystems not built yet are
+ * validated as maps, kept verbatim (positions stripped) and produce a
+ * warning each; the server refuses to start with them.
  *
  * Where nats-server treats 0 as "use the default" (max_payload, ping_max,
  * write_deadline, ...) the default is filled in, so the result means the
  * same thing whether or not it is layered over other options.
  */
 import { parseResolver } from '../jwt/resolver-config.js';
+import { isPublicKeyOf, NKEY_PREFIX_OPERATOR } from '../jwt/jwt.js';
 import { DEFAULT_OPTIONS, type RawBlock, type ServerOptions } from '../server/options.js';
-import { jetStreamKeyProblem } from '../jetstream/config.js';
+import { jetStreamKeyNotice, jetStreamKeyProblem } from '../jetstream/config.js';
+import { clusterKeyNotice, clusterKeyProblem, KNOWN_CLUSTER_KEYS } from '../cluster/config.js';
+import { websocketBlockProblems } from '../websocket/config.js';
+import { leafNodeBlockProblem } from '../leafnode/config.js';
+import { unsupportedKeyProblem, UNSUPPORTED_TOP_LEVEL_KEYS } from './unsupported-keys.js';
 import { securityFromConfigTree } from '../auth/security-config.js';
 import { ConfigError, formatPos, PSEUDO_FILE, type SourcePos } from './errors.js';
 import { DurationError, parseGoDuration } from './durations.js';
@@ -69,11 +76,12 @@ export function optionsFromConfigText(
 export function optionsFromConfigTree(root: ConfMap, options: LoadOptions = {}): ConfigLoadResult {
   const mapper = new Mapper(options.allowUnknownFields === true);
   for (const entry of root.entries.values()) mapper.entry(entry);
+  mapper.applyTopLevelStoreDir();
   if (mapper.errors.length > 0) throw ConfigError.combine(mapper.errors);
   // Users, permissions and accounts are checked here, where positions are
   // known, so their errors name file:line:col; the server rebuilds them from the options.
   // In operator mode accounts and users come from JWTs; the static checks do not apply.
-  if (mapper.options.operator === undefined) securityFromConfigTree(root);
+  if (mapper.options.operator === undefined && mapper.options.trusted_keys === undefined) securityFromConfigTree(root);
   return { options: mapper.options, warnings: mapper.warnings };
 }
 
@@ -91,6 +99,8 @@ class Mapper {
   readonly warnings: string[] = [];
   readonly errors: ConfigError[] = [];
   private readonly inactiveWarned = new Set<string>();
+  /** The top-level store_dir: JetStream's directory unless the jetstream block names one. */
+  topLevelStoreDir: string | undefined;
 
   constructor(private readonly allowUnknown: boolean) {}
 
@@ -100,8 +110,9 @@ class Mapper {
       handler(this, e);
       return;
     }
-    if (UNSUPPORTED_KEYS.has(e.key.toLowerCase())) {
-      this.warnings.push(`${formatPos(e.keyPos)}: "${e.key}" is not supported by this Natter version and is ignored`);
+    if (UNSUPPORTED_TOP_LEVEL_KEYS.has(e.key.toLowerCase())) {
+      const problem = unsupportedKeyProblem(e.key, e.value);
+      if (problem !== null) this.error(e.keyPos, problem);
       return;
     }
     if (e.usedAsVariable) return;
@@ -115,6 +126,22 @@ class Mapper {
 
   error(pos: SourcePos, problem: string): void {
     this.errors.push(new ConfigError(pos, problem));
+  }
+
+  /**
+   * nats-server's top-level store_dir is where JetStream keeps its data
+   * when the jetstream block names no directory; it does not turn
+   * JetStream on (the -js flag may, later), as `-sd` alone does not.
+   */
+  applyTopLevelStoreDir(): void {
+    const dir = this.topLevelStoreDir;
+    if (dir === undefined) return;
+    const js = this.options.jetstream;
+    if (typeof js === 'object') {
+      if (!Object.keys(js).some((k) => ['store_dir', 'store', 'storedir'].includes(k.toLowerCase()))) this.options.jetstream = { ...js, store_dir: dir };
+    } else {
+      this.options.jetstream = js === true ? { store_dir: dir } : { enabled: false, store_dir: dir };
+    }
   }
 
   /** One warning per subsystem, however many aliases name it. */
@@ -328,7 +355,8 @@ function on(keys: readonly string[], handler: Handler): void {
 
 type StringKey = 'host' | 'server_name' | 'client_advertise' | 'log_file' | 'pid_file' | 'ports_file_dir'
   | 'http_base_path' | 'system_account' | 'no_auth_user';
-type BoolKey = 'debug' | 'trace' | 'logtime' | 'logtime_utc' | 'syslog' | 'no_header_support' | 'allow_non_tls';
+type BoolKey = 'debug' | 'trace' | 'logtime' | 'logtime_utc' | 'syslog' | 'no_header_support' | 'allow_non_tls'
+  | 'config_watch';
 
 function stringOption(keys: readonly string[], target: StringKey): void {
   on(keys, (m, e) => {
@@ -428,6 +456,8 @@ on(['log_size_limit', 'logfile_size_limit'], (m, e) => {
 });
 boolOption(['syslog'], 'syslog');
 boolOption(['no_header_support'], 'no_header_support');
+// Natter's own key (src/config/watch.ts): reload when the config file or a file it names changes.
+boolOption(['config_watch'], 'config_watch');
 stringOption(['pid_file', 'pidfile'], 'pid_file');
 stringOption(['ports_file_dir'], 'ports_file_dir');
 
@@ -543,6 +573,8 @@ on(['jetstream'], (m, e) => {
       if (entry.usedAsVariable) continue;
       const problem = jetStreamKeyProblem(entry.key, toPlain(entry.value));
       if (problem !== null) m.error(problem.startsWith('unknown field') ? entry.keyPos : entry.value.pos, problem);
+      const notice = jetStreamKeyNotice(entry.key);
+      if (notice !== null) m.warnings.push(`${formatPos(entry.keyPos)}: ${notice}`);
     }
     m.set('jetstream', mapToPlain(v));
   } else {
@@ -551,10 +583,45 @@ on(['jetstream'], (m, e) => {
   }
 });
 
-blockOption(['cluster'], 'cluster', true);
+on(['store_dir', 'storedir'], (m, e) => {
+  const dir = m.string(e);
+  if (dir !== undefined) m.topLevelStoreDir = dir;
+});
+
+// Keys are checked here, with positions; the values in depth (routes, TLS files) when the cluster starts.
+on(['cluster'], (m, e) => {
+  const raw = m.rawMap(e);
+  if (raw === undefined || e.value.kind !== 'map') return;
+  for (const entry of e.value.entries.values()) {
+    if (entry.usedAsVariable) continue;
+    if (!KNOWN_CLUSTER_KEYS.has(entry.key.toLowerCase())) {
+      m.error(entry.keyPos, `unknown field "${entry.key}" in cluster block`);
+      continue;
+    }
+    const value = toPlain(entry.value);
+    const problem = clusterKeyProblem(entry.key, value);
+    if (problem !== null) m.error(entry.keyPos, problem);
+    const notice = clusterKeyNotice(entry.key, value);
+    if (notice !== null && problem === null) m.warnings.push(`${formatPos(entry.keyPos)}: ${notice}`);
+  }
+  m.set('cluster', raw);
+});
 blockOption(['gateway'], 'gateway');
-blockOption(['leafnodes', 'leaf'], 'leafnodes');
-blockOption(['websocket', 'ws'], 'websocket');
+// The leafnodes block's problems, at the position of the key each concerns (as nats-server points).
+on(['leafnodes', 'leaf'], (m, e) => {
+  const raw = m.rawMap(e);
+  if (raw === undefined) return;
+  const p = leafNodeBlockProblem(e.value, raw);
+  if (p !== null) m.error(p.pos, p.text);
+  m.set('leafnodes', raw);
+});
+// The websocket block's own problems, with their positions (the checks against the rest run at start).
+on(['websocket', 'ws'], (m, e) => {
+  const raw = m.rawMap(e);
+  if (raw === undefined) return;
+  for (const p of websocketBlockProblems(e.value, e.key)) m.error(p.pos ?? e.value.pos, p.problem);
+  m.set('websocket', raw);
+});
 blockOption(['mqtt'], 'mqtt');
 blockOption(['tls'], 'tls', true);
 
@@ -575,6 +642,21 @@ on(['operator', 'operators', 'roots', 'root', 'root_operators', 'root_operator']
     m.typeError(e, 'a JWT file name, a JWT, or an array of them');
     return;
   }
+});
+// Operator keys trusted without operator JWTs (operator mode with the account resolver): one key or a list.
+on(['trusted', 'trusted_keys'], (m, e) => {
+  const v = e.value;
+  const items = v.kind === 'array' ? v.items : [v];
+  const keys: string[] = [];
+  for (const item of items) {
+    if (item.kind !== 'string' || !isPublicKeyOf(item.value, NKEY_PREFIX_OPERATOR)) {
+      m.error(item.pos, `trusted Keys ${item.kind === 'string' ? JSON.stringify(item.value) : describe(item)} are not valid public operator Keys`);
+      return;
+    }
+    keys.push(item.value);
+  }
+  // An empty list trusts nobody: operator mode stays off.
+  if (keys.length > 0) m.set('trusted_keys', keys);
 });
 on(['resolver', 'account_resolver', 'accounts_resolver'], (m, e) => {
   const v = e.value;
@@ -599,46 +681,5 @@ on(['resolver_preload'], (m, e) => {
   m.set('resolver_preload', toPlain(e.value) as Record<string, string>);
 });
 
-/**
- * Top-level keys nats-server (2.9 to 2.11) knows that have no Natter option
- * yet. They are accepted, so a nats-server configuration loads, with a
- * warning that they have no effect.
- */
-const UNSUPPORTED_KEYS: ReadonlySet<string> = new Set([
-  'mappings',
-  'maps',
-  'disable_sublist_cache',
-  'no_sublist_cache',
-  'store_dir',
-  'storedir',
-  'remote_syslog',
-  'prof_port',
-  'prof_block_rate',
-  'max_traced_msg_len',
-  'max_sub_tokens',
-  'max_subscription_tokens',
-  'ocsp',
-  'ocsp_cache',
-  'resolver_tls',
-  'resolver_pinned_accounts',
-  'no_system_account',
-  'no_system',
-  'no_sys_acc',
-  'trusted',
-  'trusted_keys',
-  'default_js_domain',
-  'logfile_max_num',
-  'log_max_num',
-  'no_fast_producer_stall',
-  'max_closed_clients',
-  'trace_headers',
-  'default_sentinel',
-  'proxy_protocol',
-  'write_timeout',
-  'server_metadata',
-  'feature_flags',
-  'proxies',
-]);
-
 /** Every top-level key the mapping recognises (lower case), aliases included. */
-export const KNOWN_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([...HANDLERS.keys(), ...UNSUPPORTED_KEYS]);
+export const KNOWN_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([...HANDLERS.keys(), ...UNSUPPORTED_TOP_LEVEL_KEYS]);

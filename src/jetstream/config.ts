@@ -22,8 +22,6 @@ export interface JetStreamConfig {
   readonly domain: string;
   /** 'always': every acknowledged message is fsynced first (grouped per turn); otherwise the fsync interval in ms (acks wait for the write). */
   readonly sync: 'always' | number;
-  readonly maxBufferedSize: number;
-  readonly maxBufferedMsgs: number;
   readonly strict: boolean;
   readonly uniqueTag: string;
 }
@@ -34,8 +32,8 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000;
 /** nats-server's defaults: 75% of RAM, and up to 1TB of disk (less when the disk is smaller). */
 const MAX_STORE_DEFAULT = 1024 ** 4;
 
-/** Keys nats-server's parseJetStream knows, and how each value must look. */
-type Check = 'bool' | 'string' | 'size' | 'int' | 'sync' | 'any';
+/** Keys nats-server's parseJetStream knows, and how each value must look ('unsupported': see UNSUPPORTED). */
+type Check = 'bool' | 'string' | 'size' | 'int' | 'sync' | 'unsupported';
 const KEYS: ReadonlyMap<string, Check> = new Map<string, Check>([
   ['enabled', 'bool'], ['enable', 'bool'], ['strict', 'bool'],
   ['store', 'string'], ['store_dir', 'string'], ['storedir', 'string'],
@@ -43,13 +41,55 @@ const KEYS: ReadonlyMap<string, Check> = new Map<string, Check>([
   ['max_memory_store', 'size'], ['max_mem_store', 'size'], ['max_mem', 'size'],
   ['max_file_store', 'size'], ['max_file', 'size'],
   ['domain', 'string'], ['unique_tag', 'string'],
-  ['max_buffered_size', 'size'], ['max_outstanding_catchup', 'size'],
-  ['max_buffered_msgs', 'int'], ['request_queue_limit', 'int'], ['info_queue_limit', 'int'],
-  // Accepted for compatibility; they have no effect here (no encryption, no clustering).
-  ['key', 'string'], ['ek', 'string'], ['encryption_key', 'string'], ['prev_key', 'string'], ['prev_ek', 'string'],
-  ['prev_encryption_key', 'string'], ['cipher', 'string'], ['extension_hint', 'string'], ['limits', 'any'], ['tpm', 'any'],
-  ['meta_compact', 'int'], ['meta_compact_size', 'size'], ['meta_compact_sync', 'bool'], ['max_concurrent_io', 'int'],
+  ['max_buffered_size', 'size'], ['max_outstanding_catchup', 'size'], ['max_buffered_msgs', 'int'],
+  ['key', 'unsupported'], ['ek', 'unsupported'], ['encryption_key', 'unsupported'], ['prev_key', 'unsupported'],
+  ['prev_ek', 'unsupported'], ['prev_encryption_key', 'unsupported'], ['cipher', 'unsupported'], ['tpm', 'unsupported'],
+  ['extension_hint', 'unsupported'], ['limits', 'unsupported'], ['request_queue_limit', 'unsupported'],
+  ['info_queue_limit', 'unsupported'], ['meta_compact', 'unsupported'], ['meta_compact_size', 'unsupported'],
+  ['meta_compact_sync', 'unsupported'], ['max_concurrent_io', 'unsupported'],
 ]);
+
+/**
+ * Keys of features Natter does not have: refused (never silently ignored)
+ * unless they hold a value that asks for nothing (empty, 0, false, or
+ * nats-server's default where Natter behaves the same).
+ */
+const UNSUPPORTED: ReadonlyMap<string, { feature: string; isOff: (v: unknown) => boolean }> = new Map([
+  ...['key', 'ek', 'encryption_key', 'prev_key', 'prev_ek', 'prev_encryption_key', 'cipher'].map((k) => [k, { feature: 'encryption at rest', isOff: isNothing }] as const),
+  ['tpm', { feature: 'TPM-sealed encryption keys', isOff: isNothing }],
+  ['extension_hint', { feature: 'extension hints', isOff: isNothing }],
+  ['limits', { feature: 'server-wide JetStream API limits', isOff: isNothing }],
+  // Natter's API queue holds nats-server's default of 10,000 requests (api/request-queue.ts).
+  ['request_queue_limit', { feature: 'a request queue limit other than 10000', isOff: (v: unknown) => v === 10_000 || isNothing(v) }],
+  ['info_queue_limit', { feature: 'a separate info request queue', isOff: isNothing }],
+  ['meta_compact', { feature: 'meta group compaction tuning', isOff: isNothing }],
+  ['meta_compact_size', { feature: 'meta group compaction tuning', isOff: isNothing }],
+  ['meta_compact_sync', { feature: 'meta group compaction tuning', isOff: isNothing }],
+  ['max_concurrent_io', { feature: 'a limit on concurrent disk I/O', isOff: isNothing }],
+]);
+
+function isNothing(v: unknown): boolean {
+  if (v === '' || v === 0 || v === false || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === 'object' && Object.keys(v).length === 0;
+}
+
+/**
+ * Keys that are accepted and change nothing here, with the notice logged
+ * when a configuration sets them. nats-server buffers core NATS publishes
+ * on their way into a stream and bounds that buffer; Natter stores each
+ * message as it is published, so there is no such buffer to bound.
+ */
+const NOTICES: ReadonlyMap<string, string> = new Map([
+  ['max_buffered_size', 'jetstream max_buffered_size is accepted: Natter stores each message as it arrives, with no ingest buffer to bound'],
+  ['max_buffered_msgs', 'jetstream max_buffered_msgs is accepted: Natter stores each message as it arrives, with no ingest buffer to bound'],
+  ['max_outstanding_catchup', 'jetstream max_outstanding_catchup is accepted: Natter replicas catch up at their own pace and do not use it'],
+]);
+
+/** The notice for a jetstream key that is accepted but changes nothing here, or null. */
+export function jetStreamKeyNotice(key: string): string | null {
+  return NOTICES.get(key.toLowerCase()) ?? null;
+}
 
 function sizeOf(v: unknown): number | string {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
@@ -93,8 +133,10 @@ export function jetStreamKeyProblem(key: string, value: unknown): string | null 
       }
       // A bare integer is seconds, as for nats-server's other durations.
       return typeof value === 'number' ? null : `error parsing ${key}: expected a duration, got ${JSON.stringify(value)}`;
-    case 'any':
-      return null;
+    case 'unsupported': {
+      const u = UNSUPPORTED.get(lower);
+      return u === undefined || u.isOff(value) ? null : `${key}: ${u.feature} is not supported by this Natter version`;
+    }
   }
 }
 
@@ -148,15 +190,12 @@ export function jetStreamConfigFrom(o: ServerOptions): JetStreamConfig | null {
   if (sync !== 'always' && sync <= 0) sync = 'always';
   const domain = get(block, 'domain');
   const tag = get(block, 'unique_tag');
-  const bufMsgs = get(block, 'max_buffered_msgs');
   return {
     storeDir,
     maxMemory: sizeSetting(block, Math.floor(totalmem() * 0.75), 'max_memory_store', 'max_mem_store', 'max_mem'),
     maxStore: sizeSetting(block, defaultMaxStore(storeDir), 'max_file_store', 'max_file'),
     domain: typeof domain === 'string' ? domain : '',
     sync,
-    maxBufferedSize: sizeSetting(block, 128 * 1024 * 1024, 'max_buffered_size'),
-    maxBufferedMsgs: typeof bufMsgs === 'number' && bufMsgs > 0 ? bufMsgs : 10_000,
     strict: get(block, 'strict') !== false,
     uniqueTag: typeof tag === 'string' ? tag.trim().toLowerCase() : '',
   };

@@ -3,11 +3,14 @@
  * from a raw NATS/1.0 header block in one pass, only when a message has
  * headers. Names are matched case-sensitively, as nats-server does.
  */
+import { HDR_TTL } from './store/msg-ttl.js';
 
 export const HDR_MSG_ID = 'Nats-Msg-Id';
 export const HDR_EXPECTED_STREAM = 'Nats-Expected-Stream';
 export const HDR_EXPECTED_LAST_SEQ = 'Nats-Expected-Last-Sequence';
 export const HDR_EXPECTED_LAST_SUBJ_SEQ = 'Nats-Expected-Last-Subject-Sequence';
+/** nats-server 2.11: the subject (wildcards allowed) Nats-Expected-Last-Subject-Sequence is about, instead of the message's. */
+export const HDR_EXPECTED_LAST_SUBJ_SEQ_SUBJECT = 'Nats-Expected-Last-Subject-Sequence-Subject';
 export const HDR_EXPECTED_LAST_MSG_ID = 'Nats-Expected-Last-Msg-Id';
 export const HDR_ROLLUP = 'Nats-Rollup';
 
@@ -18,8 +21,11 @@ export interface PublishHeaders {
   /** Expected sequences: null when absent or not an unsigned integer (nats-server ignores those). */
   expectedLastSeq: number | null;
   expectedLastSubjSeq: number | null;
+  expectedLastSubjSeqSubject: string | null;
   expectedLastMsgId: string | null;
   rollup: string | null;
+  /** The Nats-TTL value as sent (checked by the stream). */
+  ttl: string | null;
 }
 
 const CR = 13;
@@ -32,7 +38,7 @@ const COLON = 58;
  */
 export function readPublishHeaders(msg: Buffer, hdrLen: number): PublishHeaders {
   const out: PublishHeaders = {
-    msgId: null, expectedStream: null, expectedLastSeq: null, expectedLastSubjSeq: null, expectedLastMsgId: null, rollup: null,
+    msgId: null, expectedStream: null, expectedLastSeq: null, expectedLastSubjSeq: null, expectedLastSubjSeqSubject: null, expectedLastMsgId: null, rollup: null, ttl: null,
   };
   // Skip the status line.
   let i = msg.indexOf(LF, 0);
@@ -70,11 +76,17 @@ function assign(out: PublishHeaders, key: string, value: string): void {
     case HDR_EXPECTED_LAST_SUBJ_SEQ:
       out.expectedLastSubjSeq = parseSeq(value);
       break;
+    case HDR_EXPECTED_LAST_SUBJ_SEQ_SUBJECT:
+      if (value !== '') out.expectedLastSubjSeqSubject = value;
+      break;
     case HDR_EXPECTED_LAST_MSG_ID:
       if (value !== '') out.expectedLastMsgId = value;
       break;
     case HDR_ROLLUP:
       if (value !== '') out.rollup = value;
+      break;
+    case HDR_TTL:
+      out.ttl = value;
       break;
     default:
       break;

@@ -116,6 +116,11 @@ class Follower {
   /** Finds (or re-finds, after the origin was recreated) the origin stream. */
   private attach(): void {
     if (this.stopped) return;
+    if (this.cfg.external !== undefined) {
+      // An origin in another JetStream domain (across a leaf connection) is read through its API only.
+      this.startRemote();
+      return;
+    }
     const found = this.js.findStream(this.stream.account, this.cfg.name);
     const live = found !== null && !found.closed ? found : null;
     if (live === null && this.origin === null && this.stream.replicated) {
@@ -187,7 +192,8 @@ class Follower {
     if (this.remote === null || this.stopped || this.stream.closed) return;
     const filter = this.filters !== null && this.filters.length === 1 ? this.filters[0] : '>';
     this.remoteTimer = setTimeout(this.askRemote, REMOTE_TIMEOUT_MS);
-    this.js.core.publishInternal(this.stream.account, `$JS.API.STREAM.MSG.GET.${this.cfg.name}`, this.remoteInbox, JSON.stringify({ seq: this.next, next_by_subj: filter }));
+    const api = this.cfg.external?.api ?? '$JS.API';
+    this.js.core.publishInternal(this.stream.account, `${api}.STREAM.MSG.GET.${this.cfg.name}`, this.remoteInbox, JSON.stringify({ seq: this.next, next_by_subj: filter }));
   };
 
   private askRemoteIn(ms: number): void {

@@ -17,6 +17,7 @@ export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
     maxMsgSize: cfg.max_msg_size,
     discard: cfg.discard,
     discardNewPerSubject: cfg.discard_new_per_subject === true,
+    msgTtl: cfg.allow_msg_ttl === true,
   };
 }
 

@@ -21,6 +21,7 @@ import { findFirstOverlap, MAX_OVERLAP_WORK, rememberIndexOfList, type SubjectOv
 import { runToEnd } from './slices.js';
 
 const NS_PER_MS = 1_000_000;
+const NS_PER_S = 1_000 * NS_PER_MS;
 /** nats-server's StreamDefaultDuplicatesWindow: two minutes. */
 const DEFAULT_DUPLICATE_WINDOW_NS = 120_000 * NS_PER_MS;
 const MIN_WINDOW_NS = 100 * NS_PER_MS;
@@ -59,7 +60,7 @@ export interface StreamConfigEnv {
 // ---- decoding ---------------------------------------------------------------
 
 type FieldKind = 'string' | 'int' | 'uint' | 'bool' | 'duration' | 'strings' | 'retention' | 'discard' | 'storage' |
-  'source' | 'sources' | 'transform' | 'republish' | 'placement' | 'metadata' | 'compression' | 'consumer_limits';
+  'source' | 'sources' | 'transform' | 'republish' | 'placement' | 'metadata' | 'compression' | 'consumer_limits' | 'persist_mode';
 
 /** The StreamConfig fields nats-server reads, with their Go type for error texts. */
 const FIELDS: ReadonlyArray<readonly [keyof StreamConfig, FieldKind, string]> = [
@@ -94,6 +95,24 @@ const FIELDS: ReadonlyArray<readonly [keyof StreamConfig, FieldKind, string]> = 
   ['allow_rollup_hdrs', 'bool', 'bool'],
   ['consumer_limits', 'consumer_limits', 'server.StreamConsumerLimits'],
   ['metadata', 'metadata', 'map[string]string'],
+  ['allow_msg_ttl', 'bool', 'bool'],
+  ['subject_delete_marker_ttl', 'duration', 'time.Duration'],
+];
+
+/**
+ * Fields of nats-server 2.9 to 2.14 and of today's clients that select a
+ * feature this server does not have. A client sends most of them in every
+ * create at their zero value (nats-py `allow_msg_ttl: false`, nats.js
+ * `persist_mode`), so the zero value is accepted; asking for the feature is
+ * refused with a JetStream error naming it, never silently dropped.
+ */
+const UNSUPPORTED_FIELDS: ReadonlyArray<readonly [string, FieldKind, string, string]> = [
+  ['template_owner', 'string', 'string', 'stream templates'],
+  ['allow_msg_counter', 'bool', 'bool', 'distributed counters (allow_msg_counter)'],
+  ['allow_atomic', 'bool', 'bool', 'atomic batch publish (allow_atomic)'],
+  ['allow_batched', 'bool', 'bool', 'batched publish (allow_batched)'],
+  ['allow_msg_schedules', 'bool', 'bool', 'message schedules (allow_msg_schedules)'],
+  ['persist_mode', 'persist_mode', 'server.PersistModeType', 'asynchronous persistence (persist_mode: async)'],
 ];
 
 class DecodeError extends Error {}
@@ -156,7 +175,7 @@ function decodeSource(v: unknown, field: string): StreamSourceConfig {
 
 /** Request-level fields next to the config (StreamConfigRequest). */
 const REQUEST_FIELDS: ReadonlySet<string> = new Set(['pedantic']);
-const KNOWN_FIELDS: ReadonlySet<string> = new Set([...FIELDS.map(([k]) => k as string), ...REQUEST_FIELDS]);
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([...FIELDS.map(([k]) => k as string), ...UNSUPPORTED_FIELDS.map(([k]) => k), ...REQUEST_FIELDS]);
 
 /**
  * Decodes a stream config request body; a Go-style JSON error on failure.
@@ -178,11 +197,24 @@ export function decodeStreamConfig(body: Buffer, strict: boolean): StreamConfigI
     for (const k of Object.keys(raw)) if (!KNOWN_FIELDS.has(k)) return invalidJson(`json: unknown field ${JSON.stringify(k)}`);
   }
   try {
-    return decodeFields(raw as Record<string, unknown>);
+    const fields = raw as Record<string, unknown>;
+    const unsupported = unsupportedFeature(fields);
+    return unsupported ?? decodeFields(fields);
   } catch (e) {
     if (e instanceof DecodeError) return invalidJson(e.message);
     throw e;
   }
+}
+
+/** The refusal for a feature `o` asks for that this server lacks (type errors first, as decoding finds them), or null. */
+function unsupportedFeature(o: Record<string, unknown>): JsApiError | null {
+  for (const [key, kind, goType, feature] of UNSUPPORTED_FIELDS) {
+    const v = o[key];
+    if (v === undefined || v === null) continue;
+    const value = decodeField(key, kind, goType, v);
+    if (value !== '' && value !== false && value !== 'default') return streamInvalidConfig(`${feature} not supported by this server`);
+  }
+  return null;
 }
 
 function decodeFields(o: Record<string, unknown>): StreamConfigInput {
@@ -191,66 +223,66 @@ function decodeFields(o: Record<string, unknown>): StreamConfigInput {
     const v = o[key];
     // JSON null leaves a Go field at its zero value.
     if (v === undefined || v === null) continue;
-    switch (kind) {
-      case 'string': out[key] = decodeString(v, key); break;
-      case 'int': out[key] = decodeInt(v, key, goType, false); break;
-      case 'uint': out[key] = decodeInt(v, key, goType, true); break;
-      case 'duration': out[key] = decodeInt(v, key, goType, false); break;
-      case 'bool':
-        if (typeof v !== 'boolean') throw typeError(v, key, goType);
-        out[key] = v;
-        break;
-      case 'strings':
-        if (!Array.isArray(v)) throw typeError(v, key, goType);
-        out[key] = v.map((s) => decodeString(s, key));
-        break;
-      case 'retention': out[key] = decodeEnum<RetentionPolicy>(v, ['limits', 'interest', 'workqueue']); break;
-      case 'discard': out[key] = decodeEnum<DiscardPolicy>(v, ['old', 'new']); break;
-      case 'storage': out[key] = decodeEnum<StorageType>(v, ['file', 'memory']); break;
-      case 'compression': out[key] = decodeEnum<'none' | 's2'>(v, ['none', 's2']); break;
-      case 'source': out[key] = decodeSource(v, key); break;
-      case 'sources':
-        if (!Array.isArray(v)) throw typeError(v, key, goType);
-        out[key] = v.map((s) => decodeSource(s, key));
-        break;
-      case 'transform': out[key] = decodeTransform(v, key); break;
-      case 'republish': {
-        if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
-        const r = v as Record<string, unknown>;
-        const rp: { src?: string; dest: string; headers_only?: boolean } = { dest: r.dest === undefined ? '' : decodeString(r.dest, 'republish.dest') };
-        if (r.src !== undefined) rp.src = decodeString(r.src, 'republish.src');
-        if (r.headers_only === true) rp.headers_only = true;
-        out[key] = rp;
-        break;
-      }
-      case 'placement': {
-        if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
-        const p = v as Record<string, unknown>;
-        const pl: { cluster?: string; tags?: string[] } = {};
-        if (typeof p.cluster === 'string' && p.cluster !== '') pl.cluster = p.cluster;
-        if (Array.isArray(p.tags) && p.tags.length > 0) pl.tags = p.tags.map((t) => decodeString(t, 'placement.tags'));
-        out[key] = pl;
-        break;
-      }
-      case 'metadata': {
-        if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
-        const m: Record<string, string> = {};
-        for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) m[mk] = decodeString(mv, 'metadata');
-        out[key] = m;
-        break;
-      }
-      case 'consumer_limits': {
-        if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
-        const c = v as Record<string, unknown>;
-        const cl: { inactive_threshold?: number; max_ack_pending?: number } = {};
-        if (c.inactive_threshold !== undefined && c.inactive_threshold !== 0) cl.inactive_threshold = decodeInt(c.inactive_threshold, 'consumer_limits.inactive_threshold', 'time.Duration', false);
-        if (c.max_ack_pending !== undefined && c.max_ack_pending !== 0) cl.max_ack_pending = decodeInt(c.max_ack_pending, 'consumer_limits.max_ack_pending', 'int', false);
-        out[key] = cl;
-        break;
-      }
-    }
+    out[key] = decodeField(key, kind, goType, v);
   }
   return out as StreamConfigInput;
+}
+
+/** One field's value as Go's decoder would make it; throws DecodeError. */
+function decodeField(key: string, kind: FieldKind, goType: string, v: unknown): unknown {
+  switch (kind) {
+    case 'string': return decodeString(v, key);
+    case 'int': return decodeInt(v, key, goType, false);
+    case 'uint': return decodeInt(v, key, goType, true);
+    case 'duration': return decodeInt(v, key, goType, false);
+    case 'bool':
+      if (typeof v !== 'boolean') throw typeError(v, key, goType);
+      return v;
+    case 'strings':
+      if (!Array.isArray(v)) throw typeError(v, key, goType);
+      return v.map((s) => decodeString(s, key));
+    case 'retention': return decodeEnum<RetentionPolicy>(v, ['limits', 'interest', 'workqueue']);
+    case 'discard': return decodeEnum<DiscardPolicy>(v, ['old', 'new']);
+    case 'storage': return decodeEnum<StorageType>(v, ['file', 'memory']);
+    case 'compression': return decodeEnum<'none' | 's2'>(v, ['none', 's2']);
+    // nats-server reads "" as the default mode too.
+    case 'persist_mode': return v === '' ? 'default' : decodeEnum<'default' | 'async'>(v, ['default', 'async']);
+    case 'source': return decodeSource(v, key);
+    case 'sources':
+      if (!Array.isArray(v)) throw typeError(v, key, goType);
+      return v.map((s) => decodeSource(s, key));
+    case 'transform': return decodeTransform(v, key);
+    case 'republish': {
+      if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
+      const r = v as Record<string, unknown>;
+      const rp: { src?: string; dest: string; headers_only?: boolean } = { dest: r.dest === undefined ? '' : decodeString(r.dest, 'republish.dest') };
+      if (r.src !== undefined) rp.src = decodeString(r.src, 'republish.src');
+      if (r.headers_only === true) rp.headers_only = true;
+      return rp;
+    }
+    case 'placement': {
+      if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
+      const p = v as Record<string, unknown>;
+      const pl: { cluster?: string; tags?: string[] } = {};
+      if (typeof p.cluster === 'string' && p.cluster !== '') pl.cluster = p.cluster;
+      if (Array.isArray(p.tags) && p.tags.length > 0) pl.tags = p.tags.map((t) => decodeString(t, 'placement.tags'));
+      return pl;
+    }
+    case 'metadata': {
+      if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
+      const m: Record<string, string> = {};
+      for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) m[mk] = decodeString(mv, 'metadata');
+      return m;
+    }
+    case 'consumer_limits': {
+      if (typeof v !== 'object' || Array.isArray(v)) throw typeError(v, key, goType);
+      const c = v as Record<string, unknown>;
+      const cl: { inactive_threshold?: number; max_ack_pending?: number } = {};
+      if (c.inactive_threshold !== undefined && c.inactive_threshold !== 0) cl.inactive_threshold = decodeInt(c.inactive_threshold, 'consumer_limits.inactive_threshold', 'time.Duration', false);
+      if (c.max_ack_pending !== undefined && c.max_ack_pending !== 0) cl.max_ack_pending = decodeInt(c.max_ack_pending, 'consumer_limits.max_ack_pending', 'int', false);
+      return cl;
+    }
+  }
 }
 
 // ---- defaults and validation ----------------------------------------------
@@ -295,10 +327,6 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
 
   const mirror = input.mirror;
   const sources = input.sources ?? [];
-  // Other JetStream domains are reached over leaf nodes, which this server does not run: refuse rather than idle.
-  if (mirror?.external !== undefined || sources.some((x) => x.external !== undefined)) {
-    return streamInvalidConfig('external mirrors and sources (other JetStream domains) are not supported by this server');
-  }
   let dup = input.duplicate_window ?? 0;
   if (dup === 0 && mirror === undefined && sources.length === 0) {
     dup = maxAge !== 0 && maxAge < DEFAULT_DUPLICATE_WINDOW_NS ? maxAge : DEFAULT_DUPLICATE_WINDOW_NS;
@@ -307,6 +335,23 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
   if (maxAge !== 0 && dup > maxAge) return streamInvalidConfig('duplicates window can not be larger then max age');
   if (dup > 0 && dup < MIN_WINDOW_NS) return streamInvalidConfig('duplicates window needs to be >= 100ms');
   if (input.deny_purge === true && input.allow_rollup_hdrs === true) return streamInvalidConfig('roll-ups require the purge permission');
+  // Messages would be kept uncompressed while the config says otherwise: refused until the store compresses.
+  if (input.compression === 's2') return streamInvalidConfig('stream compression (s2) not supported by this server');
+  let allowRollup = input.allow_rollup_hdrs ?? false;
+  let denyPurge = input.deny_purge ?? false;
+  let allowMsgTtl = input.allow_msg_ttl ?? false;
+  const markerTtl = input.subject_delete_marker_ttl ?? 0;
+  if (markerTtl > 0) {
+    if (markerTtl < NS_PER_S) return streamInvalidConfig('subject delete marker TTL must be at least 1 second');
+    // Markers expire through their own Nats-TTL and replace their subject's history: nats-server turns both on (outside pedantic mode).
+    allowMsgTtl = true;
+    if (!allowRollup) {
+      allowRollup = true;
+      denyPurge = false;
+    }
+  } else if (markerTtl < 0) {
+    return streamInvalidConfig('subject delete marker TTL must not be negative');
+  }
 
   const maxMsgsPer = limitOrUnlimited(input.max_msgs_per_subject);
   const discard: DiscardPolicy = input.discard ?? 'old';
@@ -330,8 +375,8 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
     duplicate_window: dup,
     sealed: input.sealed ?? false,
     deny_delete: input.deny_delete ?? false,
-    deny_purge: input.deny_purge ?? false,
-    allow_rollup_hdrs: input.allow_rollup_hdrs ?? false,
+    deny_purge: denyPurge,
+    allow_rollup_hdrs: allowRollup,
     allow_direct: input.allow_direct ?? false,
     mirror_direct: input.mirror_direct ?? false,
     compression: input.compression ?? 'none',
@@ -343,6 +388,8 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
   if (input.first_seq !== undefined && input.first_seq > 0) cfg.first_seq = input.first_seq;
   if (input.metadata !== undefined && Object.keys(input.metadata).length > 0) cfg.metadata = input.metadata;
   if (input.placement !== undefined && (input.placement.cluster !== undefined || input.placement.tags !== undefined)) cfg.placement = input.placement;
+  if (allowMsgTtl) cfg.allow_msg_ttl = true;
+  if (markerTtl > 0) cfg.subject_delete_marker_ttl = markerTtl;
 
   if (mirror !== undefined) {
     if (cfg.first_seq !== undefined) return mirrorWithFirstSeq();
@@ -350,6 +397,8 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
     if (sources.length > 0) return mirrorWithSources();
     if (mirror.filter_subject !== undefined && (mirror.subject_transforms ?? []).length > 0) return mirrorMultipleFiltersNotAllowed();
     if (mirror.opt_start_seq !== undefined && mirror.opt_start_time !== undefined) return mirrorWithStartSeqAndTime();
+    // A marker would use a sequence the origin does not have.
+    if (markerTtl > 0) return streamInvalidConfig('subject delete markers forbidden on mirrors');
     if (!isValidAssetName(mirror.name)) return mirrorInvalidStreamName();
     const origin = env.lookup(mirror.name);
     if (origin !== null) {
@@ -516,6 +565,7 @@ export function checkStreamUpdate(old: StreamConfig, input: StreamConfigInput, e
   if (!cfg.sealed && old.sealed) return streamInvalidConfig('stream configuration update can not unseal a sealed stream');
   if (!cfg.deny_delete && old.deny_delete) return streamInvalidConfig('stream configuration update can not cancel deny message deletes');
   if (!cfg.deny_purge && old.deny_purge) return streamInvalidConfig('stream configuration update can not cancel deny purge');
+  if (old.allow_msg_ttl === true && cfg.allow_msg_ttl !== true) return streamInvalidConfig('message TTL status can not be disabled');
   if (cfg.mirror !== undefined && JSON.stringify(cfg.mirror) !== JSON.stringify(old.mirror)) return streamMirrorNotUpdatable();
   if (cfg.sealed) {
     cfg.max_age = 0;
@@ -565,6 +615,9 @@ export function streamConfigJson(c: StreamConfig): Record<string, unknown> {
   o.deny_purge = c.deny_purge;
   o.allow_rollup_hdrs = c.allow_rollup_hdrs;
   o.consumer_limits = c.consumer_limits ?? {};
+  // nats-server 2.11 writes allow_msg_ttl always; a 2.10 server (the level reported) never: only when set.
+  if (c.allow_msg_ttl === true) o.allow_msg_ttl = true;
+  if (c.subject_delete_marker_ttl !== undefined) o.subject_delete_marker_ttl = c.subject_delete_marker_ttl;
   if (c.metadata !== undefined) o.metadata = c.metadata;
   return o;
 }

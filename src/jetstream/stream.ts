@@ -19,6 +19,7 @@ import type { Account } from '../accounts/account.js';
 import type { InternalHandler, Subscription } from '../server/subscription.js';
 import type { ClientIdentity } from '../server/client-identity.js';
 import { SubjectTransform } from '../accounts/subject-transform.js';
+import { subjectHasWildcard } from '../subjects/validate.js';
 import { ConsumerSet } from './consumer/consumer-set.js';
 import type { ConsumerHost } from './consumer/host.js';
 import { StoreError, type PurgeOptions, type StreamStore } from './store/types.js';
@@ -43,6 +44,7 @@ import {
   FLAG_SKIP,
 } from './cluster/stream-entries.js';
 import { InFlight } from './cluster/stream-inflight.js';
+import { markerHeader, SubjectDeleteMarkers, ttlRefusal } from './ttl.js';
 
 const NS_PER_MS = 1_000_000;
 const EMPTY = Buffer.alloc(0);
@@ -114,6 +116,15 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   private inflight: InFlight | null = null;
   /** Subscribed to the stream's subjects (always on a single server once started; the active leader only when replicated). */
   private capturing = false;
+  /** Subject delete markers (subject_delete_marker_ttl): written through processMsg, so a replica that does not lead writes none. */
+  private readonly markers = new SubjectDeleteMarkers(
+    // What the active leader has proposed counts: a put on its way must not be rolled up by a marker.
+    (subject) => this.lastSeqOfSubject(subject) !== 0,
+    (subject) => {
+      const ttl = this.cfg.subject_delete_marker_ttl ?? 0;
+      if (ttl > 0 && !this.closed) this.processMsg(subject, null, markerHeader(ttl), EMPTY, false);
+    },
+  );
 
   constructor(js: JetStreamContext, jsa: StreamAccount, cfg: StreamConfig, store: StreamStore, createdText: string, dir: string | null) {
     this.js = js;
@@ -318,8 +329,9 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       if (!sourced) {
         if (h.expectedStream !== null && h.expectedStream !== this.name) return this.refuse(reply, streamNotMatch());
         if (h.expectedLastSubjSeq !== null) {
-          const fseq = this.lastSeqOfSubject(subject);
-          if (fseq !== h.expectedLastSubjSeq) return this.refuse(reply, streamWrongLastSequence(fseq));
+          const filter = h.expectedLastSubjSeqSubject ?? subject;
+          const fseq = this.lastSeqOfFilter(filter);
+          if (fseq !== h.expectedLastSubjSeq || this.filterUnsettled(filter)) return this.refuse(reply, streamWrongLastSequence(fseq));
         }
         if (h.expectedLastSeq !== null) {
           const lseq = this.projectedLastSeq();
@@ -348,6 +360,11 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       if (rollup !== null) {
         if (!sourced && (!cfg.allow_rollup_hdrs || cfg.deny_purge)) return this.refuse(reply, streamRollupFailed('rollup not permitted'));
         if (rollup !== 'sub' && rollup !== 'all') return this.refuse(reply, streamRollupFailed(`rollup value invalid: ${JSON.stringify(rollup)}`));
+      }
+      // Sourced messages keep their TTL header whatever this stream allows (ADR-43).
+      if (h.ttl !== null && !sourced) {
+        const refused = ttlRefusal(h.ttl, cfg.allow_msg_ttl === true);
+        if (refused !== null) return this.refuse(reply, refused);
       }
     }
     const hdrBytes = hdr === null ? 0 : hdr.length;
@@ -422,6 +439,21 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     }
     const last = this.store.loadLastMsg(subject);
     return last === null ? 0 : last.seq;
+  }
+
+  /** The last sequence of the messages `filter` (wildcards allowed: Nats-Expected-Last-Subject-Sequence-Subject) matches. */
+  private lastSeqOfFilter(filter: string): number {
+    return subjectHasWildcard(filter) ? this.store.loadLastMsg(filter)?.seq ?? 0 : this.lastSeqOfSubject(filter);
+  }
+
+  /**
+   * While the active leader has proposals in flight, the last sequence of a
+   * wildcard is not known (only literal subjects are tracked in flight): the
+   * publish is refused, and retried by the client, rather than checked
+   * against a number that may be stale.
+   */
+  private filterUnsettled(filter: string): boolean {
+    return this.inflight !== null && !this.inflight.empty && subjectHasWildcard(filter);
   }
 
   /**
@@ -519,14 +551,17 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     this.lseq = s;
   }
 
-  /** A committed purge; 0 when it is a replay of one that already ran. */
-  applyPurge(p: PurgeEntry): number {
+  /**
+   * A committed purge, in slices (the group applies nothing else meanwhile);
+   * 0 when it is a replay of one that already ran.
+   */
+  async applyPurge(p: PurgeEntry): Promise<number> {
     if (p.last < this.lseq) return 0;
     const opts: PurgeOptions = {};
     if (typeof p.subject === 'string' && p.subject !== '') opts.subject = p.subject;
     if (typeof p.seq === 'number' && p.seq > 0) opts.seq = p.seq;
     if (typeof p.keep === 'number' && p.keep > 0) opts.keep = p.keep;
-    const purged = this.store.purge(opts);
+    const purged = await runInSlices(this.store.purgeSteps(opts));
     this.lseq = this.store.state().lastSeq;
     this.queueRemovals();
     return purged;
@@ -630,9 +665,10 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     });
   };
 
-  private readonly onStoreRemoval = (seq: number, subject: string): void => {
+  private readonly onStoreRemoval = (seq: number, subject: string, expired: boolean): void => {
     this.consumers.messageRemoved(seq, subject);
     this.queueRemovals();
+    if (expired && (this.cfg.subject_delete_marker_ttl ?? 0) > 0) this.markers.noteExpired(subject);
   };
 
   /** Consumers hear about removals once per turn, however many messages went. */
@@ -689,6 +725,7 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.markers.clear();
     this.sources.stop();
     await this.unsubscribeAll();
     await this.consumers.stop();

@@ -80,6 +80,10 @@ export interface StreamConfig {
   first_seq?: number;
   metadata?: Record<string, string>;
   consumer_limits?: StreamConsumerLimits;
+  /** Per-message TTLs (ADR-43): the Nats-TTL header is honoured. */
+  allow_msg_ttl?: boolean;
+  /** Nanoseconds a subject delete marker lives (ADR-43); 0 or absent = no markers. */
+  subject_delete_marker_ttl?: number;
 }
 
 export interface ConsumerConfig {
@@ -117,6 +121,8 @@ export interface ConsumerConfig {
   deliver_subject?: string;
   deliver_group?: string;
   metadata?: Record<string, string>;
+  /** RFC 3339: the consumer delivers nothing before this time (consumer/pause.ts). */
+  pause_until?: string;
 }
 
 /** `{ consumer_seq, stream_seq, last_active? }` in consumer info. */

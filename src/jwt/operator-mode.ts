@@ -48,7 +48,7 @@ import {
   type UserPermissionLimits,
 } from './claims.js';
 import { parseDecoratedJwt } from './creds.js';
-import { isPublicKeyOf, NKEY_PREFIX_ACCOUNT } from './jwt.js';
+import { isPublicKeyOf, NKEY_PREFIX_ACCOUNT, NKEY_PREFIX_OPERATOR } from './jwt.js';
 import { parseResolver } from './resolver-config.js';
 import { openAccountSource, type AccountSource } from './account-source.js';
 import { expandTemplate, TemplateError } from './scope-template.js';
@@ -57,6 +57,8 @@ import { expandTemplate, TemplateError } from './scope-template.js';
 export interface JwtModeOptions {
   /** JWT file path, inline JWT, or a list of them. */
   readonly operator?: unknown;
+  /** Operator public keys trusted without an operator JWT (nats-server's trusted_keys). */
+  readonly trusted_keys?: readonly string[];
   readonly resolver?: unknown;
   /** Account public key → account JWT. */
   readonly resolver_preload?: unknown;
@@ -190,6 +192,11 @@ function operatorRefs(v: unknown): string[] {
   throw new OperatorConfigError('operator must be a JWT file name, a JWT, or an array of them');
 }
 
+/** The configured trusted operators' claims (`operator`), for the start-up log; none outside operator mode. Throws as the server would. */
+export function trustedOperatorClaims(options: JwtModeOptions): OperatorClaims[] {
+  return options.operator === undefined ? [] : operatorRefs(options.operator).map(readOperator);
+}
+
 function hasEntries(v: unknown): boolean {
   return v !== null && typeof v === 'object' && Object.keys(v).length > 0;
 }
@@ -207,9 +214,12 @@ function hasUsers(authorization: unknown): boolean {
  * accounts that cannot be used.
  */
 export function createJwtAuthenticator(options: JwtModeOptions, logger: Logger): JwtAuthenticator | null {
-  if (options.operator === undefined) return null;
-  const operators = operatorRefs(options.operator).map(readOperator);
-  if (operators.length === 0) return null;
+  const keys = options.trusted_keys ?? [];
+  if (options.operator === undefined && keys.length === 0) return null;
+  const operators = options.operator === undefined ? [] : operatorRefs(options.operator).map(readOperator);
+  if (operators.length === 0 && keys.length === 0) return null;
+  if (operators.length > 0 && keys.length > 0) throw new OperatorConfigError("conflicting options for 'TrustedKeys' and 'TrustedOperators'");
+  for (const k of keys) if (!isPublicKeyOf(k, NKEY_PREFIX_OPERATOR)) throw new OperatorConfigError(`trusted Keys ${JSON.stringify(k)} are not valid public operator Keys`);
   if (options.resolver === undefined) throw new OperatorConfigError('operators require an account resolver to be configured');
   const resolver = parseResolver(options.resolver);
   if (resolver.config === null) {
@@ -239,6 +249,8 @@ export function createJwtAuthenticator(options: JwtModeOptions, logger: Logger):
     else strictIdentities.add(o.sub);
     for (const k of o.nats.signing_keys) trusted.add(k);
   }
+  // A trusted key vouches for accounts as an operator's identity key would (no operator JWT: no signing keys, no strict usage).
+  for (const k of keys) trusted.add(k);
   const preloads = loadPreloads(options.resolver_preload, trusted, logger);
   let source: AccountSource;
   try {

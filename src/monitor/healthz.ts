@@ -1,17 +1,25 @@
 /**
  * /healthz. Parameters and answers follow nats-server 2.10 (the feature level
- * Natter advertises): js-enabled-only, js-server-only, account, stream,
- * consumer and details. 2.9.10 knew only the first two and ignored the rest.
+ * Natter advertises): js-enabled-only, js-server-only, js-meta-only, account,
+ * stream, consumer and details. 2.9.10 knew only the first two and ignored
+ * the rest. Kubernetes probes use it (the official chart: startup on
+ * `/healthz`, readiness on `?js-server-only=true`, liveness on
+ * `?js-enabled-only=true`), so it says 503 only when something really is not
+ * ready.
  *
  * The checks, in nats-server 2.10's order: the stream/consumer parameters
  * must be consistent (400); the server must be accepting clients (500;
  * `js-server-only` stops here); a configuration that asks for JetStream
  * cannot be healthy while JetStream is not running (503, as nats-server
- * reports a JetStream it could not start; `js-enabled-only` stops here). In a
- * JetStream cluster, then (all 503): a JetStream nats-server in the cluster
- * (mixed JetStream clusters are not supported); no meta leader, or this
- * server behind it (`js-meta-only` stops here); a stream or consumer replica
- * of this server that is not current (no leader, or behind its leader).
+ * reports a JetStream it could not start; `js-enabled-only` and the
+ * deprecated `js-enabled` stop here). On a single server, an account, stream
+ * or consumer asked for must exist (404). In a JetStream cluster, then (all
+ * 503): a JetStream nats-server in the cluster (mixed JetStream clusters are
+ * not supported); no meta leader, or this server behind it (`js-meta-only`
+ * stops here); an account, stream or consumer asked for that has no replica
+ * here (404); a stream or consumer replica of this server (only those asked
+ * for, when asked) that is not current (no leader, or behind its leader).
+ * With `details` every such replica is listed, else the first one answers.
  */
 import type { ServerOptions } from '../server/options.js';
 import { type Handler, type JsonReply, type MonitorContext } from './context.js';
@@ -20,14 +28,18 @@ import type { JetStream } from '../jetstream/jetstream.js';
 import type { MetaView } from '../jetstream/cluster/types.js';
 import type { RaftNode } from '../raft/types.js';
 
-type HealthErrorType = 'CONNECTION' | 'BAD_REQUEST' | 'JETSTREAM';
+type HealthErrorType = 'CONNECTION' | 'BAD_REQUEST' | 'JETSTREAM' | 'ACCOUNT' | 'STREAM' | 'CONSUMER';
 
-interface HealthOutcome {
+/** One thing that is not healthy, as nats-server's HealthzError describes it. */
+interface HealthProblem {
   status: number;
-  text: string;
   type: HealthErrorType;
+  text: string;
   /** The status word when details are off ("error" or "unavailable"). */
   word: string;
+  account?: string;
+  stream?: string;
+  consumer?: string;
 }
 
 /** nats-server's HealthzOptions (2.10's set). */
@@ -36,8 +48,11 @@ export interface HealthzOptions {
   jsServerOnly: boolean;
   /** Stop after the meta group checks (2.10). */
   jsMetaOnly?: boolean;
+  /** Only this account's streams (and consumers); 404 when it has none. */
   account: string;
+  /** Only this stream of `account`; 404 when this server holds no replica of it. */
   stream: string;
+  /** Only this consumer of `stream`. */
   consumer: string;
   details: boolean;
 }
@@ -54,7 +69,8 @@ export const handleHealthz: Handler = (ctx, q) => {
   const jsEnabled = q.bool('js-enabled');
   if (jsEnabled) ctx.source.logger.warn('Healthcheck: js-enabled deprecated, use js-enabled-only instead');
   const h = healthzData(ctx, {
-    jsEnabledOnly: q.bool('js-enabled-only'),
+    // The deprecated `js-enabled` still means what js-enabled-only does.
+    jsEnabledOnly: q.bool('js-enabled-only') || jsEnabled,
     jsServerOnly: q.bool('js-server-only'),
     jsMetaOnly: q.bool('js-meta-only'),
     details: q.bool('details'),
@@ -68,12 +84,19 @@ export const handleHealthz: Handler = (ctx, q) => {
 
 /** The health status (also `$SYS.REQ...HEALTHZ`, which carries `body` as its data). */
 export function healthzData(ctx: MonitorContext, o: HealthzOptions): Health {
-  const problem = check(ctx, o);
-  if (problem === null) return { code: 200, body: { status: 'ok' }, problem: null };
-  const body = o.details
-    ? { status: 'error', errors: [{ type: problem.type, error: problem.text }] }
-    : { status: problem.word, error: problem.text };
-  return { code: problem.status, body, problem: problem.text };
+  // Without details the first problem answers; with them, every stream and consumer problem is listed.
+  const problems = check(ctx, o);
+  const first = problems[0];
+  if (first === undefined) return { code: 200, body: { status: 'ok' }, problem: null };
+  if (!o.details) return { code: first.status, body: { status: first.word, error: first.text }, problem: first.text };
+  const errors = problems.map((p) => ({
+    type: p.type,
+    ...(p.account !== undefined ? { account: p.account } : {}),
+    ...(p.stream !== undefined ? { stream: p.stream } : {}),
+    ...(p.consumer !== undefined ? { consumer: p.consumer } : {}),
+    error: p.text,
+  }));
+  return { code: first.status, body: { status: 'error', errors }, problem: problems.length === 1 ? first.text : `${problems.length} errors` };
 }
 
 function reply(status: number, value: object): JsonReply {
@@ -81,28 +104,55 @@ function reply(status: number, value: object): JsonReply {
   return { kind: 'json', status, body: marshalCompact(value) };
 }
 
-function check(ctx: MonitorContext, o: HealthzOptions): HealthOutcome | null {
+function check(ctx: MonitorContext, o: HealthzOptions): HealthProblem[] {
   const { account, stream, consumer } = o;
   if (account === '' && stream !== '') {
-    return { status: 400, type: 'BAD_REQUEST', word: 'error', text: '"account" must not be empty when checking stream health' };
+    return [{ status: 400, type: 'BAD_REQUEST', word: 'error', text: '"account" must not be empty when checking stream health' }];
   }
   if (stream === '' && consumer !== '') {
-    return { status: 400, type: 'BAD_REQUEST', word: 'error', text: '"stream" must not be empty when checking consumer health' };
+    return [{ status: 400, type: 'BAD_REQUEST', word: 'error', text: '"stream" must not be empty when checking consumer health' }];
   }
   const source = ctx.source;
   if (source.inLameDuck || source.shuttingDown || source.port === 0) {
-    return { status: 500, type: 'CONNECTION', word: 'error', text: 'failed to be ready for connections after 1ms: server' };
+    return [{ status: 500, type: 'CONNECTION', word: 'error', text: 'failed to be ready for connections after 1ms: server' }];
   }
-  if (o.jsServerOnly) return null;
-  if (!jetStreamConfigured(source.options)) return null;
+  if (o.jsServerOnly) return [];
+  if (!jetStreamConfigured(source.options)) return [];
   const js = source.jetstream;
-  if (js === null) return unavailable('JetStream not enabled (10076)');
-  if (o.jsEnabledOnly || js.cluster === null) return null;
-  return clusterProblem(js, js.cluster, o.jsMetaOnly === true);
+  if (js === null) return [unavailable('JetStream not enabled (10076)')];
+  if (o.jsEnabledOnly) return [];
+  if (js.cluster === null) return singleServerProblems(js, o);
+  return clusterProblems(js, js.cluster, o);
 }
 
-function unavailable(text: string): HealthOutcome {
+function unavailable(text: string): HealthProblem {
   return { status: 503, type: 'JETSTREAM', word: 'unavailable', text };
+}
+
+function notFound(type: 'ACCOUNT' | 'STREAM' | 'CONSUMER', o: HealthzOptions): HealthProblem {
+  const { account, stream, consumer } = o;
+  const text = type === 'ACCOUNT'
+    ? `JetStream account ${goQuote(account)} not found`
+    : type === 'STREAM'
+      ? `JetStream stream ${goQuote(stream)} not found on account ${goQuote(account)}`
+      : `JetStream consumer ${goQuote(consumer)} not found for stream ${goQuote(stream)} on account ${goQuote(account)}`;
+  return {
+    status: 404, type, word: 'unavailable', text, account,
+    ...(type !== 'ACCOUNT' ? { stream } : {}),
+    ...(type === 'CONSUMER' ? { consumer } : {}),
+  };
+}
+
+/** One server: the account, stream and consumer asked about must exist (its streams are all local). */
+function singleServerProblems(js: JetStream, o: HealthzOptions): HealthProblem[] {
+  if (o.account === '') return [];
+  const jsa = js.accounts.get(o.account);
+  if (jsa === undefined) return [notFound('ACCOUNT', o)];
+  if (o.stream === '') return [];
+  const stream = jsa.streams.get(o.stream);
+  if (stream === undefined) return [notFound('STREAM', o)];
+  if (o.consumer !== '' && stream.consumers.get(o.consumer) === undefined) return [notFound('CONSUMER', o)];
+  return [];
 }
 
 /** A meta layer that also knows problems beyond Raft (the cluster layer's MetaLayer: a JetStream nats-server in the cluster). */
@@ -115,26 +165,51 @@ function reportsHealth(meta: MetaView): meta is MetaView & HealthReporting {
   return typeof (meta as MetaView & Partial<HealthReporting>).healthProblem === 'function';
 }
 
-/** What keeps a clustered JetStream server from being healthy, or null. */
-function clusterProblem(js: JetStream, meta: MetaView, metaOnly: boolean): HealthOutcome | null {
+/** What keeps a clustered JetStream server from being healthy: the meta group, then this server's replicas. */
+function clusterProblems(js: JetStream, meta: MetaView, o: HealthzOptions): HealthProblem[] {
   const mixed = reportsHealth(meta) ? meta.healthProblem() : null;
-  if (mixed !== null) return unavailable(mixed);
-  if (meta.leaderName() === '') return unavailable('JetStream has not established contact with a meta leader');
-  if (!meta.isCurrent()) return unavailable('JetStream is not current with the meta leader');
-  if (metaOnly) return null;
+  if (mixed !== null) return [unavailable(mixed)];
+  if (meta.leaderName() === '') return [unavailable('JetStream has not established contact with a meta leader')];
+  if (!meta.isCurrent()) return [unavailable('JetStream is not current with the meta leader')];
+  if (o.jsMetaOnly === true) return [];
   const self = meta.context.selfId;
-  for (const [account] of js.accounts) {
-    for (const sa of meta.streams(account)) {
-      const name = sa.config.name;
-      const streamWhy = sa.group.peers.includes(self) ? notCurrent(meta.streamReplica(account, name)?.raft ?? null) : null;
-      if (streamWhy !== null) return unavailable(`JetStream stream '${account} > ${name}' is not current: ${streamWhy}`);
-      for (const ca of meta.consumers(account, name)) {
-        const why = ca.group.peers.includes(self) ? notCurrent(meta.consumerReplica(account, name, ca.name)?.raft ?? null) : null;
-        if (why !== null) return unavailable(`JetStream consumer '${account} > ${name} > ${ca.name}' is not current: ${why}`);
-      }
+  let accounts: string[];
+  if (o.account === '') accounts = [...js.accounts.keys()];
+  else if (meta.streams(o.account).length > 0) accounts = [o.account];
+  else return [notFound('ACCOUNT', o)];
+  if (o.stream !== '') {
+    const sa = meta.stream(o.account, o.stream);
+    if (sa === null || !sa.group.peers.includes(self)) return [notFound('STREAM', o)];
+    if (o.consumer !== '') {
+      const ca = meta.consumer(o.account, o.stream, o.consumer);
+      if (ca === null || !ca.group.peers.includes(self)) return [notFound('CONSUMER', o)];
     }
   }
-  return null;
+  const problems: HealthProblem[] = [];
+  for (const account of accounts) {
+    for (const sa of meta.streams(account)) {
+      const name = sa.config.name;
+      if (o.stream !== '' && name !== o.stream) continue;
+      if (!sa.group.peers.includes(self)) continue;
+      const streamWhy = notCurrent(meta.streamReplica(account, name)?.raft ?? null);
+      if (streamWhy !== null) {
+        problems.push({ ...unavailable(`JetStream stream '${account} > ${name}' is not current: ${streamWhy}`), type: 'STREAM', account, stream: name });
+      }
+      for (const ca of meta.consumers(account, name)) {
+        if (o.consumer !== '' && ca.name !== o.consumer) continue;
+        if (!ca.group.peers.includes(self)) continue;
+        const why = notCurrent(meta.consumerReplica(account, name, ca.name)?.raft ?? null);
+        if (why !== null) {
+          problems.push({
+            ...unavailable(`JetStream consumer '${account} > ${name} > ${ca.name}' is not current: ${why}`),
+            type: 'CONSUMER', account, stream: name, consumer: ca.name,
+          });
+        }
+      }
+      if (problems.length > 0 && !o.details) return problems;
+    }
+  }
+  return problems;
 }
 
 /** Why a replica assigned to this server is not current, or null when it is (null node: not opened yet). */

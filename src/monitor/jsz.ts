@@ -12,6 +12,7 @@ import { formatTime, nowNanos } from '../text/go-format.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { JsAccount } from '../jetstream/js-account.js';
 import { streamConfigJson } from '../jetstream/stream-config.js';
+import { consumerInfo } from '../jetstream/consumer/info.js';
 import type { MetaView } from '../jetstream/cluster/types.js';
 import { join } from 'node:path';
 
@@ -176,6 +177,10 @@ function accountDetail(leader: string, meta: MetaView | null, jsa: JsAccount, o:
       const sd: Record<string, unknown> = { name: s.name, created: s.createdText, cluster };
       if (o.config === true) sd.config = streamConfigJson(s.config());
       sd.state = s.stateJson();
+      if (o.consumers === true) {
+        const details = s.consumers.sorted().map((c) => consumerDetail(consumerInfo(c), o.config === true, meta !== null));
+        if (details.length > 0) sd.consumer_detail = details;
+      }
       if (o.raft === true && meta !== null && replica !== null) {
         sd.stream_raft_group = replica.raft.group;
         const groups = meta.consumers(account, s.name).flatMap((ca) => {
@@ -188,6 +193,20 @@ function accountDetail(leader: string, meta: MetaView | null, jsa: JsAccount, o:
     });
   }
   return d;
+}
+
+/**
+ * A consumer as nats-server 2.9 lists it under `consumer_detail`: its
+ * ConsumerInfo without the response time stamp (`ts`), with `config` only
+ * when asked for, and `cluster` only in a JetStream cluster.
+ */
+function consumerDetail(info: Record<string, unknown>, withConfig: boolean, clustered: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(info)) {
+    if (k === 'ts' || (k === 'config' && !withConfig) || (k === 'cluster' && !clustered)) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 /** One account's JetStream usage (`$SYS.REQ.ACCOUNT.<acc>.JSZ`). */

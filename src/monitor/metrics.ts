@@ -158,7 +158,11 @@ export function renderMetrics(source: MonitorSource): string {
   for (const a of accounts) subscriptions += a.account.sublist.size;
   let pending = 0;
   // What /connz reports as each connection's pending_bytes: queued here plus buffered in its socket.
-  for (const c of source.clients.values()) pending += c.out.pending + c.socket.writableLength;
+  let websockets = 0;
+  for (const c of source.clients.values()) {
+    pending += c.out.pending + c.socket.writableLength;
+    if (c.connectionType() === 'WEBSOCKET') websockets++;
+  }
   const cpu = process.cpuUsage();
   const perAccount = (value: (a: AccountFigures) => number): Sample[] =>
     accounts.map((a) => ({ labels: { account: a.account.name }, value: value(a) }));
@@ -177,6 +181,7 @@ export function renderMetrics(source: MonitorSource): string {
 
   out.single('natter_connections', 'gauge', 'Client connections open now.', source.clients.size);
   out.single('natter_connections_total', 'counter', 'Client connections accepted since the server started.', totals.totalConnections);
+  out.single('natter_websocket_connections', 'gauge', 'Client connections over WebSocket open now (counted in natter_connections too).', websockets);
   out.single('natter_max_connections', 'gauge', 'The configured limit on client connections (max_connections).', source.options.max_connections);
   out.single('natter_subscriptions', 'gauge', 'Subscriptions in all accounts.', subscriptions);
   out.single('natter_pending_bytes', 'gauge', 'Bytes waiting to be sent to client connections (the sum of /connz pending_bytes).', pending);
@@ -207,6 +212,17 @@ export function renderMetrics(source: MonitorSource): string {
   out.family('natter_route_in_bytes_total', 'counter', 'Message bytes received from a route.', perRoute((r) => r.inBytes));
   out.family('natter_route_out_bytes_total', 'counter', 'Message bytes sent over a route.', perRoute((r) => r.outBytes));
   out.family('natter_route_subscriptions', 'gauge', 'Interest a route\'s peer announced.', perRoute((r) => r.subscriptions.length));
+
+  // Leaf node connections, labelled by the other server and the local account (no samples without any).
+  const leafs = source.leafnodes?.leafs() ?? [];
+  const perLeaf = (f: (l: (typeof leafs)[number]) => number): Sample[] =>
+    leafs.map((l) => ({ labels: { remote_id: l.remoteId, remote_name: l.remoteName, account: l.account }, value: f(l) }));
+  out.single('natter_leafnodes', 'gauge', 'Leaf node connections open now (accepted and solicited).', leafs.length);
+  out.family('natter_leafnode_in_messages_total', 'counter', 'Messages received over a leaf node connection.', perLeaf((l) => l.inMsgs));
+  out.family('natter_leafnode_out_messages_total', 'counter', 'Messages sent over a leaf node connection.', perLeaf((l) => l.outMsgs));
+  out.family('natter_leafnode_in_bytes_total', 'counter', 'Message bytes received over a leaf node connection.', perLeaf((l) => l.inBytes));
+  out.family('natter_leafnode_out_bytes_total', 'counter', 'Message bytes sent over a leaf node connection.', perLeaf((l) => l.outBytes));
+  out.family('natter_leafnode_subscriptions', 'gauge', 'Interest the other side of a leaf node connection announced.', perLeaf((l) => l.subscriptions.length));
 
   const js = source.jetstream;
   if (js !== null) jetStreamFamilies(out, js);

@@ -5,10 +5,12 @@
  * MonitorSource, never the concrete Server.
  */
 import type { ClusterHandle } from '../cluster/handle.js';
+import type { LeafNodeHandle } from '../leafnode/handle.js';
 import type { JetStream } from '../jetstream/jetstream.js';
 import type { Client } from '../server/client.js';
 import type { ClosedConnections } from '../server/closed-connections.js';
 import type { ServerCore } from '../server/core.js';
+import type { WebsocketHandle } from '../websocket/handle.js';
 
 /** Traffic and connection counters, as /varz, /connz and `$SYS` report them. */
 export interface ServerStats {
@@ -36,6 +38,10 @@ export interface MonitorSource extends ServerCore {
   readonly authRequired: boolean;
   /** The cluster layer, when this server is part of one. */
   readonly cluster: ClusterHandle | null;
+  /** Leaf node connections, when the configuration has a leafnodes block. */
+  readonly leafnodes: LeafNodeHandle | null;
+  /** The websocket listener, when it runs. */
+  readonly websocket: WebsocketHandle | null;
   /** The JetStream engine when enabled. */
   readonly jetstream: JetStream | null;
 }

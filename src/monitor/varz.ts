@@ -47,13 +47,13 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.max_control_line = o.max_control_line;
   v.max_payload = o.max_payload;
   v.max_pending = o.max_pending;
-  // Gateways, leaf nodes, MQTT and websocket are not running (nor JetStream, unless enabled):
+  // Gateways, leaf nodes, MQTT and websocket when not running (nor JetStream, unless enabled):
   // nats-server shows each as an empty object then (and the cluster too, when off).
   v.cluster = ctx.source.cluster?.varz() ?? {};
   v.gateway = {};
-  v.leaf = {};
+  v.leaf = ctx.source.leafnodes?.varz() ?? {};
   v.mqtt = {};
-  v.websocket = {};
+  v.websocket = ctx.source.websocket?.varz() ?? {};
   const js = ctx.source.jetstream;
   v.jetstream = js === null ? {} : { config: jetStreamConfigJson(js), stats: jetStreamStats(js) };
   v.tls_timeout = tlsTimeout(o.tls);
@@ -71,7 +71,7 @@ export function varzData(ctx: MonitorContext): Record<string, unknown> {
   v.total_connections = source.stats.totalConnections;
   v.routes = ctx.source.cluster?.routes().length ?? 0;
   v.remotes = 0;
-  v.leafnodes = 0;
+  v.leafnodes = ctx.source.leafnodes?.leafs().length ?? 0;
   v.in_msgs = totals.inMsgs;
   v.out_msgs = totals.outMsgs;
   v.in_bytes = totals.inBytes;

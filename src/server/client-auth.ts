@@ -53,13 +53,13 @@ export class ClientAuthenticator {
    */
   authenticate(c: Client, connect: Record<string, unknown>): Promise<AuthenticatedUser | null> {
     const users = this.users;
-    if (this.jwt !== null) return this.jwt.authenticate(connect, c.nonce, c.host);
+    if (this.jwt !== null) return this.jwt.authenticate(connect, c.nonce, c.host, c.connectionType());
     if (this.tlsMap && !(typeof connect.nkey === 'string' && connect.nkey !== '')) {
       const cert = peerCertificateOf(c.socket);
       const name = cert === null ? null : tlsMapUsername(certIdentities(cert), users.names());
       return Promise.resolve(name === null ? null : users.identityOf(name));
     }
-    return users.authenticate(connect, c.nonce);
+    return users.authenticate(connect, c.nonce, c.connectionType());
   }
 
   /** What a new connection needs to know about authentication. */
@@ -96,7 +96,7 @@ export function recheckClients(host: RecheckHost, auth: ClientAuthenticator): vo
   const users = auth.users;
   for (const c of [...host.clients.values()]) {
     if (!c.authorized || c.closed) continue;
-    if (!auth.required) {
+    if (!c.server.authRequired) {
       // Without any authorization a named user no longer exists: nats-server drops such clients quietly.
       if (c.authUser !== '') dropAfterReload(host.logger, c, false);
       else applyPermissions(c, null);
@@ -104,7 +104,8 @@ export function recheckClients(host: RecheckHost, auth: ClientAuthenticator): vo
     }
     const creds = c.credentials ?? {};
     const account = c.account;
-    auth.authenticate(c, creds).then((who) => {
+    // Through the client's own host: a websocket client is checked with the websocket block's overrides.
+    c.server.authenticateClient(c, creds).then((who) => {
       if (c.closed) return;
       if (who === null) {
         // A removed user is closed quietly; a changed password or token is a violation.

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { ERR, errLine } from '../protocol/errors.js';
 import { loadTlsMaterial, sharedTlsOf, TlsAcceptor, type TlsConfig } from '../tls/index.js';
 import type { Account } from '../accounts/account.js';
-import { Client, CloseReason, type ClientHost, type ConnectionAuth } from './client.js';
+import { Client, CloseReason, type ClientHost, type ClientTransport, type ConnectionAuth } from './client.js';
 import type { ServerOptions } from './options.js';
 
 /** What nats-server sends a TLS client over connection_rate_limit (in clear, after INFO). */
@@ -81,7 +81,7 @@ export class ClientListener {
   private listener: net.Server | null = null;
   private nextCid = 1;
   /** Sockets we ended whose peer has not closed yet; shutdown cuts them. */
-  private readonly lingering = new Set<net.Socket>();
+  private readonly lingering = new Set<ClientTransport>();
   /** Accepted sockets still in their TLS handshake (no Client yet). */
   private readonly handshaking = new Set<net.Socket>();
   /** TLS for new connections; null when the port is plain. */
@@ -144,6 +144,11 @@ export class ClientListener {
     return out;
   }
 
+  /** The next client connection id; other listeners of client connections (websocket) draw from it too. */
+  nextClientId(): number {
+    return this.nextCid++;
+  }
+
   /** Stops accepting; resolves once the listening socket is closed (not waiting for clients). */
   stopAccepting(): Promise<void> {
     const listener = this.listener;
@@ -176,7 +181,7 @@ export class ClientListener {
       return;
     }
     socket.setNoDelay(true);
-    const cid = this.nextCid++;
+    const cid = this.nextClientId();
     const ip = socket.remoteAddress ?? '';
     const max = server.options.max_connections;
     // Connections in their TLS handshake count: nats-server registers a client before its handshake.
@@ -280,7 +285,7 @@ export class ClientListener {
    * A socket we ended but the peer has not closed yet. It gets write_deadline
    * to take our last bytes; shutdown does not wait for it.
    */
-  linger(socket: net.Socket): void {
+  linger(socket: ClientTransport): void {
     if (socket.destroyed) return;
     this.lingering.add(socket);
     socket.once('close', () => this.lingering.delete(socket));

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import '../protocol/buffer-internals.js';
 import { ClientParser, type ClientOpHandler } from '../protocol/parser.js';
 import { ERR, errLine } from '../protocol/errors.js';
@@ -6,7 +5,7 @@ import { isValidLiteralSubject } from '../subjects/validate.js';
 import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { Logger } from '../log/logger.js';
 import { redactConnectJson } from '../log/redact.js';
-import { OutboundQueue } from './outbound.js';
+import { OutboundQueue, type OutboundSink } from './outbound.js';
 import { InputSlice, inNextTurn, inSlices } from './input-slice.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { ServerOptions } from './options.js';
@@ -85,6 +84,26 @@ export interface ClientHost {
   routeMessage(pub: Client, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number;
 }
 
+/**
+ * What a client connection reads and writes through: a TCP or TLS socket,
+ * or an adapter over another framing (a websocket connection). Its owner
+ * feeds input to Client.onData and tells Client.onDrain; the client only
+ * steers it.
+ */
+export interface ClientTransport extends OutboundSink {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  /** Bytes handed over that the kernel has not taken yet. */
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  pause(): void;
+  resume(): void;
+  /** Ends the connection once what was written is sent. */
+  end(): void;
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** How long a paused fast producer waits for its consumer at most. */
 const MAX_PRODUCER_STALL_MS = 1000;
 
@@ -157,7 +176,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   readonly cid: number;
   /** The server this connection belongs to, as far as a client needs it. */
   readonly server: ClientHost;
-  readonly socket: Socket;
+  readonly socket: ClientTransport;
   readonly parser: ClientParser;
   readonly out = new OutboundQueue();
   readonly subs = new Map<string, Subscription>();
@@ -230,7 +249,7 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   /** This connection's share of the current event-loop turn (see input-slice.ts). */
   private readonly inputSlice = new InputSlice();
 
-  constructor(server: ClientHost, socket: Socket, cid: number, account: Account, auth: ConnectionAuth) {
+  constructor(server: ClientHost, socket: ClientTransport, cid: number, account: Account, auth: ConnectionAuth) {
     this.server = server;
     this.flusher = server.flusher;
     this.socket = socket;
@@ -744,6 +763,11 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
     if (abort) this.socket.destroy();
     else this.socket.end();
     this.server.removeClient(this);
+  }
+
+  /** nats-server's connection type, which users' allowed_connection_types name: STANDARD on the client port. */
+  connectionType(): string {
+    return 'STANDARD';
   }
 
   /** nats-server's log prefix for a client: `127.0.0.1:54321 - cid:5`. */

@@ -15,6 +15,10 @@ import type { Client } from './client.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { ServerOptions } from './options.js';
 import type { InternalHandler, Subscription } from './subscription.js';
+import type { AuthenticatedUser } from '../auth/users.js';
+import type { PeerGather } from './peer-gather.js';
+import type { RoutedInterest } from './routed-interest.js';
+import type { Publisher } from './routed-message.js';
 
 /** Undoes one registration. */
 export type Unregister = () => void;
@@ -95,6 +99,33 @@ export interface ServerCore {
    * serve; groups nobody here could take are added to `unserved`.
    */
   deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[], unserved?: string[] | null): number;
+
+  /**
+   * A message that arrived over a leaf connection (`pub`): routed like a
+   * client publish (local subscribers, routes, other leaf connections),
+   * never back to `pub`. `queues` limits the queue groups served here to
+   * those the sender named; null serves every group.
+   */
+  routeFromLeaf(pub: Publisher, acc: Account, subject: string, reply: string | null, queues: readonly string[] | null, hdrLen: number, buf: Buffer, start: number, end: number): number;
+
+  // ---- peer subscriptions ------------------------------------------------------
+  /**
+   * Adds a subscription another server holds through a connection that
+   * stands for it (a leaf node): into `acc`'s sublist, and told to every
+   * interest listener like a client's. False when the subject is not valid.
+   */
+  subscribePeer(acc: Account, sub: Subscription): boolean;
+  unsubscribePeer(acc: Account, sub: Subscription): void;
+  /** Where such connections' deliveries are gathered: each takes a message once (peer-gather.ts). */
+  readonly peerGather: PeerGather;
+  /** Interest routes announced: the cluster layer reports it here, leaf nodes pass it on. */
+  readonly routedInterest: RoutedInterest;
+  /**
+   * Checks the credentials of a CONNECT from another server (a leaf node)
+   * against the server's users, or in operator mode its user JWT signed
+   * over `nonce`. Null: not authorized.
+   */
+  authenticatePeer(connect: Readonly<Record<string, unknown>>, nonce: string | null, host: string): Promise<AuthenticatedUser | null>;
 
   // ---- connections -----------------------------------------------------------
   /** One flush per connection per event-loop turn, shared by every connection kind. */

@@ -5,6 +5,7 @@ import type { MessageForwarder } from './core.js';
 import { RoutedMessage, type Publisher } from './routed-message.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import type { Subscription } from './subscription.js';
+import { PeerGather, type GatheringSubscriber } from './peer-gather.js';
 
 /** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
 const RESPONSE_PREFIX = '_R_.';
@@ -13,6 +14,7 @@ const MAX_IMPORT_DEPTH = 8;
 /** Replies of JetStream deliveries (a peer may append the shown subject to them). */
 const JS_ACK_PREFIX = '$JS.ACK.';
 const NO_QUEUES: readonly string[] = [];
+
 
 /**
  * Message routing, the hot path: a publish reaches the matching
@@ -42,6 +44,8 @@ export class MessageRouter {
   private routing = 0;
   /** Queue groups served for the routed message being delivered (peer input never nests). */
   private readonly peerQueues: string[] = [];
+  /** Leaf connections picked by the delivery under way (they take each message once). */
+  readonly gather = new PeerGather();
 
   /** `accounts` is the server's live table: imports name the accounts they lead to. */
   constructor(accounts: ReadonlyMap<string, Account>, logger: Logger) {
@@ -126,6 +130,35 @@ export class MessageRouter {
     if (served !== null && unserved !== null) {
       for (let i = 0; i < queues.length; i++) if (!served.includes(queues[i])) unserved.push(queues[i]);
     }
+    return delivered;
+  }
+
+  /**
+   * A message that arrived over a leaf connection: routed like a client's
+   * publish (local subscribers, routes, other leaf connections; never back
+   * to `pub`, whose deliver refuses its own messages). `queues` limits the
+   * queue groups served here to those the sender picked; null serves all.
+   */
+  routeFromLeaf(pub: Publisher, acc: Account, subject: string, reply: string | null, queues: readonly string[] | null, hdrLen: number, buf: Buffer, start: number, end: number): number {
+    const r = acc.sublist.match(subject);
+    const local = r.psubs.length > 0 || r.qsubs.length > 0;
+    const forwarder = this.forwarder;
+    if (!local && forwarder === null && !acc.crossAccount) return 0;
+    const m = this.enter();
+    // A JetStream delivery from the other side: `<ack reply>@<stream subject>` (see GatheringSubscriber senders).
+    const at = reply !== null && reply.startsWith(JS_ACK_PREFIX) ? reply.indexOf('@') : -1;
+    m.fill(pub, r.subject, at > 0 ? (reply as string).slice(0, at) : reply, hdrLen, buf, start, end);
+    if (at > 0) m.shown = (reply as string).slice(at + 1);
+    const outer = this.queueRecord;
+    const served: string[] | null = forwarder === null ? null : [];
+    this.routing++;
+    this.queueRecord = served;
+    let delivered = local ? this.deliverMatched(m, r, queues) : 0;
+    if (acc.crossAccount) delivered += this.routeAcrossAccounts(m, acc, 0, queues, true);
+    this.queueRecord = outer;
+    this.routing--;
+    this.leave(m);
+    if (forwarder !== null) delivered += forwarder.forward(acc, subject, reply, hdrLen, buf, start, end, served as string[]);
     return delivered;
   }
 
@@ -295,6 +328,9 @@ export class MessageRouter {
       tail = reply === null ? hdrLen + ' ' + size + '\r\n' : reply + ' ' + hdrLen + ' ' + size + '\r\n';
     }
     let delivered = 0;
+    const gather = this.gather;
+    const outerMark = gather.mark;
+    gather.mark = gather.count;
     for (let i = 0; i < psubs.length; i++) {
       if (this.deliver(m, psubs[i], head, tail)) delivered++;
     }
@@ -303,17 +339,28 @@ export class MessageRouter {
       const n = group.length;
       const queue = group[0].queue as string;
       if (queueFilter !== null && !queueFilter.includes(queue)) continue;
-      // Random start, then the next member that can take it (echo, max, closed).
+      // Random start, then the next member that can take it (echo, max, closed). Members that
+      // stand for another server (leaf connections) come last, as nats-server prefers local ones.
       const first = (Math.random() * n) | 0;
-      for (let k = 0; k < n; k++) {
-        if (this.deliver(m, group[(first + k) % n], head, tail)) {
-          delivered++;
-          const record = this.queueRecord;
-          if (record !== null) record.push(queue);
-          break;
-        }
+      let taken = false;
+      let peers = false;
+      for (let k = 0; k < n && !taken; k++) {
+        const sub = group[(first + k) % n];
+        if (standsForServer(sub)) peers = true;
+        else taken = this.deliver(m, sub, head, tail);
+      }
+      for (let k = 0; k < n && peers && !taken; k++) {
+        const sub = group[(first + k) % n];
+        if (standsForServer(sub)) taken = this.deliver(m, sub, head, tail);
+      }
+      if (taken) {
+        delivered++;
+        const record = this.queueRecord;
+        if (record !== null) record.push(queue);
       }
     }
+    if (gather.count > gather.mark) gather.flush(m);
+    gather.mark = outerMark;
     return delivered;
   }
 
@@ -332,6 +379,12 @@ export class MessageRouter {
     }
     return true;
   }
+}
+
+/** A subscription held for another server (a leaf connection's): its client gathers deliveries. */
+function standsForServer(sub: Subscription): boolean {
+  const c = sub.client;
+  return c !== null && (c as Partial<GatheringSubscriber>).sendGathered !== undefined;
 }
 
 /**

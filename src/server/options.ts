@@ -47,6 +47,11 @@ export interface ServerOptions {
   syslog?: boolean;
   pid_file?: string;
   ports_file_dir?: string;
+  /**
+   * Natter only (nats-server has no such key): natter-server watches its
+   * config file and the files it names, and reloads when they change.
+   */
+  config_watch?: boolean;
 
   /** Monitoring HTTP port (0 = off, -1 on the command line = random, which we store as -1). */
   http_port: number;
@@ -77,6 +82,8 @@ export interface ServerOptions {
   /** With a tls block, also serve clients that do not start TLS (INFO tls_available). */
   allow_non_tls?: boolean;
   operator?: unknown;
+  /** Operator public keys trusted to sign accounts, without operator JWTs (`trusted_keys`). */
+  trusted_keys?: string[];
   resolver?: unknown;
   /** MEMORY resolver: account public key -> account JWT. */
   resolver_preload?: Record<string, string>;
@@ -133,4 +140,7 @@ export function validateOptions(o: ServerOptions): void {
   }
   const clustered = clusteredJetStreamProblem(o);
   if (clustered !== null) throw new Error(clustered);
+  // A configuration must never deploy less than it says: subsystems Natter lacks stop the start (the file stays valid for -t).
+  if (o.gateway !== undefined) throw new Error('gateway: gateways (superclusters) are not supported by this Natter version; remove the gateway block');
+  if (o.mqtt !== undefined) throw new Error('mqtt: MQTT is not supported by this Natter version; remove the mqtt block');
 }

@@ -1,4 +1,9 @@
-import type { Socket } from 'node:net';
+/** Where a flush hands its bytes: a socket, or a connection's transport (see ClientTransport). */
+export interface OutboundSink {
+  write(chunk: Buffer): unknown;
+  cork(): void;
+  uncork(): void;
+}
 
 /** Smallest segment we allocate; Node serves these from its shared pool. */
 const MIN_SEGMENT = 512;
@@ -72,7 +77,7 @@ export class OutboundQueue {
   }
 
   /** Writes everything pending to the socket. Returns bytes handed over. */
-  flush(socket: Socket): number {
+  flush(socket: OutboundSink): number {
     const seg = this.seg;
     const tail = this.end - this.start;
     const sealed = this.sealed;

@@ -4,7 +4,7 @@ import { redactConfigValue } from '../log/redact.js';
 /** Options a running server cannot change; nats-server refuses these on reload too. */
 const NOT_RELOADABLE: ReadonlyArray<keyof ServerOptions> = [
   'host', 'port', 'server_name', 'http_port', 'http_host', 'https_port', 'http_base_path',
-  'cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'resolver',
+  'cluster', 'gateway', 'leafnodes', 'websocket', 'mqtt', 'jetstream', 'operator', 'trusted_keys', 'resolver',
 ];
 
 /** Options made of credentials, users and keys: reloads name what changed in them, never print them. */

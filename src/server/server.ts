@@ -20,9 +20,16 @@ import { ClaimServices, type ClaimReplies } from '../jwt/claim-services.js';
 import { ClosedConnections } from './closed-connections.js';
 import { diffOptions } from './reload.js';
 import type { ClusterHandle } from '../cluster/handle.js';
+import type { LeafNodeHandle } from '../leafnode/handle.js';
+import type { WebsocketHandle } from '../websocket/handle.js';
+import type { PeerGather } from './peer-gather.js';
+import { RoutedInterest } from './routed-interest.js';
+import type { Publisher } from './routed-message.js';
 import { ConnectionUpkeep } from './connection-upkeep.js';
 import { installSystemEvents, type SystemEventsHandle } from '../accounts/system-events.js';
 import type { JetStream } from '../jetstream/jetstream.js';
+import { configuredClusterName, jetStreamOn } from '../jetstream/cluster/mode.js';
+import { peerIdOf } from '../jetstream/cluster/peers.js';
 import type { MonitorSource, ServerStats } from '../monitor/source.js';
 import type { ConnectionObserver, InterestListener, MessageForwarder, Unregister } from './core.js';
 import { parseTlsBlock, type TlsConfig } from '../tls/index.js';
@@ -96,8 +103,13 @@ export class Server implements MonitorSource, ListenerHost {
     this.logger.info(`Starting nats-server`);
     this.logger.info(`  Version:  ${SERVER_VERSION} (natter ${NATTER_VERSION})`);
     this.logger.info(`  Git:      [not set]`);
+    // As nats-server: a configured cluster name, and the Raft node id of a JetStream server.
+    const clusterName = configuredClusterName(o);
+    if (clusterName !== '') this.logger.info(`  Cluster:  ${clusterName}`);
     this.logger.info(`  Name:     ${this.name}`);
+    if (jetStreamOn(o)) this.logger.info(`  Node:     ${peerIdOf(this.name)}`);
     this.logger.info(`  ID:       ${this.id}`);
+    this.afterBanner?.();
     // JetStream recovers before clients can connect, as in nats-server: no request finds its API missing.
     await this.startJetStream();
     try {
@@ -145,6 +157,14 @@ export class Server implements MonitorSource, ListenerHost {
       this.cluster = cluster;
       cluster.onConnectURLsChanged(() => this.connectURLsChanged());
       this.connectURLsChanged();
+    }
+    if (o.leafnodes !== undefined) {
+      const { startLeafNodes } = await import('../leafnode/leafnodes.js');
+      this.leafnodes = await startLeafNodes(this, { upkeep: this.upkeep });
+    }
+    if (o.websocket !== undefined) {
+      const { startWebsocket } = await import('../websocket/websocket-listener.js');
+      this.websocket = await startWebsocket(this);
     }
     if (o.http_port !== 0 || o.https_port !== 0) {
       // Loaded on demand: embedded test servers rarely want HTTP and start faster without it.
@@ -253,7 +273,8 @@ export class Server implements MonitorSource, ListenerHost {
     }
     this.buildInfo();
     const ldm = this.infoFor(0, '', null);
-    for (const c of this.clients.values()) c.send(ldm);
+    // Each client hears it in its own kind's INFO (websocket clients: no TLS fields, no client-port URLs).
+    for (const c of this.clients.values()) c.send(c.server === this ? ldm : c.server.infoFor(0, '', null));
     // With nobody connected there is nobody to give time to.
     if (this.clients.size > 0) await sleep(o.lame_duck_grace_period);
     const clients = [...this.clients.values()];
@@ -330,11 +351,15 @@ export class Server implements MonitorSource, ListenerHost {
     if (this.monitorURLs.length > 0) out.monitoring = this.monitorURLs;
     const cluster = this.cluster?.listenURLs() ?? [];
     if (cluster.length > 0) out.cluster = cluster;
+    if (this.websocket !== null) out.websocket = [...this.websocket.urls];
     return out;
   }
 
   /** Set by the monitoring listener once it is bound. */
   monitorURLs: string[] = [];
+
+  /** Run by start() right after the banner: the command line logs there what nats-server does (config file, trusted operators). */
+  afterBanner: (() => void) | null = null;
 
   // ---- connections -----------------------------------------------------------
 
@@ -496,6 +521,15 @@ export class Server implements MonitorSource, ListenerHost {
 
   /** The cluster layer, when this server is part of one (for /routez, /varz). */
   cluster: ClusterHandle | null = null;
+  /** Leaf node connections, when the configuration has a leafnodes block (for /leafz, /varz). */
+  leafnodes: LeafNodeHandle | null = null;
+  /** The websocket listener, when the configuration has a websocket block with a port (for /varz). */
+  websocket: WebsocketHandle | null = null;
+
+  /** The next client connection id (client port and websocket share one sequence, as in nats-server). */
+  nextClientId(): number {
+    return this.listener.nextClientId();
+  }
 
   /** Routed servers came or went: clients learn the new URLs through an async INFO, as in nats-server. */
   private connectURLsChanged(): void {
@@ -504,7 +538,8 @@ export class Server implements MonitorSource, ListenerHost {
     this.info.setCluster(cluster.varz()?.name ?? '', cluster.clientConnectURLs());
     const info = this.infoFor(0, '', null);
     for (const c of this.clients.values()) {
-      if (c.connectReceived && c.protocol >= 1) c.send(info);
+      // The client-port URLs are no use to websocket clients, which dial websocket listeners.
+      if (c.connectReceived && c.protocol >= 1 && c.server === this) c.send(info);
     }
   }
 
@@ -530,6 +565,34 @@ export class Server implements MonitorSource, ListenerHost {
 
   deliverFromPeer(acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, queues: readonly string[], unserved: string[] | null = null): number {
     return this.router.deliverFromPeer(acc, subject, reply, hdrLen, buf, start, end, queues, unserved);
+  }
+
+  routeFromLeaf(pub: Publisher, acc: Account, subject: string, reply: string | null, queues: readonly string[] | null, hdrLen: number, buf: Buffer, start: number, end: number): number {
+    return this.router.routeFromLeaf(pub, acc, subject, reply, queues, hdrLen, buf, start, end);
+  }
+
+  get peerGather(): PeerGather {
+    return this.router.gather;
+  }
+
+  readonly routedInterest = new RoutedInterest();
+
+  subscribePeer(acc: Account, sub: Subscription): boolean {
+    if (!acc.sublist.insert(sub)) return false;
+    this.subscriptionAdded(acc, sub);
+    return true;
+  }
+
+  unsubscribePeer(acc: Account, sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    if (acc.sublist.remove(sub)) this.subscriptionRemoved(acc, sub);
+  }
+
+  authenticatePeer(connect: Readonly<Record<string, unknown>>, nonce: string | null, host: string): Promise<AuthenticatedUser | null> {
+    const jwt = this.jwtAuth;
+    if (jwt !== null) return jwt.authenticate(connect, nonce, host, 'LEAFNODE');
+    return this.auth.users.authenticate(connect, nonce, 'LEAFNODE');
   }
 
   /** Told about every subscription that comes and goes, in every account. */
@@ -607,6 +670,8 @@ export interface ServerPorts {
   monitoring?: string[];
   /** Route URLs (`nats://host:port`) for other servers' `cluster.routes`, when clustering is on. */
   cluster?: string[];
+  /** Websocket URLs (`ws://` or `wss://`), when the websocket listener runs. */
+  websocket?: string[];
 }
 
 function tlsConfigOf(o: ServerOptions): TlsConfig | null {

@@ -69,6 +69,21 @@ export function formatDate(d: Date): string {
   return formatTime(msToNanos(d.getTime()));
 }
 
+/**
+ * Go's `time.Time.String()` of a whole-second local time, as nats-server
+ * logs an operator JWT's issue date: `2026-12-07 20:04:15 +0000 UTC`. The
+ * zone's abbreviation is the platform's short name (`UTC`, `CET`, or
+ * `GMT+1` where it has none).
+ */
+export function formatGoLocalTime(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const offsetMin = -d.getTimezoneOffset();
+  const off = `${offsetMin < 0 ? '-' : '+'}${p(Math.trunc(Math.abs(offsetMin) / 60))}${p(Math.abs(offsetMin) % 60)}`;
+  const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? off;
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return `${date} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${off} ${zone}`;
+}
+
 /** nats-server's uptime/idle strings: whole seconds, `1y2d3h4m5s` style, leading zero units dropped. */
 export function formatUptime(nanos: number): string {
   const tsecs = Math.max(0, Math.trunc(nanos / NS_PER_S));

@@ -240,7 +240,7 @@ export class TlsAcceptor {
  * `verify` have one, and it passed verification (the handshake fails
  * otherwise). This is what verify_and_map reads (see certIdentities).
  */
-export function peerCertificateOf(socket: net.Socket): X509Certificate | null {
+export function peerCertificateOf(socket: object): X509Certificate | null {
   if (!(socket instanceof tls.TLSSocket)) return null;
   return socket.getPeerX509Certificate() ?? null;
 }

@@ -244,7 +244,7 @@ describe('subsystem blocks', () => {
     });
     assert.deepEqual(
       warnings,
-      ['gateway', 'leafnodes', 'websocket', 'mqtt'].map(
+      ['gateway', 'mqtt'].map(
         (b) => `${b} block is parsed but not active yet in this Natter version`,
       ),
     );
@@ -260,7 +260,7 @@ describe('subsystem blocks', () => {
       operator: ['a.jwt', 'b.jwt'],
       resolver: { type: 'full', dir: '/r' },
     });
-    assert.equal(warnings.length, 2, 'leaf and ws are not active yet; operator and resolver are');
+    assert.deepEqual(warnings, [], 'leaf, ws, operator and resolver are all active');
   });
 
   it('reads jetstream as a boolean or enabled/disabled', () => {
@@ -322,13 +322,13 @@ describe('unknown and unsupported keys', () => {
     assert.deepEqual(opts('PORT: 4222\nMax_Payload: 1KB\n'), { port: 4222, max_payload: 1024 });
   });
 
-  it('warns about known nats-server keys that Natter does not support', () => {
-    const { options, warnings } = load('max_closed_clients: 10\nprof_port: 6060\n');
-    assert.deepEqual(options, {});
-    assert.deepEqual(warnings, [
-      'test.conf:1:1: "max_closed_clients" is not supported by this Natter version and is ignored',
-      'test.conf:2:1: "prof_port" is not supported by this Natter version and is ignored',
+  it('refuses known nats-server keys that Natter does not support, unless they ask for nothing', () => {
+    const err = failure('max_closed_clients: 10\nprof_port: 6060\n');
+    assert.deepEqual(err.message.split('\n'), [
+      'test.conf:1:1: "max_closed_clients" (a closed connections limit other than 10000) is not supported by this Natter version; remove it or set it to 10000',
+      'test.conf:2:1: "prof_port" (the Go profiling port) is not supported by this Natter version; remove it or set it to 0',
     ]);
+    assert.deepEqual(load('max_closed_clients: 10000\nprof_port: 0\nno_fast_producer_stall: false\nmappings {}\n'), { options: {}, warnings: [] });
   });
 
   it('reads server_tags as nats-server does: one string or a list, trimmed and lower-cased', () => {

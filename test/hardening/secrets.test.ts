@@ -243,28 +243,34 @@ describe('secrets in logs', () => {
     assert.deepEqual(leaks({ M: mLog, P: p.output(), monitoring: pages.join('\n'), events: events.join('\n') }, secrets), []);
   });
 
-  it('a token and a JetStream encryption key: hidden in traces and reloads', async () => {
-    const tConfig = (token: string, key: string): Record<string, unknown> => ({
-      host: '127.0.0.1', authorization: { token }, jetstream: { store_dir: join(dir, 'js'), key },
+  it('a token, and a JetStream encryption key (refused: Natter has no encryption at rest): hidden in traces, reloads and refusals', async () => {
+    const tConfig = (token: string, key?: string): Record<string, unknown> => ({
+      host: '127.0.0.1', authorization: { token }, jetstream: { store_dir: join(dir, 'js'), ...(key === undefined ? {} : { key }) },
     });
-    const t = await start(tConfig(S.token, S.jsKey), 't');
+    const t = await start(tConfig(S.token), 't');
     const url = `nats://127.0.0.1:${t.port}`;
     await client(connect({ servers: url, token: S.token }));
     await refused(connect({ servers: url, token: S.wrongToken, reconnect: false }));
-    // Accepted: a new token. Refused: a new encryption key.
-    t.writeConfig(tConfig(S.newToken, S.jsKey));
+    // Accepted: a new token. Refused: an encryption key, which names a feature Natter lacks.
+    t.writeConfig(tConfig(S.newToken));
     t.proc.kill('SIGHUP');
     await t.waitForOutput(/Reloaded server configuration/);
     await client(connect({ servers: url, token: S.newToken }));
     t.writeConfig(tConfig(S.newToken, S.jsNewKey));
     t.proc.kill('SIGHUP');
-    const refusedReload = await t.waitForOutput(/config reload not supported for jetstream/);
+    const refusedReload = await t.waitForOutput(/encryption at rest/);
+    // A server started with the key refuses to start, and says why without the key.
+    const withKey = await start(tConfig(S.token, S.jsKey), 'k').then(
+      (k) => ({ started: true, output: k.output() }),
+      (e: unknown) => ({ started: false, output: e instanceof Error ? e.message : String(e) }),
+    );
 
     const log = t.output();
     assert.match(log, /\[TRC\] .* - <<- \[CONNECT \{.*"auth_token":"\[REDACTED\]"/);
     assert.match(log, /Reloaded: authorization token/);
-    assert.match(refusedReload, /old=\{.*"key":"\[REDACTED\]".*\}, new=\{.*"key":"\[REDACTED\]"/);
-    assert.deepEqual(leaks({ T: log }, secrets), []);
+    assert.match(refusedReload, /t\.conf:\d+:\d+: key: encryption at rest is not supported/);
+    assert.equal(withKey.started, false, 'a configuration asking for encryption at rest does not start');
+    assert.deepEqual(leaks({ T: log, K: withKey.output }, secrets), []);
   });
 
   it('operator mode: the user JWT, its seed and the nonce signature stay out', async () => {

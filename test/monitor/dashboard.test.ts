@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { get, getJson, startMonitored } from './helpers.js';
 import { freePort } from '../helpers/ports.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
@@ -316,5 +317,38 @@ test('routes, streams and consumers render nats-server 2.9.10\'s own answers', a
     await Promise.all(servers.map((s) => s.stop()));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
     await m.close();
+  }
+});
+
+test('the consumers panel fills from Natter\'s own /jsz consumer_detail', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'natter-js-dash-'));
+  const m = await startMonitored({ jetstream: { store_dir: dir } });
+  try {
+    const nc = await m.connect();
+    const api = async (subject: string, body: unknown): Promise<void> => {
+      const answer = (await nc.request(subject, JSON.stringify(body), { timeout: 5000 })).json<Record<string, unknown>>();
+      assert.equal(answer.error, undefined, `${subject}: ${JSON.stringify(answer.error)}`);
+    };
+    await api('$JS.API.STREAM.CREATE.ORDERS', { name: 'ORDERS', subjects: ['orders.>'], storage: 'memory' });
+    await api('$JS.API.CONSUMER.DURABLE.CREATE.ORDERS.proc', { stream_name: 'ORDERS', config: { durable_name: 'proc', ack_policy: 'explicit' } });
+    await api('$JS.API.CONSUMER.DURABLE.CREATE.ORDERS.audit', { stream_name: 'ORDERS', config: { durable_name: 'audit', ack_policy: 'explicit', deliver_subject: 'audit.in' } });
+    for (let i = 0; i < 7; i++) await api('orders.new', { i });
+    // proc takes one message and leaves it unacknowledged.
+    const taken = await (await jetstream(nc).consumers.get('ORDERS', 'proc')).next({ expires: 5000 });
+    assert.ok(taken !== null);
+
+    const { page, problems } = await open(`${m.base}/dashboard`);
+    await waitFor(page, 'the first answer', async () => (await page.getAttribute('#status', 'data-state')) === 'live');
+    const consumers = await rows(page, 'consumers');
+    // account, stream, consumer, delivered seq, pending, ack pending
+    assert.deepEqual(consumers.map((r) => r.slice(0, 6)), [
+      ['$G', 'ORDERS', 'audit', '0', '7', '0'],
+      ['$G', 'ORDERS', 'proc', '1', '6', '1'],
+    ]);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

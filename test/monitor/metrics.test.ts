@@ -198,6 +198,7 @@ const EXPECTED: ReadonlyArray<readonly [string, Kind, readonly string[]]> = [
   ['natter_uptime_seconds', 'gauge', []],
   ['natter_connections', 'gauge', []],
   ['natter_connections_total', 'counter', []],
+  ['natter_websocket_connections', 'gauge', []],
   ['natter_max_connections', 'gauge', []],
   ['natter_subscriptions', 'gauge', []],
   ['natter_pending_bytes', 'gauge', []],
@@ -221,6 +222,12 @@ const EXPECTED: ReadonlyArray<readonly [string, Kind, readonly string[]]> = [
   ['natter_route_in_bytes_total', 'counter', ['remote_id', 'remote_name']],
   ['natter_route_out_bytes_total', 'counter', ['remote_id', 'remote_name']],
   ['natter_route_subscriptions', 'gauge', ['remote_id', 'remote_name']],
+  ['natter_leafnodes', 'gauge', []],
+  ['natter_leafnode_in_messages_total', 'counter', ['remote_id', 'remote_name', 'account']],
+  ['natter_leafnode_out_messages_total', 'counter', ['remote_id', 'remote_name', 'account']],
+  ['natter_leafnode_in_bytes_total', 'counter', ['remote_id', 'remote_name', 'account']],
+  ['natter_leafnode_out_bytes_total', 'counter', ['remote_id', 'remote_name', 'account']],
+  ['natter_leafnode_subscriptions', 'gauge', ['remote_id', 'remote_name', 'account']],
   ['natter_process_resident_memory_bytes', 'gauge', []],
   ['natter_process_heap_used_bytes', 'gauge', []],
   ['natter_process_cpu_seconds_total', 'counter', []],
@@ -276,8 +283,9 @@ test('every documented family is there with its type, help and labels, and nothi
     assert.ok(fam !== undefined);
     assert.equal(fam.type, type, name);
     assert.ok(fam.help !== null && fam.help.length > 10, `${name} has a HELP line`);
-    // Per-route families have samples only in a cluster (test/cluster/monitoring.test.ts covers them).
-    if (!name.startsWith('natter_route_')) assert.ok(fam.samples.length > 0, `${name} has samples`);
+    // Per-route and per-leaf families have samples only with routes or leafs (test/cluster/monitoring.test.ts
+    // and test/leafnode/natter-pair.test.ts cover them).
+    if (!name.startsWith('natter_route_') && !name.startsWith('natter_leafnode_')) assert.ok(fam.samples.length > 0, `${name} has samples`);
     for (const s of fam.samples) {
       assert.deepEqual(Object.keys(s.labels), labels, name);
       assert.ok(Number.isFinite(s.value), `${name} is finite`);

@@ -46,8 +46,8 @@ function portIsClosed(port: number): Promise<boolean> {
   });
 }
 
-test('the module exports startServer and types only, not the server class', () => {
-  assert.deepEqual(Object.keys(api), ['startServer']);
+test('the module exports startServer, startCluster and types only, not the server class', () => {
+  assert.deepEqual(Object.keys(api), ['startCluster', 'startServer']);
 });
 
 test('startServer() defaults to a silent server on 127.0.0.1 and a random port', async () => {

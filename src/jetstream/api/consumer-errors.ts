@@ -9,6 +9,7 @@ const e = (code: number, errCode: number, description: string): JsApiError => ne
 
 export const consumerConfigRequired = (): JsApiError => e(400, 10078, 'consumer config required');
 export const consumerCreate = (detail: string): JsApiError => e(500, 10012, detail);
+export const consumerInvalidPriorityGroup = (): JsApiError => e(400, 10160, 'Provided priority group does not exist for this consumer');
 export const consumerNameExist = (): JsApiError => e(400, 10013, 'consumer name already in use');
 export const consumerDurableNameNotInSubject = (): JsApiError => e(400, 10016, 'consumer expected to be durable but no durable name set in subject');
 export const consumerDurableNameNotMatchSubject = (): JsApiError => e(400, 10017, 'consumer name in subject does not match durable name in request');

@@ -11,6 +11,8 @@ import { consumerInfo } from '../consumer/info.js';
 import type { ApiRequest, ApiResponse } from './context.js';
 import { consumerNotFound, invalidJson, JsApiError, streamNotFound } from './errors.js';
 import * as E from './consumer-errors.js';
+import { pauseUntilMs } from '../consumer/pause.js';
+import { ZERO_TIME } from '../time.js';
 
 /** What the consumer API needs from the JetStream engine. */
 export interface ConsumerApiStreams {
@@ -18,6 +20,10 @@ export interface ConsumerApiStreams {
   consumers(account: Account, stream: string): ConsumerSet | null;
   /** The account's consumer limit (-1 = unlimited) and how many consumers it has now, across streams. */
   consumerLimit(account: Account): { max: number; used: number };
+  /** jetstream { strict } (absent: strict): unknown config fields are refused. */
+  readonly config?: { readonly strict: boolean };
+  /** The meta layer in a JetStream cluster; null or absent on a single server. */
+  readonly cluster?: object | null;
 }
 
 const TYPE = 'io.nats.jetstream.api.v1.consumer_';
@@ -43,6 +49,10 @@ export function handleConsumerApi(req: ApiRequest, streams: ConsumerApiStreams):
     case 'MSG':
       if (t[2] === 'NEXT' && t.length === 5) next(req, streams);
       return null;
+    case 'PAUSE':
+      return t.length === 4 ? pause(req, streams) : null;
+    case 'UNPIN':
+      return t.length === 4 ? unpin(req, streams) : null;
     case 'LEADER':
       return t[2] === 'STEPDOWN' && t.length === 5 ? { type: `${TYPE}leader_stepdown_response`, error: E.clusterRequired().toJSON() } : null;
     default:
@@ -70,7 +80,7 @@ async function create(req: ApiRequest, streams: ConsumerApiStreams, legacyDurabl
   if (actionRaw !== '' && actionRaw !== 'create' && actionRaw !== 'update') return fail('create', invalidJson(`can not unmarshal ${JSON.stringify(actionRaw)}`));
   const action: CreateAction = actionRaw === '' ? 'create_or_update' : actionRaw;
   if (body.stream_name !== undefined && typeof body.stream_name !== 'string') return fail('create', invalidJson('json: cannot unmarshal into Go struct field CreateConsumerRequest.stream_name of type string'));
-  const config = decodeConsumerConfig(body.config ?? {});
+  const config = decodeConsumerConfig(body.config ?? {}, streams.config?.strict ?? true);
   if (config instanceof JsApiError) return fail('create', config);
 
   const t = req.tokens;
@@ -121,6 +131,45 @@ async function remove(req: ApiRequest, streams: ConsumerApiStreams): Promise<Api
   if (set === null) return fail('delete', streamNotFound());
   if (!(await set.remove(req.tokens[3]))) return fail('delete', consumerNotFound());
   return { type: `${TYPE}delete_response`, success: true };
+}
+
+/**
+ * PAUSE: `{ "pause_until": <RFC 3339> }` pauses the consumer until then; an
+ * empty body, Go's zero time or a past time resumes it. The consumer's
+ * config keeps the time, as an update with pause_until would.
+ */
+function pause(req: ApiRequest, streams: ConsumerApiStreams): ApiResponse {
+  // A replicated consumer's pause must travel through its group, which does not carry it yet: refused, not applied to one copy.
+  if (streams.cluster != null) return fail('pause', E.consumerCreate('pausing a consumer through the API is not supported in a JetStream cluster by this server yet'));
+  let until: string | undefined;
+  if (req.body.length > 0) {
+    const parsed = parseBody(req.body);
+    if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return fail('pause', invalidJson(''));
+    const v = (parsed.value as Record<string, unknown>).pause_until;
+    if (v !== undefined && v !== null) {
+      if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) return fail('pause', invalidJson(`parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse`));
+      until = v;
+    }
+  }
+  const set = streams.consumers(req.account, req.tokens[2]);
+  if (set === null) return fail('pause', streamNotFound());
+  const c = set.get(req.tokens[3]);
+  if (c === undefined) return fail('pause', consumerNotFound());
+  const next = { ...c.config };
+  if (pauseUntilMs(until) > Date.now()) next.pause_until = until;
+  else delete next.pause_until;
+  c.update(next);
+  const out: Record<string, unknown> = { type: `${TYPE}pause_response`, paused: c.pause.paused, pause_until: until ?? ZERO_TIME };
+  if (c.pause.paused) out.pause_remaining = c.pause.remainingNs();
+  return out;
+}
+
+/** UNPIN: no consumer here has priority groups (they are refused at create), so none has the group asked for. */
+function unpin(req: ApiRequest, streams: ConsumerApiStreams): ApiResponse {
+  const set = streams.consumers(req.account, req.tokens[2]);
+  if (set === null) return fail('unpin', streamNotFound());
+  if (set.get(req.tokens[3]) === undefined) return fail('unpin', consumerNotFound());
+  return fail('unpin', E.consumerInvalidPriorityGroup());
 }
 
 function list(req: ApiRequest, streams: ConsumerApiStreams, namesOnly: boolean): ApiResponse {

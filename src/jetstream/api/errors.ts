@@ -56,6 +56,8 @@ export const streamSnapshot = (detail: string): JsApiError => e(500, 10064, `sna
 export const streamRestore = (detail: string): JsApiError => e(500, 10062, `restore failed: ${detail}`);
 export const streamTransformInvalidSource = (detail: string): JsApiError => e(400, 10155, `stream transform source: ${detail}`);
 export const streamTransformInvalidDestination = (detail: string): JsApiError => e(400, 10156, `stream transform: ${detail}`);
+export const messageTtlInvalid = (): JsApiError => e(400, 10165, 'invalid per-message TTL');
+export const messageTtlDisabled = (): JsApiError => e(400, 10166, 'per-message TTL is disabled');
 export const noMessageFound = (): JsApiError => e(404, 10037, 'no message found');
 export const maximumStreamsLimit = (): JsApiError => e(400, 10027, 'maximum number of streams reached');
 export const accountResourcesExceeded = (): JsApiError => e(400, 10002, 'resource limits exceeded for account');

@@ -15,7 +15,8 @@ export interface ClusterModeOptions {
   readonly server_name?: string;
 }
 
-function jetStreamOn(o: ClusterModeOptions): boolean {
+/** Whether the options turn JetStream on (a block with `enabled: false` does not). */
+export function jetStreamOn(o: ClusterModeOptions): boolean {
   const js = o.jetstream;
   if (js === undefined || js === false) return false;
   if (js === true) return true;

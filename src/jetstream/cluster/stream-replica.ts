@@ -121,7 +121,7 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
 
   // ---- RaftStateMachine -----------------------------------------------------
 
-  apply(index: number, data: Buffer): void {
+  apply(index: number, data: Buffer): void | Promise<void> {
     if (this.stream.closed) return;
     switch (data[0]) {
       case OP_MSG: {
@@ -137,8 +137,15 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
       }
       case OP_PURGE: {
         const p = readJsonEntry<PurgeEntry>(data);
-        this.settle(index, p === null ? 0 : this.stream.applyPurge(p));
-        break;
+        if (p === null) {
+          this.settle(index, 0);
+          break;
+        }
+        // Millions of messages may go: in slices, with the next entries waiting (RaftStateMachine.apply).
+        return this.stream.applyPurge(p).then((purged) => {
+          this.settle(index, purged);
+          if (this.activating) this.checkActivation();
+        });
       }
       case OP_DELETE: {
         const d = readJsonEntry<DeleteEntry>(data);

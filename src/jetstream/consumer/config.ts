@@ -11,6 +11,7 @@ import * as E from '../api/consumer-errors.js';
 import { isValidSubject, subjectHasWildcard } from '../../subjects/validate.js';
 import { findFirstOverlap, indexOfList, MAX_OVERLAP_WORK, SubjectOverlapIndex } from '../subject-overlap.js';
 import { runToEnd } from '../slices.js';
+import { ZERO_TIME } from '../time.js';
 
 const NS_PER_MS = 1_000_000;
 export const DEFAULT_ACK_WAIT_NS = 30_000 * NS_PER_MS;
@@ -75,12 +76,32 @@ function enumOf<T extends string>(o: Json, k: string, allowed: readonly T[], dfl
   return v as T;
 }
 
-/** Decodes the request's `config`; a malformed one is an `invalid JSON` error. */
-export function decodeConsumerConfig(raw: unknown): ConsumerConfig | JsApiError {
+/** The ConsumerConfig fields nats-server (up to 2.14) reads; the official clients send no others. */
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([
+  'durable_name', 'name', 'description', 'deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'ack_wait', 'max_deliver', 'backoff',
+  'filter_subject', 'filter_subjects', 'replay_policy', 'rate_limit_bps', 'sample_freq', 'max_waiting', 'max_ack_pending', 'flow_control',
+  'idle_heartbeat', 'headers_only', 'max_batch', 'max_expires', 'max_bytes', 'inactive_threshold', 'num_replicas', 'mem_storage',
+  'deliver_subject', 'deliver_group', 'metadata', 'direct', 'pause_until', 'priority_groups', 'priority_policy', 'priority_timeout',
+]);
+const PRIORITY_POLICIES: readonly string[] = ['none', 'overflow', 'pinned_client', 'prioritized'];
+
+/**
+ * Decodes the request's `config`; a malformed one is an `invalid JSON`
+ * error. `strict` (jetstream { strict }, on by default) refuses fields no
+ * nats-server knows, as its strict mode does. Fields of features this server
+ * lacks are accepted at their zero value (clients send them so) and refused
+ * when they ask for the feature.
+ */
+export function decodeConsumerConfig(raw: unknown, strict = true): ConsumerConfig | JsApiError {
   if (raw === undefined || raw === null) return E.consumerConfigRequired();
   if (typeof raw !== 'object' || Array.isArray(raw)) return invalidJson('json: cannot unmarshal into Go struct field CreateConsumerRequest.config');
   const o = raw as Json;
+  if (strict) {
+    for (const k of Object.keys(o)) if (!KNOWN_FIELDS.has(k)) return invalidJson(`json: unknown field ${JSON.stringify(k)}`);
+  }
   try {
+    const unsupported = unsupportedFeature(o);
+    if (unsupported !== null) return unsupported;
     const c: ConsumerConfig = {
       deliver_policy: enumOf(o, 'deliver_policy', DELIVER_POLICIES, 'all'),
       ack_policy: enumOf(o, 'ack_policy', ACK_POLICIES, 'none'),
@@ -121,6 +142,12 @@ export function decodeConsumerConfig(raw: unknown): ConsumerConfig | JsApiError 
     set('num_replicas', int(o, 'num_replicas'));
     set('mem_storage', bool(o, 'mem_storage'));
     set('deliver_subject', str(o, 'deliver_subject'));
+    const pauseUntil = str(o, 'pause_until');
+    if (pauseUntil !== undefined) {
+      if (Number.isNaN(Date.parse(pauseUntil))) throw new DecodeError(`parsing time ${JSON.stringify(pauseUntil)} as "2006-01-02T15:04:05Z07:00": cannot parse`);
+      // Go's zero time is "no pause", which nats-server leaves out.
+      if (pauseUntil !== ZERO_TIME) c.pause_until = pauseUntil;
+    }
     set('deliver_group', str(o, 'deliver_group'));
     const md = o.metadata;
     if (md !== undefined && md !== null) {
@@ -138,6 +165,20 @@ export function decodeConsumerConfig(raw: unknown): ConsumerConfig | JsApiError 
     if (err instanceof DecodeError) return invalidJson(err.message);
     throw err;
   }
+}
+
+/** The refusal for a 2.11+ consumer feature `o` asks for that this server lacks (priority groups), or null at their zero values. */
+function unsupportedFeature(o: Json): JsApiError | null {
+  if ((strArray(o, 'priority_groups') ?? []).length > 0) return E.consumerCreate('priority groups (priority_groups) not supported by this server');
+  const policy = o.priority_policy;
+  if (policy !== undefined && policy !== null && policy !== '') {
+    if (typeof policy !== 'string' || !PRIORITY_POLICIES.includes(policy)) throw new DecodeError(`unknown priority policy: ${JSON.stringify(policy)}`);
+    if (policy !== 'none') return E.consumerCreate(`priority policy ${policy} not supported by this server`);
+  }
+  if ((int(o, 'priority_timeout') ?? 0) !== 0) return E.consumerCreate('pinned client timeout (priority_timeout) not supported by this server');
+  // `direct` marks the internal consumers nats-server's mirrors and sources create; a client asking for one gets none.
+  if (bool(o, 'direct') === true) return E.consumerCreate('direct consumers not supported by this server');
+  return null;
 }
 
 /** The filters a consumer selects by (empty: every subject of the stream). */
@@ -325,6 +366,7 @@ const FIELD_ORDER: ReadonlyArray<keyof ConsumerConfig> = [
   'durable_name', 'name', 'description', 'deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'ack_wait', 'max_deliver', 'backoff',
   'filter_subject', 'filter_subjects', 'replay_policy', 'rate_limit_bps', 'sample_freq', 'max_waiting', 'max_ack_pending', 'flow_control', 'headers_only',
   'max_batch', 'max_expires', 'max_bytes', 'deliver_subject', 'deliver_group', 'idle_heartbeat', 'inactive_threshold', 'num_replicas', 'mem_storage', 'metadata',
+  'pause_until',
 ];
 
 /** The config as nats-server writes it: its field order, zero values left out except num_replicas. */

@@ -28,6 +28,7 @@ import { PushDelivery } from './push-delivery.js';
 import { RedeliverySchedule, type PendingDelivery } from './redelivery.js';
 import { consumerAdvisory, sampleAck } from './advisories.js';
 import type { ConsumerReplication } from './replication.js';
+import { ConsumerPause } from './pause.js';
 import { msToNanos, type EpochNanos } from '../../text/go-format.js';
 
 const NS_PER_MS = 1_000_000;
@@ -81,6 +82,7 @@ export class Consumer {
 
   private readonly waiting: WaitQueue;
   private readonly push: PushDelivery;
+  readonly pause = new ConsumerPause(this);
 
   // Replay original.
   private replayTimer: NodeJS.Timeout | null = null;
@@ -142,6 +144,7 @@ export class Consumer {
     this.npc = this.countPending();
     this.ackSub = this.host.core.subscribeInternal(this.host.account, this.ackPre + '>', null, this.onAck);
     this.push.setup();
+    this.pause.apply(this.config.pause_until, false);
     this.lastActivity = Date.now();
     this.armInactivity();
     if (this.pending.size > 0) this.redeliveries.arm(firstScanMs);
@@ -189,6 +192,7 @@ export class Consumer {
     this.ackSub = null;
     this.push.stop();
     this.redeliveries.stop();
+    this.pause.stop();
     for (const t of [this.replayTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
     this.replayTimer = this.inactiveTimer = null;
   }
@@ -318,7 +322,7 @@ export class Consumer {
 
   /** Something may be deliverable: run the loop on the next turn (once). */
   signal(): void {
-    if (this.pumpScheduled || this.closed || !this.live) return;
+    if (this.pumpScheduled || this.closed || !this.live || this.pause.paused) return;
     if (this.isPush ? !this.push.active : this.waiting.length === 0) return;
     this.pumpScheduled = true;
     setImmediate(this.pump);
@@ -326,7 +330,7 @@ export class Consumer {
 
   private readonly pump = (): void => {
     this.pumpScheduled = false;
-    if (this.closed || !this.live) return;
+    if (this.closed || !this.live || this.pause.paused) return;
     const now = Date.now();
     let msgs = TURN_BUDGET_MSGS;
     let bytes = TURN_BUDGET_BYTES;
@@ -740,6 +744,7 @@ export class Consumer {
     this.store?.saveConfig(next, Number(this.created / BigInt(NS_PER_MS)));
     // A passive replica takes the new configuration up when it goes live.
     if (!this.live) return;
+    this.pause.apply(next.pause_until, true);
     if (old.deliver_subject !== next.deliver_subject) {
       this.push.active = false;
       this.push.setup();

@@ -25,6 +25,7 @@ export function consumerInfo(c: Consumer): Record<string, unknown> {
     cluster: c.clusterInfo(),
   };
   if (c.pushBound) out.push_bound = true;
+  Object.assign(out, c.pause.infoFields());
   out.ts = formatTime(nowNanos());
   return out;
 }

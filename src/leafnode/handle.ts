@@ -1,0 +1,33 @@
+/**
+ * What the rest of the server sees of the leaf node layer: the handle
+ * startLeafNodes returns and the shapes /leafz, /varz and /metrics read.
+ * Types only, so the server and monitoring depend on this module and not
+ * on the leaf node implementation.
+ */
+
+/** One leaf connection as /leafz shows it (raw values; the monitor formats them). */
+export interface LeafInfo {
+  /** The server on the other side: its id and name (from its INFO or CONNECT). */
+  readonly remoteId: string;
+  readonly remoteName: string;
+  /** The local account the connection is bound to. */
+  readonly account: string;
+  readonly ip: string;
+  readonly port: number;
+  /** Round trip of the last PING, in milliseconds; 0 before the first PONG. */
+  readonly rttMs: number;
+  readonly inMsgs: number;
+  readonly outMsgs: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+  /** The subjects of the interest the other side announced (held here on its behalf). */
+  readonly subscriptions: readonly string[];
+}
+
+export interface LeafNodeHandle {
+  /** Open leaf connections (both accepted and solicited) that finished their handshake. */
+  leafs(): LeafInfo[];
+  /** The `leaf` object of /varz, in nats-server's key order. */
+  varz(): Record<string, unknown>;
+  close(): Promise<void>;
+}

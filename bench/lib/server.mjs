@@ -40,16 +40,31 @@ export function raiseOwnNofile() {
   return nofileLimits();
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released immediately). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** Ports handed out by this process: never twice. */
+const handedOut = new Set();
+
+/**
+ * A free TCP port on 127.0.0.1, from 20000-31999: below Linux's ephemeral
+ * range, so no outgoing connection (a route dialling its peer) can take it
+ * between this check and the server binding it. Never handed out twice.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function canListen(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
 

@@ -10,6 +10,7 @@
  * replicas, and is set as `js.cluster` before the API router is installed,
  * so the router answers as a member of the cluster.
  */
+import { join } from 'node:path';
 import type { ServerCore } from '../server/core.js';
 import { jetStreamConfigFrom } from './config.js';
 import { JetStream } from './jetstream.js';
@@ -21,12 +22,15 @@ export async function startJetStream(core: ServerCore): Promise<JetStream | null
   const config = jetStreamConfigFrom(core.options);
   if (config === null) return null;
   const log = core.logger;
+  // nats-server's frame and fields (tools read them); the Sync line is Natter's own.
   log.info('Starting JetStream');
-  log.info(`    Max Memory:      ${formatBytes(config.maxMemory)}`);
-  log.info(`    Max Storage:     ${formatBytes(config.maxStore)}`);
-  log.info(`    Store Directory: "${config.storeDir}"`);
-  if (config.domain !== '') log.info(`    Domain:          ${config.domain}`);
-  log.info(`    Sync:            ${config.sync === 'always' ? 'always (group commit)' : `${config.sync}ms`}`);
+  log.info('---------------- JETSTREAM ----------------');
+  log.info(`  Max Memory:      ${formatBytes(config.maxMemory)}`);
+  log.info(`  Max Storage:     ${formatBytes(config.maxStore)}`);
+  log.info(`  Store Directory: "${join(config.storeDir, 'jetstream')}"`);
+  if (config.domain !== '') log.info(`  Domain:          ${config.domain}`);
+  log.info(`  Sync:            ${config.sync === 'always' ? 'always (group commit)' : `${config.sync}ms`}`);
+  log.info('-------------------------------------------');
   const js = await JetStream.start(core, config);
   let clustered: { stop(): Promise<void> } | null = null;
   if (isClusteredJetStream(core.options)) {
@@ -46,11 +50,13 @@ export async function startJetStream(core: ServerCore): Promise<JetStream | null
     js.accountsChanged().catch((e: unknown) => core.logger.error(`JetStream: reload of accounts failed: ${e instanceof Error ? e.message : String(e)}`));
   });
   core.onShutdown(async () => {
+    log.info('Initiating JetStream Shutdown...');
     stopFollowingAccounts();
     router.uninstall();
     // Replicas stop (and the cluster hears goodbye) before the engine closes what is left.
     await clustered?.stop();
     await js.stop();
+    log.info('JetStream Shutdown');
   });
   if (clustered === null) {
     const totals = js.totals();

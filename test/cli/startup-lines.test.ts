@@ -97,6 +97,26 @@ test('the banner names the cluster and, with JetStream, the Raft node', async ()
   }
 });
 
+test('JetStream: the JETSTREAM frame with its fields, and the shutdown lines, as nats-server logs them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'natter-jsframe-'));
+  try {
+    const args = ['-a', '127.0.0.1', '-p', String(await freePort()), '-js', '-sd', dir];
+    // The frame's lines and the two JetStream shutdown lines (nats-server's ASCII art and Natter's Sync line aside).
+    const frame = (r: Run): string[] => {
+      const from = r.lines.indexOf('[INF] ---------------- JETSTREAM ----------------');
+      const to = r.lines.indexOf('[INF] -------------------------------------------');
+      assert.ok(from >= 0 && to > from, r.lines.join('\n'));
+      return r.lines.slice(from, to + 1).filter((l) => !l.startsWith('[INF]   Sync:') && !l.startsWith('[INF]   Max '))
+        .concat(r.lines.filter((l) => /JetStream Shutdown/.test(l)));
+    };
+    const expected = frame(await runServer(NATS_SERVER_BIN, args, /Server is ready/));
+    assert.ok(expected.includes(`[INF]   Store Directory: "${join(dir, 'jetstream')}"`), expected.join('\n'));
+    assert.deepEqual(frame(await runServer(NATTER_SERVER, args, /Server is ready/)), expected);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('operator mode logs the config file, the trusted operators and the resolver directory as nats-server does', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'natter-operator-log-'));
   try {

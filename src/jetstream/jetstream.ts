@@ -199,9 +199,10 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     // `sync: always` and by default): the store syncs on an interval, and Raft snapshots force an fsync.
     const sync = typeof this.config.sync === 'number' ? this.config.sync : DEFAULT_SYNC_INTERVAL_MS;
     let store = openStore(cfg, { dir, sync, logger: this.core.logger });
-    if (store.damagedOnLoad) {
+    if (store.damagedOnLoad && cfg.num_replicas > 1) {
       // Holes in the middle of this copy could not be filled in place: it starts empty and gets
-      // everything again, from its own Raft log or (when that was compacted) from a peer.
+      // everything again, from its own Raft log or (when that was compacted) from a peer. An R1
+      // stream has no peer: it keeps what is left, as a single server does.
       this.core.logger.warn(`JetStream: the store of stream '${jsa.account.name} > ${cfg.name}' was damaged; rebuilding it from the stream's replicas`);
       await store.delete();
       store = openStore(cfg, { dir, sync, logger: this.core.logger });

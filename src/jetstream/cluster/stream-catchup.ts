@@ -106,6 +106,8 @@ export interface CatchUpTarget {
   stored(seq: number, subject: string): void;
   /** False once the replica stopped: the catch-up gives up. */
   alive(): boolean;
+  /** Other replicas hold the stream too (what this one lost can be fetched again). */
+  readonly replicated: boolean;
 }
 
 /**
@@ -123,9 +125,11 @@ export async function catchUp(ctx: GroupContext, group: string, leader: PeerId, 
   }
   if (store.state().lastSeq < snap.last) {
     // At start the node restores its own snapshot (leader = self), taken once the store was durable: it should hold all of it.
-    // When it does not (damaged, or rebuilt after damage), the Raft node recovers everything from a leader.
+    // When it does not (damaged, or rebuilt after damage), the Raft node recovers everything from a leader; alone, it keeps what is left.
     if (leader === ctx.selfId) {
-      throw new StateLostError(`${group} holds messages up to ${store.state().lastSeq} but its snapshot covers up to ${snap.last}`);
+      const problem = `${group} holds messages up to ${store.state().lastSeq} but its snapshot covers up to ${snap.last}`;
+      if (target.replicated) throw new StateLostError(problem);
+      ctx.core.logger.warn(`JetStream: ${problem}; the rest was lost locally and no replica holds it`);
     } else {
       await fetchRange(ctx, group, leader, target, snap.last);
     }
@@ -138,7 +142,7 @@ export async function catchUp(ctx: GroupContext, group: string, leader: PeerId, 
   }
   for (const seq of snap.deleted) store.removeMsg(seq);
   // The node records the snapshot as applied once this resolves: what it covers must be on disk first.
-  await new Promise<void>((resolve) => store.whenSynced(() => resolve()));
+  await new Promise<void>((resolve, reject) => store.whenSynced((err) => (err === null ? resolve() : reject(err))));
 }
 
 async function fetchRange(ctx: GroupContext, group: string, leader: PeerId, target: CatchUpTarget, to: number): Promise<void> {

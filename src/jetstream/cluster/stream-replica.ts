@@ -172,7 +172,8 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
    */
   snapshot(): Promise<Buffer> {
     const state = Buffer.from(JSON.stringify(snapshotOf(this.stream.store)));
-    return new Promise((resolve) => this.stream.store.whenSynced(() => resolve(state)));
+    // A store that could not write or fsync must not let the log go (the Raft node stops instead).
+    return new Promise((resolve, reject) => this.stream.store.whenSynced((err) => (err === null ? resolve(state) : reject(err))));
   }
 
   async restore(snapshot: Snapshot, leader: PeerId): Promise<void> {
@@ -184,6 +185,7 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
         store: stream.store,
         stored: (seq, subject) => stream.consumers.messageStored(seq, subject),
         alive: () => !this.stopped,
+        replicated: this.sa.group.peers.length > 1,
       }, snap);
     } finally {
       // Also after a failed catch-up: what was fetched is stored, and the next attempt goes on from there.

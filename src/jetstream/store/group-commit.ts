@@ -30,6 +30,8 @@ export class GroupCommit {
   private scheduled = false;
   private syncing = false;
   private syncAgain = false;
+  /** The last write failed (cleared by the next write that succeeds): whenSynced reports it. */
+  private writeFailure: Error | null = null;
   /** whenSynced callers: released by fsyncs only, whatever the policy. */
   private syncWaiters: Waiter[] = [];
   private idleWaiters: Array<() => void> = [];
@@ -69,6 +71,11 @@ export class GroupCommit {
   /** Like whenDurable, but fsynced under any policy: writes now and forces an fsync when one is needed. */
   whenSynced(cb: (err: Error | null) => void): void {
     this.flush();
+    if (this.writeFailure !== null) {
+      // What failed to be written is not on disk, whatever an fsync says.
+      cb(this.writeFailure);
+      return;
+    }
     const gen = this.written;
     if (gen <= this.synced) {
       cb(null);
@@ -87,9 +94,11 @@ export class GroupCommit {
     } catch (err) {
       this.written = target;
       this.synced = Math.max(this.synced, target);
-      this.release(target, this.onFailure(err));
+      this.writeFailure = this.onFailure(err);
+      this.release(target, this.writeFailure);
       return;
     }
+    this.writeFailure = null;
     this.written = target;
     if (this.policy === 'always') this.startSync();
     else this.release(target, null);

@@ -74,3 +74,37 @@ test('whenSynced reports a failed fsync', async () => {
     gc.stop();
   }
 });
+
+test('whenSynced reports a failed write, until a later write succeeds', async () => {
+  let failWrites = true;
+  let fsyncs = 0;
+  const io = {
+    write: () => {
+      if (failWrites) throw new Error('ENOSPC');
+    },
+    fsync: (cb: (err: Error | null) => void) => {
+      fsyncs++;
+      cb(null);
+    },
+  };
+  const gc = new GroupCommit(60_000, io, (e) => e as Error);
+  try {
+    gc.noteAppend();
+    let synced: Error | null | undefined;
+    gc.whenSynced((err) => {
+      synced = err;
+    });
+    assert.equal(synced?.message, 'ENOSPC');
+    assert.equal(fsyncs, 0, 'nothing to fsync for a write that failed');
+    failWrites = false;
+    gc.noteAppend();
+    gc.whenSynced((err) => {
+      synced = err;
+    });
+    await turn();
+    assert.equal(synced, null);
+    assert.equal(fsyncs, 1);
+  } finally {
+    gc.stop();
+  }
+});

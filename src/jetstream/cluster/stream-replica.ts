@@ -33,6 +33,8 @@ import { catchUp, decodeSnapshot, serveCatchUp, snapshotOf } from './stream-catc
 
 /** How often a new leader checks whether it has applied its whole log (only while it has not). */
 const ACTIVATION_POLL_MS = 5;
+/** After a refused proposal, a node still leading (a handover that may fail) tries to go live again this long after. */
+const HANDOVER_RETRY_MS = 500;
 /** Membership changes go one at a time: the next is tried this long after the previous. */
 const PEER_CHANGE_RETRY_MS = 250;
 
@@ -69,6 +71,7 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
   private activating = false;
   private activationTimer: NodeJS.Timeout | null = null;
   private peersTimer: NodeJS.Timeout | null = null;
+  private handoverTimer: NodeJS.Timeout | null = null;
   /** The active leader's publishers waiting for their PubAck, by Raft index. */
   private readonly replies = new Map<number, string>();
   /** Purge and delete requests waiting for their entry to be applied, by Raft index. */
@@ -102,7 +105,7 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
   proposeMsg(entry: Buffer, reply: string | null): boolean {
     const index = this.raft.propose(entry);
     if (index === 0) {
-      this.deactivate();
+      this.proposalRefused();
       return false;
     }
     if (reply !== null) this.replies.set(index, reply);
@@ -113,7 +116,7 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
     if (!this.isActive) return Promise.resolve(null);
     const index = this.raft.propose(entry);
     if (index === 0) {
-      this.deactivate();
+      this.proposalRefused();
       return Promise.resolve(null);
     }
     return new Promise((resolve) => this.waiters.set(index, resolve));
@@ -250,6 +253,22 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
     }, PEER_CHANGE_RETRY_MS);
   }
 
+  /**
+   * The Raft node took no proposal: deposed, or handing leadership over (a
+   * stepdown). A handover that fails (it times out) leaves this node leader
+   * with no leadership change to wake it, so it tries to go live again shortly.
+   */
+  private proposalRefused(): void {
+    this.deactivate();
+    if (this.handoverTimer !== null || this.stopped) return;
+    this.handoverTimer = setTimeout(() => {
+      this.handoverTimer = null;
+      if (this.stopped || this.isActive || this.activating || !this.raft.isLeader()) return;
+      this.activating = true;
+      this.checkActivation();
+    }, HANDOVER_RETRY_MS);
+  }
+
   private deactivate(): void {
     this.activating = false;
     if (this.activationTimer !== null) clearTimeout(this.activationTimer);
@@ -292,7 +311,8 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
 
   private halt(): void {
     if (this.peersTimer !== null) clearTimeout(this.peersTimer);
-    this.peersTimer = null;
+    if (this.handoverTimer !== null) clearTimeout(this.handoverTimer);
+    this.peersTimer = this.handoverTimer = null;
     this.deactivate();
     this.stopped = true;
     this.stopServing();

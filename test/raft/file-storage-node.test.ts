@@ -7,7 +7,7 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRaftNode } from '../../src/raft/node.js';
@@ -132,22 +132,32 @@ describe('raft nodes on file storage', () => {
     await second.start();
     await second.converged(applied);
     const count = second.machines.get('a')!.count;
-    await second.proposeUntil(count + 200);
-    await second.converged(count + 200);
-    const follower = PEERS.find((id) => !second.nodes.get(id)!.isLeader())!;
+    // A follower whose log holds entries past its snapshot: one that has
+    // just snapshotted may have compacted every segment away, so propose a
+    // little more until some follower has one.
+    const segments = (id: PeerId): string[] => readdirSync(join(root, id, 'log')).filter((f) => statSync(join(root, id, 'log', f)).size > 0);
+    let target = count + 200;
+    let follower: PeerId | undefined;
+    for (let round = 0; follower === undefined; round++) {
+      assert.ok(round < 20, 'some follower keeps log segments past its snapshot');
+      await second.proposeUntil(target);
+      await second.converged(target);
+      follower = PEERS.find((id) => !second.nodes.get(id)!.isLeader() && segments(id).length > 0);
+      target += 20;
+    }
     await second.stop();
 
     // A bit flips in the follower's newest segment while it is down.
     const logDir = join(root, follower, 'log');
-    const newest = readdirSync(logDir).sort().at(-1)!;
+    const newest = segments(follower).sort().at(-1)!;
     const buf = readFileSync(join(logDir, newest));
     buf[Math.floor(buf.length / 2)] ^= 0x40;
     writeFileSync(join(logDir, newest), buf);
     const third = new Group(root);
     await third.start();
     assert.equal(third.nodes.get(follower)!.status().recovering, true, 'the damaged member knows');
-    await third.proposeUntil(count + 300);
-    await third.converged(count + 300);
+    await third.proposeUntil(target + 100);
+    await third.converged(target + 100);
     await waitUntil(() => !third.nodes.get(follower)!.status().recovering, 10_000, 'the damaged member recovered');
     await third.stop();
   });

@@ -6,10 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS, nodesFor, runScenario } from './lib/scenarios.mjs';
-import { freePort, raiseOwnNofile, startServer, stopServer, waitReady, machineBusySeconds, selfCpuSeconds } from './lib/server.mjs';
-import { notes, summaryTable } from './lib/stats.mjs';
+import { freePort, raiseOwnNofile, readGc, startServer, stopServer, waitReady, machineBusySeconds, selfCpuSeconds } from './lib/server.mjs';
+import { latencyKind, notes, summaryTables } from './lib/stats.mjs';
 import { startJsCluster } from './lib/cluster.mjs';
 import { websocketConfig } from './lib/websocket.mjs';
+import { leafCommands } from './lib/leaf.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.dirname(BENCH_DIR);
@@ -47,6 +48,8 @@ const CMD_A = env.SERVER_CMD_A || 'nats-server -a 127.0.0.1 -p {port}';
 const CMD_B = env.SERVER_CMD_B === undefined ? 'node dist/src/cli/natter-server.js -a 127.0.0.1 -p {port}' : env.SERVER_CMD_B;
 const hasB = CMD_B.trim() !== '' && CMD_B.trim() !== 'none';
 const labels = { A: env.LABEL_A || (env.SERVER_CMD_A ? 'A' : 'nats-server'), B: env.LABEL_B || (env.SERVER_CMD_B ? 'B' : 'natter') };
+// Sides whose servers get the GC probe (only commands that start with `node` can have it).
+const gcSides = (env.GC_PROBE ?? 'A,B').toUpperCase().split(/[\s,]+/).filter((x) => x === 'A' || x === 'B');
 
 if (env.LIST) {
   for (const s of SCENARIOS) console.log(`${s.id.padEnd(18)} n=${String(s.n).padEnd(9)} ${s.what}`);
@@ -78,14 +81,15 @@ function fmtRate(v) {
   return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : String(v);
 }
 
-function brief(r) {
+function brief(sc, r) {
   let s;
-  if (r.scenario.includes('reqrep') || r.p50_us !== undefined) s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} req/s`;
+  if (latencyKind(sc) === 'round trip') s = `p50 ${r.p50_us ?? '–'} µs, p99 ${r.p99_us ?? '–'} µs, ${fmtRate(r.msgs_per_s)} ops/s`;
   else if (r.failover_ms !== undefined) s = `failover ${r.failover_ms} ms (${r.failed_publishes} failed publishes)`;
   else if (r.catchup_ms !== undefined) s = `catch-up ${r.catchup_ms} ms, ${fmtRate(r.publish_msgs_per_s_one_down)} msgs/s with one node down`;
   else if (r.scenario.startsWith('conns')) s = `${r.received ?? 0} conns in ${r.connect_s ?? '–'} s, ${r.kb_per_conn ?? '–'} KiB/conn`;
-  else s = `${fmtRate(r.msgs_per_s)} msgs/s${r.lost ? `, lost ${r.lost}` : ''}`;
-  if (r.server_cpu_us_per_msg !== undefined && r.server_cpu_us_per_msg !== null) s += `, ${r.server_cpu_us_per_msg} µs CPU/msg`;
+  else s = `${fmtRate(r.msgs_per_s)} msgs/s${r.lost ? `, lost ${r.lost}` : ''}${r.p99_us !== undefined && r.p99_us !== null ? `, p99 ${r.p99_us} µs` : ''}`;
+  if (r.server_cpu_us_per_msg !== undefined && r.server_cpu_us_per_msg !== null) s += `, ${r.server_cpu_us_per_msg} µs CPU/op`;
+  if (typeof r.gc_pauses === 'number') s += `, GC ${r.gc_pauses} pauses ${r.gc_pause_ms} ms`;
   return `${r.ok ? 'ok ' : 'NOT OK'} ${s}${r.ok ? '' : ` — ${(r.errors ?? []).slice(0, 2).join('; ')}`}`;
 }
 
@@ -102,6 +106,34 @@ function nodeCommand(cmd, i, routePorts) {
   return c;
 }
 
+/**
+ * GC pause figures of a side's probed servers (summed over nodes): inside the
+ * timed window, and over the processes' lifetime. {} when none was probed.
+ */
+function gcFields(servers, window) {
+  const probed = servers.filter((s) => s.gcFile);
+  if (!probed.length) return {};
+  const life = probed.map((s) => readGc(s, null));
+  if (life.some((g) => g === null)) return { gc_error: 'a probed server left no GC data (killed before exit?)' };
+  const sum = (list, k) => list.reduce((a, g) => a + g[k], 0);
+  const out = { gc_lifetime_pauses: sum(life, 'pauses'), gc_lifetime_ms: round3(sum(life, 'ms')) };
+  if (window) {
+    const timed = probed.map((s) => readGc(s, window));
+    const ms = sum(timed, 'ms');
+    Object.assign(out, {
+      gc_pauses: sum(timed, 'pauses'),
+      gc_major: sum(timed, 'major'),
+      gc_pause_ms: round3(ms),
+      gc_pause_max_ms: round3(Math.max(...timed.map((g) => g.max_ms))),
+      // pause time per timed wall time, in %, summed over the nodes (a 2-node side can reach 200 %)
+      gc_pause_pct: round3((ms / ((window[1] - window[0]) / 1e6)) * 100),
+    });
+  }
+  return out;
+}
+
+const round3 = (x) => Math.round(x * 1000) / 1000;
+
 async function oneRun(sc, side, run) {
   // natterBoth: a Natter-against-Natter scenario (scale-out), whatever A is.
   const cmd = side === 'A' && !sc.natterBoth ? CMD_A : CMD_B;
@@ -111,17 +143,28 @@ async function oneRun(sc, side, run) {
   const routePorts = [];
   for (let i = 0; i < nodes; i++) {
     ports.push(await freePort());
-    if (nodes > 1) routePorts.push(await freePort());
+    if (nodes > 1 && !sc.leaf) routePorts.push(await freePort());
   }
   // JetStream scenarios: both sides get JetStream with a fresh store dir, unless the command has it.
   let sideCmd = sc.kind === 'js' && !/(^|\s)(-js|--jetstream)(\s|$)/.test(cmd) ? `${cmd} -js -sd {dir}` : cmd;
   // WebSocket scenarios: a config file gives the server its websocket listener.
   const wsPort = sc.transport === 'ws' ? await freePort() : null;
   if (wsPort !== null) sideCmd = `${sideCmd} ${websocketConfig(outDir, `${sc.id}.${side}.run${run}`, wsPort)}`;
-  const logFile = (i) => path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodes > 1 ? `.node${i + 1}` : ''}.log`);
-  const servers = sc.jsCluster
-    ? await startJsCluster(cmd, { nodes, cwd: REPO_DIR, logFile })
-    : ports.map((port, i) => startServer(nodeCommand(sideCmd, i, routePorts), { port, cwd: REPO_DIR, logFile: logFile(i) }));
+  const nodeTag = (i) => (nodes === 1 ? '' : sc.leaf ? ['.leaf', '.hub'][i] : `.node${i + 1}`);
+  const logFile = (i) => path.join(outDir, 'logs', `${sc.id}.${side}.run${run}${nodeTag(i)}.log`);
+  const gcFile = (i) => (gcSides.includes(side) ? `${logFile(i)}.gc.json` : null);
+  let servers;
+  if (sc.jsCluster) servers = await startJsCluster(cmd, { nodes, cwd: REPO_DIR, logFile, gcFile });
+  else if (sc.leaf) {
+    // servers[0] is the leaf (publishers, requesters), servers[1] the hub. The leaf dials the
+    // hub as it starts, so it starts once the hub answers (a failure shows in waitReady below).
+    const lc = leafCommands(sideCmd, outDir, `${sc.id}.${side}.run${run}`, await freePort());
+    const hub = startServer(lc.hub, { port: ports[1], cwd: REPO_DIR, logFile: logFile(1), gcFile: gcFile(1) });
+    await waitReady(hub, cfg.setupMs).catch(() => {});
+    servers = [startServer(lc.leaf, { port: ports[0], cwd: REPO_DIR, logFile: logFile(0), gcFile: gcFile(0) }), hub];
+  } else {
+    servers = ports.map((port, i) => startServer(nodeCommand(sideCmd, i, routePorts), { port, cwd: REPO_DIR, logFile: logFile(i), gcFile: gcFile(i) }));
+  }
   const port = servers[0].port;
   if (wsPort !== null) servers[0].wsPort = wsPort;
   const t0 = Date.now();
@@ -129,7 +172,8 @@ async function oneRun(sc, side, run) {
   let info = null;
   try {
     for (const s of servers) info = await waitReady(s, cfg.setupMs);
-    if (info && info.version) versions[side] = info.version;
+    // scale-out runs Natter on side A too: its version is not A's
+    if (info && info.version && !(side === 'A' && sc.natterBoth)) versions[side] = info.version;
     res = await runScenario({ servers, cfg }, sc);
   } catch (e) {
     res = { scenario: sc.id, size: sc.size ?? null, ok: false, errors: [e.message] };
@@ -137,6 +181,8 @@ async function oneRun(sc, side, run) {
   const exits = [];
   for (const s of servers) exits.push(await stopServer(s));
   const exit = exits.find((e) => e && e.beforeStop) ?? exits[0];
+  const gc = gcFields(servers, res.timed_window_ns);
+  delete res.timed_window_ns;
   const line = {
     ts: new Date().toISOString(),
     label,
@@ -147,6 +193,7 @@ async function oneRun(sc, side, run) {
     server_version: info?.version ?? null,
     nodes,
     ...res,
+    ...gc,
     server_exit: exit,
     wall_s: (Date.now() - t0) / 1000,
   };
@@ -156,7 +203,7 @@ async function oneRun(sc, side, run) {
     line.errors = [...(line.errors ?? []), `server exited during the run (code ${exit.code}, signal ${exit.signal})`];
   }
   fs.appendFileSync(jsonl, JSON.stringify(line) + '\n');
-  log(`  ${sc.id.padEnd(11)} ${side} ${label.padEnd(12)} run ${run}: ${brief(line)} (${line.wall_s.toFixed(1)} s)`);
+  log(`  ${sc.id.padEnd(11)} ${side} ${label.padEnd(12)} run ${run}: ${brief(sc, line)} (${line.wall_s.toFixed(1)} s)`);
   return line;
 }
 
@@ -174,6 +221,7 @@ async function main() {
     hasB ? `- B: \`${CMD_B}\` (label ${labels.B}, cwd ${REPO_DIR})` : '- B: (none)',
     `- RUNS=${cfg.runs} SCALE=${cfg.scale} TIMEOUT=${cfg.timeoutMs / 1000}s WARMUP=${cfg.warmup} fd limit ${lim ? `${lim.soft}/${lim.hard}` : '?'}`,
     `- foreign CPU load before start: ${idleLoad.toFixed(2)} cores${idleLoad > cfg.dirtyCores ? ' (WARNING: the machine is busy)' : ''}`,
+    `- GC probe (node --import bench/lib/gc-probe.mjs) on: ${gcSides.length ? `${gcSides.join(', ')} (servers started with node)` : 'none'}`,
   ];
   log(header.join('\n'));
   log(`results: ${outDir}`);
@@ -188,7 +236,7 @@ async function main() {
   }
 
   const versionLine = `- server versions (from INFO): A ${versions.A ?? '?'}${hasB ? `, B ${versions.B ?? '?'}` : ''}; total wall time ${((Date.now() - started) / 1000).toFixed(0)} s`;
-  const table = summaryTable(scenarios, results, labels, hasB);
+  const tables = summaryTables(scenarios, results, labels, hasB);
   const n = notes(results, cfg.dirtyCores);
   const text = [
     ...header,
@@ -198,7 +246,27 @@ async function main() {
     'B/A > 1 is better for ↑ rows and B/A < 1 is better for ↓ rows. On this shared 2-core machine a',
     'B/A within about 0.8–1.25 is noise; "(B better)/(B worse)" marks ratios outside that band.',
     '',
-    table,
+    tables.headline,
+    '',
+    ...(tables.latency
+      ? [
+          '### Latency, µs (medians of the per-run percentiles; lower is better)',
+          '',
+          '"round trip": request → reply or PubAck, one at a time. "one-way, saturated": about one',
+          'message in 256 carries its send time; at full load this is mostly time spent queued in',
+          'socket and server buffers behind the backlog (see bench/README.md).',
+          '',
+          tables.latency,
+          '',
+        ]
+      : []),
+    '### Server resources over the timed part (medians; lower is better)',
+    '',
+    'CPU: utime+stime of all the side\'s server processes per op. GC: pauses of servers started',
+    'with node (bench/lib/gc-probe.mjs) that began in the timed part, "count · total ms · longest ms",',
+    'summed over a side\'s processes.',
+    '',
+    tables.resources,
     '',
     ...scenarios.filter((sc) => sc.natterBoth).flatMap((sc) => [`- ${sc.id}: both sides run Natter (${sc.what}); the A/B labels do not apply.`, '']),
     ...(n.length ? ['Notes:', ...n, ''] : []),

@@ -20,7 +20,7 @@ const SUBJECT = 'bench.js.x';
  * nodeDir, template, logFile } added; stopServer() removes the node's
  * directory (store included).
  */
-export async function startJsCluster(cmd, { nodes, cwd, logFile }) {
+export async function startJsCluster(cmd, { nodes, cwd, logFile, gcFile = () => null }) {
   const specs = [];
   for (let i = 0; i < nodes; i++) {
     specs.push({ name: `n${i + 1}`, port: await freePort(), httpPort: await freePort(), clusterPort: await freePort() });
@@ -31,14 +31,15 @@ export async function startJsCluster(cmd, { nodes, cwd, logFile }) {
     const template =
       `${cmd} -js -sd ${path.join(nodeDir, 'store')} -n ${s.name} -m ${s.httpPort}` +
       ` --cluster nats://127.0.0.1:${s.clusterPort} --cluster_name bench --routes ${routes}`;
-    return launch({ ...s, nodeDir, template, logFile: logFile(i), cwd });
+    return launch({ ...s, nodeDir, template, logFile: logFile(i), gcFile: gcFile(i), cwd });
   });
 }
 
 function launch(node) {
-  const srv = startServer(node.template, { port: node.port, cwd: node.cwd, logFile: node.logFile });
+  const srv = startServer(node.template, { port: node.port, cwd: node.cwd, logFile: node.logFile, gcFile: node.gcFile });
   // The store lives in nodeDir (kept across restarts); stopServer removes srv.dir.
   fs.rmSync(srv.dir, { recursive: true, force: true });
+  // srv.gcFile stays startServer's: null when the command is not node, so nothing is probed.
   Object.assign(srv, { name: node.name, httpPort: node.httpPort, nodeDir: node.nodeDir, template: node.template, logFile: node.logFile, cwd: node.cwd });
   srv.dir = node.nodeDir;
   return srv;
@@ -46,7 +47,7 @@ function launch(node) {
 
 /** Starts a stopped node again with the same command, port and store. */
 function relaunch(srv) {
-  return launch({ name: srv.name, port: srv.port, httpPort: srv.httpPort, nodeDir: srv.nodeDir, template: srv.template, logFile: srv.logFile, cwd: srv.cwd });
+  return launch({ name: srv.name, port: srv.port, httpPort: srv.httpPort, nodeDir: srv.nodeDir, template: srv.template, logFile: srv.logFile, gcFile: srv.gcFile, cwd: srv.cwd });
 }
 
 /** SIGKILL to the node's process group; resolves when it has exited. */

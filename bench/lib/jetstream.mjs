@@ -2,7 +2,7 @@
 // thread: the per-message server work (store, ack, deliver) dwarfs the client's,
 // so one thread keeps up. Counts and shapes follow ../shared/bench (js.go).
 import { connect, flush, makePayload, nowNs } from './proto.mjs';
-import { percentile } from './stats.mjs';
+import { latencyFields } from './stats.mjs';
 
 const STREAM = 'BENCH';
 const CONSUMER = 'BENCHC';
@@ -144,12 +144,11 @@ export function publishWindow(c, subject, payload, n, inflight, timeoutMs) {
   });
 }
 
+/** lat: round trips in ns. */
 function latencySummary(lat, elapsedS, count) {
-  lat.sort((a, b) => a - b);
   return {
     msgs_per_s: elapsedS > 0 ? Math.round(count / elapsedS) : null,
-    p50_us: Math.round(percentile(lat, 0.5) / 1000),
-    p99_us: Math.round(percentile(lat, 0.99) / 1000),
+    ...latencyFields(Float64Array.from(lat, (ns) => ns / 1000).sort()),
   };
 }
 
@@ -313,7 +312,7 @@ export async function runJetStream(ctx, sc, n, measure) {
     return {
       ...r,
       ...usage,
-      server_cpu_us_per_msg: r.sent > 0 && cpu > 0 ? Math.round((cpu * 1e6) / r.sent) : null,
+      server_cpu_us_per_msg: r.sent > 0 && cpu > 0 ? Math.round((cpu * 1e7) / r.sent) / 10 : null,
       errors,
       ok: errors.length === 0 && !r.truncated,
     };

@@ -22,6 +22,18 @@ const CH_P = 80; // PING / PONG
 const CH_PLUS = 43; // +OK
 const CH_MINUS = 45; // -ERR
 
+// Latency samples in flow scenarios: a sampled message carries, in the last
+// STAMP_LEN bytes of its payload, STAMP_MARK and the publisher's process.hrtime
+// (8 bytes big-endian). Filler payload bytes are letters, so the mark is unambiguous.
+export const STAMP_LEN = 9;
+export const STAMP_MARK = 1;
+
+/** Stamps the payload that ends at buf[payloadEnd] with the current time. */
+export function writeStamp(buf, payloadEnd) {
+  buf[payloadEnd - STAMP_LEN] = STAMP_MARK;
+  buf.writeBigUInt64BE(process.hrtime.bigint(), payloadEnd - STAMP_LEN + 1);
+}
+
 /** Monotonic clock in nanoseconds as a Number (shared by all threads of the process). */
 export function nowNs() {
   return Number(process.hrtime.bigint());
@@ -37,11 +49,20 @@ export function nowNs() {
  * Handler mode (onMsg set): onMsg(buf, lineStart, lineEnd, payloadStart, payloadEnd, hdrLen)
  * is called once the whole frame is in one buffer. lineEnd is the index of the '\r'.
  * For HMSG, hdrLen is the header block length (payloadStart..payloadStart+hdrLen are headers).
+ *
+ * onStamp(buf, offset) (either mode) is called for each stamped payload (see writeStamp):
+ * offset is where its 8-byte time starts, called when the stamp's last byte has arrived
+ * (in count mode the frame's payload may span several reads).
  */
 export class Parser {
-  constructor(sock, { onMsg = null, onCount = null, onPong = null, onInfo = null, onErr = null } = {}) {
+  constructor(sock, { onMsg = null, onCount = null, onPong = null, onInfo = null, onErr = null, onStamp = null } = {}) {
     this.sock = sock;
     this.onMsg = onMsg;
+    this.onStamp = onStamp;
+    // offset, in the bytes still to be skipped, of the stamp of a frame split across reads (-1: none)
+    this.stampOff = -1;
+    // the first bytes of a stamp split between two reads (its rest starts the next read)
+    this.stampHave = null;
     this.onCount = onCount;
     this.onPong = onPong;
     this.onInfo = onInfo;
@@ -58,6 +79,7 @@ export class Parser {
     let pos = 0;
     let len = chunk.length;
     if (this.skip > 0) {
+      if (this.stampOff >= 0) this._carriedStamp(chunk, len);
       if (this.skip >= len) {
         this.skip -= len;
         return;
@@ -86,6 +108,7 @@ export class Parser {
         if (c === CH_M || c === CH_H) {
           n++;
           pos = eol + 3 + lastNumber(line, line.length - 1);
+          if (this.onStamp !== null) this._stampAt(chunk, pos - 2 - STAMP_LEN, len);
           if (pos > len) {
             this.skip = pos - len;
             this._counted(n);
@@ -98,6 +121,7 @@ export class Parser {
       }
     }
     const onMsg = this.onMsg;
+    const onStamp = this.onStamp;
     while (pos < len) {
       const eol = chunk.indexOf(CH_LF, pos);
       if (eol < 0) break;
@@ -116,6 +140,12 @@ export class Parser {
           }
           n++;
           pos = eol + 3 + size;
+          if (onStamp !== null) {
+            const at = pos - 2 - STAMP_LEN;
+            if (at + STAMP_LEN <= len) {
+              if (chunk[at] === STAMP_MARK) onStamp(chunk, at + 1);
+            } else this._stampAt(chunk, at, len); // this frame ends the chunk
+          }
           continue;
         }
         let i = eol - 2;
@@ -142,6 +172,7 @@ export class Parser {
         if (pEnd + 2 > len) break; // frame incomplete: keep it for the next chunk
         n++;
         onMsg(chunk, pos, eol - 1, pStart, pEnd, hdr);
+        if (onStamp !== null && size >= STAMP_LEN && chunk[pEnd - STAMP_LEN] === STAMP_MARK) onStamp(chunk, pEnd - STAMP_LEN + 1);
         pos = pEnd + 2;
         continue;
       }
@@ -151,6 +182,36 @@ export class Parser {
     if (pos > len) this.skip = pos - len;
     else if (pos < len) this.partial = chunk.subarray(pos);
     this._counted(n);
+  }
+
+  /** Checks the stamp position `at` of a frame (relative to chunk; it may lie beyond the chunk's end). */
+  _stampAt(chunk, at, len) {
+    if (at + STAMP_LEN <= len) {
+      if (chunk[at] === STAMP_MARK) this.onStamp(chunk, at + 1);
+    } else if (at >= len) {
+      this.stampOff = at - len; // in a later read
+    } else if (chunk[at] === STAMP_MARK) {
+      this.stampHave = Buffer.from(chunk.subarray(at, len)); // split: the rest starts the next read
+      this.stampOff = 0;
+    }
+  }
+
+  /** At the start of a read that continues a split frame: the stamp noted by _stampAt. */
+  _carriedStamp(chunk, len) {
+    if (this.stampHave !== null) {
+      const have = Buffer.concat([this.stampHave, chunk.subarray(0, Math.min(len, STAMP_LEN - this.stampHave.length))]);
+      if (have.length < STAMP_LEN) {
+        this.stampHave = have;
+        return;
+      }
+      this.stampHave = null;
+      this.stampOff = -1;
+      this.onStamp(have, 1);
+      return;
+    }
+    const off = this.stampOff;
+    this.stampOff = -1;
+    this._stampAt(chunk, off, len);
   }
 
   _counted(n) {

@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { S_DONE, S_PER_SUB, S_RECV, S_TARGET, makeShared, views } from './shared.mjs';
 import { connect, flush, nowNs } from './proto.mjs';
-import { percentile } from './stats.mjs';
+import { latencyFields } from './stats.mjs';
 import { runJetStream } from './jetstream.mjs';
 import { runWebsocket } from './websocket.mjs';
 import { runR3Fault, waitJsCluster } from './cluster.mjs';
@@ -39,6 +39,9 @@ export const SCENARIOS = [
   // Two-node clusters (nodes: 2): each side runs two of its servers routed to each other.
   { id: 'cluster-pubsub-16', kind: 'flow', nodes: 2, pubs: 1, subs: 1, size: 16, n: 2_000_000, what: '2-node cluster: publisher on node 1 -> subscriber on node 2, 16 B' },
   { id: 'cluster-reqrep', kind: 'reqrep', nodes: 2, conns: 1, size: 16, n: 8_000, what: '2-node cluster: requester on node 1, responder on node 2, sequential, 16 B' },
+  // Leaf nodes (leaf: true): each side runs a hub and a leaf that dials it; publisher/requester on the leaf.
+  { id: 'leaf-pubsub-16', kind: 'flow', nodes: 2, leaf: true, pubs: 1, subs: 1, size: 16, n: 2_000_000, what: 'leaf node: publisher on the leaf -> subscriber on the hub, 16 B' },
+  { id: 'leaf-reqrep', kind: 'reqrep', nodes: 2, leaf: true, conns: 1, size: 16, n: 8_000, what: 'leaf node: requester on the leaf, responder on the hub, sequential, 16 B' },
   // R3 JetStream (opt-in: named in ONLY, or R3=1): each side runs a 3-node JetStream cluster, every node
   // routed to the others with its own store; the client is on node 1, the stream leader wherever it lands.
   { id: 'js-pub-async-r3', kind: 'js', runner: 'js-pub-async', jsCluster: true, optIn: true, nodes: 3, replicas: 3, size: 128, inflight: 256, n: 50_000, what: 'R3 file stream, 3-node cluster: publish with 256 acks in flight, 128 B' },
@@ -157,7 +160,8 @@ function startMeasure(servers) {
 function endMeasure(m, servers) {
   const peak = m.sampler.stop();
   const pids = [...new Set([...m.pids, ...treeOf(servers)])];
-  const wall = (nowNs() - m.wall0) / 1e9;
+  const wall1 = nowNs();
+  const wall = (wall1 - m.wall0) / 1e9;
   const cpu = treeCpuSeconds(pids) - m.cpu0;
   const self = selfCpuSeconds() - m.self0;
   const busy = machineBusySeconds() - m.busy0;
@@ -171,6 +175,8 @@ function endMeasure(m, servers) {
     server_rss_end_kb: treeRssKb(pids),
     server_rss_peak_kb: peak,
     server_hwm_kb: servers.reduce((a, s) => a + (memKb(s.pid).hwm ?? 0), 0),
+    // the runner counts a probed server's GC pauses inside this window (process.hrtime ns)
+    timed_window_ns: [m.wall0, wall1],
   };
 }
 
@@ -248,8 +254,9 @@ async function runFlow(ctx, sc, n) {
     await Promise.all(pubs.map((p) => p.wait('ready', cfg.setupMs)));
     await waitRouted(servers, cfg.setupMs);
 
-    // one phase: publish `count` messages split over the publishers, wait for delivery
-    const phase = async (count, seqStart) => {
+    // one phase: publish `count` messages split over the publishers, wait for delivery;
+    // with stamp, the publishers stamp latency samples (see writeStamp in proto.mjs)
+    const phase = async (count, seqStart, stamp = false) => {
       const perSub0 = subs.map((_, i) => Atomics.load(i32, S_PER_SUB + i));
       const recv0 = Atomics.load(i32, S_RECV);
       expectedTotal += count * fan;
@@ -258,7 +265,7 @@ async function runFlow(ctx, sc, n) {
       let off = seqStart;
       pubs.forEach((p, i) => {
         const share = Math.floor(count / pubs.length) + (i < count % pubs.length ? 1 : 0);
-        p.send({ cmd: 'run', count: share, seqStart: off });
+        p.send({ cmd: 'run', count: share, seqStart: off, stamp });
         off += share;
       });
       const deadline = Date.now() + cfg.timeoutMs;
@@ -334,8 +341,23 @@ async function runFlow(ctx, sc, n) {
       if (w.broken || w.truncated) throw new Error('run abandoned after a failed warm-up');
     }
     const m = startMeasure(servers);
-    const r = await phase(n, warm);
+    const r = await phase(n, warm, fan > 0);
     Object.assign(res, endMeasure(m, servers));
+    if (fan > 0 && !r.broken) {
+      // Only the timed phase was stamped: every sample a subscriber holds is from it.
+      const parts = [];
+      for (const s of subs) {
+        s.send({ cmd: 'lat' });
+        parts.push((await s.wait('lat', cfg.setupMs)).lat);
+      }
+      const lat = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+      let k = 0;
+      for (const p of parts) {
+        lat.set(p, k);
+        k += p.length;
+      }
+      Object.assign(res, latencyFields(lat.sort()));
+    }
 
     const elapsed = r.t0 > 0 && r.t1 > r.t0 ? (r.t1 - r.t0) / 1e9 : null;
     const perSec = (x) => (elapsed ? round(x / elapsed, 0) : null);
@@ -463,7 +485,6 @@ async function runReqRep(ctx, sc, n) {
       lat.set(d.lat, k);
       k += d.lat.length;
     }
-    lat.sort();
     res.elapsed_s = round(elapsed, 4);
     res.sent = n * sc.conns;
     res.expected = n * sc.conns;
@@ -471,12 +492,7 @@ async function runReqRep(ctx, sc, n) {
     res.lost = res.expected - res.received;
     res.failed = fails;
     res.msgs_per_s = round(res.received / elapsed, 0);
-    res.p50_us = round(percentile(lat, 0.5), 1);
-    res.p90_us = round(percentile(lat, 0.9), 1);
-    res.p99_us = round(percentile(lat, 0.99), 1);
-    res.p999_us = round(percentile(lat, 0.999), 1);
-    res.max_us = round(lat.length ? lat[lat.length - 1] : null, 1);
-    res.mean_us = round(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null, 1);
+    Object.assign(res, latencyFields(lat.sort()));
     res.server_cpu_us_per_msg = res.received > 0 ? round((res.server_cpu_s * 1e6) / res.received, 3) : null;
     if (truncated) res.errors.push(`time bound of ${cfg.timeoutMs / 1000} s reached`);
     if (fails) res.errors.push(`${fails} failed requests`);
@@ -535,6 +551,8 @@ async function runConns(ctx, sc, n) {
     res.server_rss_conns_kb = withConns;
     res.kb_per_conn = d.connected > 0 && idle !== null && withConns !== null ? round((withConns - idle) / d.connected, 2) : null;
     res.probe_rtt_us = round(d.probeRtt, 1);
+    // CPU per connection: accepting, the handshake, and keeping it open through the settle time
+    res.server_cpu_us_per_msg = d.connected > 0 ? round((res.server_cpu_s * 1e6) / d.connected, 3) : null;
     if (res.truncated) res.errors.push(`time bound of ${cfg.timeoutMs / 1000} s reached`);
     if (res.lost > 0) res.errors.push(`connected ${d.connected} of ${n} (${d.failed} failed)`);
   } catch (e) {

@@ -5,6 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+const GC_PROBE = new URL('./gc-probe.mjs', import.meta.url).href;
+
 let CLK_TCK = 100;
 try {
   CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -108,14 +110,26 @@ export function parseCommand(cmd) {
  * Starts a server command in its own process group. `{port}` and `{dir}` are replaced;
  * with no `{port}`, `-p PORT` is appended. The soft fd limit of the child is raised to the
  * hard limit by a `sh -c 'ulimit -Sn …; exec "$@"'` wrapper, so the PID is the server's.
+ * With gcFile set and a command that starts with `node`, the server is started with
+ * `--import gc-probe.mjs`, which writes its GC pauses to gcFile at exit (see readGc).
  */
-export function startServer(cmdTemplate, { port, cwd, logFile }) {
+export function startServer(cmdTemplate, { port, cwd, logFile, gcFile = null }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natter-bench-'));
   let cmd = cmdTemplate.replaceAll('{dir}', dir);
   if (cmd.includes('{port}')) cmd = cmd.replaceAll('{port}', String(port));
   else cmd += ` -p ${port}`;
   const { env, argv } = parseCommand(cmd);
-  if (argv[0] === 'node') argv[0] = process.execPath;
+  let probed = null;
+  if (argv[0] === 'node') {
+    argv[0] = process.execPath;
+    if (gcFile !== null) {
+      argv.splice(1, 0, '--import', GC_PROBE);
+      env.BENCH_GC_FILE = gcFile;
+      // a file left by an earlier process (a restarted node) must not be read as this one's
+      fs.rmSync(gcFile, { force: true });
+      probed = gcFile;
+    }
+  }
   const lim = nofileLimits();
   const hard = lim && lim.hard !== Infinity ? String(lim.hard) : 'unlimited';
   const log = fs.openSync(logFile, 'a');
@@ -127,7 +141,7 @@ export function startServer(cmdTemplate, { port, cwd, logFile }) {
     detached: true,
   });
   fs.closeSync(log);
-  const srv = { child, pid: child.pid, port, dir, cmd, exited: null, stopping: false, startError: null };
+  const srv = { child, pid: child.pid, port, dir, cmd, gcFile: probed, exited: null, stopping: false, startError: null };
   srv.exitPromise = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       srv.exited = { code, signal, beforeStop: !srv.stopping };
@@ -328,4 +342,36 @@ export function rssSampler(pids, intervalMs = 50) {
       return peak;
     },
   };
+}
+
+// ---------------------------------------------------------------- GC pauses (gc-probe.mjs)
+
+/**
+ * GC pauses a probed server wrote at exit (null when it was not probed or left no
+ * file, e.g. after SIGKILL). window: [t0, t1] in process.hrtime ns, or null for
+ * the whole process lifetime. Returns { pauses, ms, max_ms, major }: how many
+ * pauses started inside the window, their total and longest duration, and how
+ * many of them were full (mark-sweep-compact) collections.
+ */
+export function readGc(srv, window) {
+  if (!srv.gcFile) return null;
+  let data;
+  try {
+    data = JSON.parse(fs.readFileSync(srv.gcFile, 'utf8'));
+  } catch {
+    return null;
+  }
+  const MAJOR = 4; // perf_hooks constants.NODE_PERFORMANCE_GC_MAJOR
+  let pauses = 0;
+  let ns = 0;
+  let max = 0;
+  let major = 0;
+  for (const [start, dur, kind] of data.pauses) {
+    if (window && (start < window[0] || start > window[1])) continue;
+    pauses++;
+    ns += dur;
+    if (dur > max) max = dur;
+    if (kind & MAJOR) major++;
+  }
+  return { pauses, ms: ns / 1e6, max_ms: max / 1e6, major };
 }

@@ -7,10 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { percentile } from './stats.mjs';
+import { latencyFields } from './stats.mjs';
+import { STAMP_LEN, STAMP_MARK, writeStamp } from './proto.mjs';
 
 const SELF = new URL(import.meta.url);
 const SUBJECT = 'bench.ws';
+// Latency sampling of the flow rows, as over TCP (worker.mjs): one message in STAMP_EVERY is stamped.
+const STAMP_EVERY = 256;
 
 /** The config file that gives a server its websocket listener; returns the flag to add to its command. */
 export function websocketConfig(dir, id, wsPort) {
@@ -83,11 +86,13 @@ async function flow(ctx, sc, port, n, warm, measure) {
     await sub.next('warm', cfg.timeoutMs);
     const m = measure.start(servers);
     const t0 = process.hrtime.bigint();
-    pub.post({ cmd: 'publish', count: n });
+    pub.post({ cmd: 'publish', count: n, stamp: true });
     await pub.next('published', cfg.timeoutMs);
     const done = await sub.next('done', cfg.timeoutMs);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     const usage = measure.end(m, servers);
+    sub.post({ cmd: 'lat' });
+    const { lat } = await sub.next('lat', cfg.setupMs);
     const received = done.received - warm;
     return {
       ok: received === n,
@@ -97,6 +102,7 @@ async function flow(ctx, sc, port, n, warm, measure) {
       msgs_per_s: Math.round(received / s),
       mb_per_s: Math.round((received * sc.size) / s / 1e4) / 100,
       server_cpu_us_per_msg: Math.round((usage.server_cpu_s / received) * 1e6 * 100) / 100,
+      ...latencyFields(Float64Array.from(lat).sort()),
       ...usage,
     };
   } finally {
@@ -119,13 +125,12 @@ async function reqrep(ctx, sc, port, n, warm, measure) {
     const done = await requester.next('answered', cfg.timeoutMs);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     const usage = measure.end(m, servers);
-    const lat = Array.from(done.lat).sort((a, b) => a - b);
+    const lat = Float64Array.from(done.lat).sort();
     return {
       ok: lat.length === n,
       errors: lat.length === n ? [] : [`answered ${lat.length} of ${n}`],
       msgs_per_s: Math.round(lat.length / s),
-      p50_us: Math.round(percentile(lat, 0.5)),
-      p99_us: Math.round(percentile(lat, 0.99)),
+      ...latencyFields(lat),
       server_cpu_us_per_msg: Math.round((usage.server_cpu_s / lat.length) * 1e6 * 100) / 100,
       ...usage,
     };
@@ -193,12 +198,45 @@ async function worker() {
   const send = (m) => parentPort.postMessage(m);
   try {
     if (name === 'sub') {
-      // Every delivery is `MSG bench.ws 1 <size>\r\n<payload>\r\n`: counting bytes counts messages.
+      // Every delivery is `MSG bench.ws 1 <size>\r\n<payload>\r\n`: counting bytes counts messages,
+      // and a message's stamp (see writeStamp) is at a known offset of the byte stream.
       const per = `MSG ${SUBJECT} 1 ${params.size}\r\n`.length + params.size + 2;
       let bytes = 0;
       let warmTold = params.warm === 0;
       let doneTold = false;
+      let lat = [];
+      let nextStamp = per - 2 - STAMP_LEN; // stream offset of the next message's stamp position
+      let carry = null; // first bytes of a stamp split between two websocket messages
+      const record = (buf, off) => {
+        if (buf[off] === STAMP_MARK) lat.push(Number(process.hrtime.bigint() - buf.readBigUInt64BE(off + 1)) / 1000);
+      };
+      const stamps = (data, b0) => {
+        const end = b0 + data.length;
+        while (nextStamp < end) {
+          if (carry !== null) {
+            carry = Buffer.concat([carry, data.subarray(0, STAMP_LEN - carry.length)]);
+            if (carry.length < STAMP_LEN) return;
+            record(carry, 0);
+            carry = null;
+          } else {
+            const off = nextStamp - b0;
+            if (off + STAMP_LEN > data.length) {
+              carry = Buffer.from(data.subarray(off));
+              return;
+            }
+            record(data, off);
+          }
+          nextStamp += per;
+        }
+      };
+      parentPort.on('message', (m) => {
+        if (m.cmd === 'lat') {
+          send({ ev: 'lat', lat: Float64Array.from(lat) });
+          lat = [];
+        }
+      });
       await open(params.port, `SUB ${SUBJECT} 1\r\n`, (data) => {
+        stamps(data, bytes);
         bytes += data.length;
         const received = Math.floor(bytes / per);
         if (!warmTold && received >= params.warm) {
@@ -231,7 +269,13 @@ async function worker() {
         let left = m.count;
         while (left > 0) {
           const k = Math.min(left, perBatch);
-          ws.send(k === perBatch ? batch : batch.subarray(0, k * one.length), { binary: true });
+          let out = k === perBatch ? batch : batch.subarray(0, k * one.length);
+          if (m.stamp) {
+            // A stamped copy: `batch` may still be queued inside the ws sender.
+            out = Buffer.from(out);
+            for (let j = 0; j < k; j += STAMP_EVERY) writeStamp(out, (j + 1) * one.length - 2);
+          }
+          ws.send(out, { binary: true });
           left -= k;
           const wait = drained(ws);
           if (wait) await wait;

@@ -3,6 +3,8 @@
 //   worker -> main  {ev:'ready', ...} after connecting (and subscribing + flushing)
 //   main -> worker  {cmd:'run', ...}  -> {ev:'done', ...}
 //   main -> worker  {cmd:'stop'}      ends a running 'run' early (it still answers 'done')
+//   main -> worker  {cmd:'lat'}       -> {ev:'lat', lat} (sub: one-way latencies in µs of the
+//                                     stamped messages since the last 'lat'; pubs stamp on run.stamp)
 //   main -> worker  {cmd:'close'}     -> {ev:'closed', ...}, then the worker exits
 //   worker -> main  {ev:'error', message} on any fatal error
 import { parentPort, workerData } from 'node:worker_threads';
@@ -15,6 +17,7 @@ import {
   pubFrame,
   readSeq,
   writeSeq,
+  writeStamp,
   lineTokens,
 } from './proto.mjs';
 import { S_DONE, S_PER_SUB, S_RECV, S_TARGET, views } from './shared.mjs';
@@ -52,6 +55,8 @@ function watch(sock, parser, what) {
 let closing = false;
 
 // ---------------------------------------------------------------- publisher
+// Latency sampling rate of flow publishers: about 11,700 samples in pubsub-16 at SCALE=1.
+const STAMP_EVERY = 256;
 async function rolePub() {
   const { subject, size, seq = false, batchBytes = 64 * 1024, pingBytes = 1 << 20, maxPongs = 4 } = params;
   const { sock, parser } = await connect(port, { name: `bench-pub-${params.index ?? 0}` });
@@ -95,21 +100,39 @@ async function rolePub() {
     }
   };
 
-  async function publish(count, seqStart) {
+  // stamp: one message in every STAMP_EVERY (the first of each stretch in a batch)
+  // carries its send time, a latency sample.
+  async function publish(count, seqStart, stamp) {
     let sent = 0;
     let since = 0;
     while (sent < count && !stopRequested) {
       const k = Math.min(perBatch, count - sent);
       let buf;
+      let ok;
       if (seq) {
         buf = Buffer.allocUnsafe(k * flen);
         full.copy(buf, 0, 0, k * flen);
         let s = seqStart + sent;
         for (let j = 0, off = seqOff; j < k; j++, off += flen) writeSeq(buf, off, s++);
+        if (stamp) for (let j = 0; j < k; j += STAMP_EVERY) writeStamp(buf, (j + 1) * flen - 2);
+        ok = sock.write(buf);
+      } else if (stamp) {
+        // `full` may still be queued in the socket from an earlier write, so it is never
+        // changed: each stamped message is a copy, sent with the rest in one writev.
+        buf = k === perBatch ? full : full.subarray(0, k * flen);
+        sock.cork();
+        for (let j = 0; j < k; j += STAMP_EVERY) {
+          const one = Buffer.from(frame);
+          writeStamp(one, flen - 2);
+          ok = sock.write(one);
+          const end = Math.min(k, j + STAMP_EVERY);
+          if (end > j + 1) ok = sock.write(buf.subarray((j + 1) * flen, end * flen));
+        }
+        sock.uncork();
       } else {
         buf = k === perBatch ? full : full.subarray(0, k * flen);
+        ok = sock.write(buf);
       }
-      const ok = sock.write(buf);
       sent += k;
       since += buf.length;
       if (since >= pingBytes) {
@@ -137,7 +160,7 @@ async function rolePub() {
       stopRequested = false;
       const t0 = nowNs();
       try {
-        const sent = await publish(m.count, m.seqStart ?? 0);
+        const sent = await publish(m.count, m.seqStart ?? 0, m.stamp === true);
         post({ ev: 'done', t0, t1: nowNs(), sent, errors });
       } catch (e) {
         fatal(e);
@@ -168,6 +191,11 @@ async function roleSub() {
       Atomics.store(i32, S_DONE, 1);
     }
   };
+  // one-way latency of stamped messages, µs; handed to the main thread on 'lat'
+  let lat = [];
+  const onStamp = (buf, off) => {
+    lat.push(Number(process.hrtime.bigint() - buf.readBigUInt64BE(off)) / 1000);
+  };
   let onMsg = null;
   let badSeq = 0;
   if (seen !== null) {
@@ -180,13 +208,16 @@ async function roleSub() {
       } else badSeq++;
     };
   }
-  const { sock, parser } = await connect(port, { name: `bench-sub-${index}`, parserOpts: { onCount, onMsg } });
+  const { sock, parser } = await connect(port, { name: `bench-sub-${index}`, parserOpts: { onCount, onMsg, onStamp } });
   watch(sock, parser, `sub${index}`);
   sock.write(queue ? `SUB ${subject} ${queue} 1\r\n` : `SUB ${subject} 1\r\n`);
   await flush(sock, parser);
   post({ ev: 'ready' });
   parentPort.on('message', (m) => {
-    if (m.cmd === 'close') {
+    if (m.cmd === 'lat') {
+      post({ ev: 'lat', lat: Float64Array.from(lat) });
+      lat = [];
+    } else if (m.cmd === 'close') {
       closing = true;
       const received = parser.msgs;
       sock.destroy();

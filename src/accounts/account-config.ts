@@ -40,6 +40,7 @@ import { isValidPublicAccountKey } from '../auth/nkey.js';
 import { parsePermissions, type PermissionsConfig } from '../auth/permissions.js';
 import { parseUsers, type UserConfig } from '../auth/users.js';
 import { GLOBAL_ACCOUNT } from './names.js';
+import { isValidLiteralSubject } from '../subjects/validate.js';
 import type { ResponseType } from './import-routes.js';
 
 /** nats-server's DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD. */
@@ -67,6 +68,8 @@ export interface StreamExportConfig {
 
 export interface ServiceExportConfig extends StreamExportConfig {
   readonly responseType: ResponseType;
+  /** allow_trace: message traces continue into this (exporting) account (ADR-41). */
+  readonly allowTrace: boolean;
   /** How long a responder has to answer before the response route is dropped. */
   readonly responseThresholdMs: number;
 }
@@ -78,6 +81,8 @@ export interface StreamImportConfig {
   readonly subject: string;
   readonly prefix: string | null;
   readonly to: string | null;
+  /** allow_trace: message traces continue into this (importing) account (ADR-41). */
+  readonly allowTrace?: boolean;
   /** The activation token presented for an export that requires one (JWT imports). */
   readonly token?: string;
   readonly at: InNode;
@@ -102,6 +107,13 @@ export interface AccountJetStream {
   readonly limits: Readonly<Record<string, unknown>> | null;
 }
 
+/** An account's `msg_trace`: where W3C `traceparent` messages are traced to, and what share of them (ADR-41). */
+export interface AccountMsgTrace {
+  readonly dest: string;
+  /** Percent, 1..100. */
+  readonly sampling: number;
+}
+
 export interface AccountConfig {
   readonly name: string;
   readonly nkey: string | null;
@@ -114,6 +126,7 @@ export interface AccountConfig {
   readonly streamImports: readonly StreamImportConfig[];
   readonly serviceImports: readonly ServiceImportConfig[];
   readonly jetstream: AccountJetStream | null;
+  readonly msgTrace: AccountMsgTrace | null;
   readonly at: InNode;
 }
 
@@ -168,7 +181,7 @@ function parseAccountList(items: readonly InNode[], problems: Problems): Account
 function emptyAccount(name: string, at: InNode): AccountConfig {
   return {
     name, nkey: null, users: [], usersAt: null, defaultPermissions: null, streamExports: [], serviceExports: [],
-    streamImports: [], serviceImports: [], jetstream: null, at,
+    streamImports: [], serviceImports: [], jetstream: null, msgTrace: null, at,
   };
 }
 
@@ -181,8 +194,13 @@ function parseAccount(name: string, node: InMap, problems: Problems): AccountCon
   const streamImports: StreamImportConfig[] = [];
   const serviceImports: ServiceImportConfig[] = [];
   let jetstream: AccountJetStream | null = null;
+  let msgTrace: AccountMsgTrace | null = null;
   for (const e of node.entries) {
     switch (e.key.toLowerCase()) {
+      case 'msg_trace':
+      case 'trace_dest':
+        msgTrace = parseMsgTrace(e, problems);
+        break;
       case 'nkey': {
         const v = e.value;
         if (v.kind !== 'string' || !isValidPublicAccountKey(v.value)) {
@@ -220,8 +238,68 @@ function parseAccount(name: string, node: InMap, problems: Problems): AccountCon
   const users = usersNode === null ? [] : parseUsers(usersNode, problems, name, defaultPermissions);
   return {
     name, nkey, users, usersAt: usersNode, defaultPermissions, streamExports, serviceExports, streamImports,
-    serviceImports, jetstream, at: node,
+    serviceImports, jetstream, msgTrace, at: node,
   };
+}
+
+/**
+ * `msg_trace: "subject"` or `msg_trace { dest, sampling }` (sampling an
+ * integer or "N%", 1..100, 100 by default), with nats-server's messages.
+ * A sampling without a destination traces nothing (null).
+ */
+function parseMsgTrace(entry: InEntry, problems: Problems): AccountMsgTrace | null {
+  const v = entry.value;
+  const destOf = (n: InNode, field: string): string | null => {
+    if (n.kind !== 'string') {
+      problems.add(n, `Field ${JSON.stringify(field)} should be a string, got ${describe(n)}`);
+      return null;
+    }
+    if (!isValidLiteralSubject(n.value)) {
+      problems.add(n, `Trace destination ${JSON.stringify(n.value)} is not valid`);
+      return null;
+    }
+    return n.value;
+  };
+  if (v.kind === 'string') {
+    const dest = destOf(v, entry.key);
+    return dest === null ? null : { dest, sampling: 100 };
+  }
+  if (v.kind !== 'map') {
+    problems.add(v, `Expected account message trace ${JSON.stringify(entry.key)} to be a string or a map/struct, got ${describe(v)}`);
+    return null;
+  }
+  let dest: string | null = null;
+  let sampling = 0;
+  for (const e of v.entries) {
+    const n = e.value;
+    switch (e.key.toLowerCase()) {
+      case 'dest':
+        dest = destOf(n, e.key);
+        break;
+      case 'sampling': {
+        let pct: number;
+        if (n.kind === 'integer') {
+          pct = n.value;
+        } else if (n.kind === 'string') {
+          const text = n.value.endsWith('%') ? n.value.slice(0, -1) : n.value;
+          pct = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
+          if (Number.isNaN(pct)) {
+            problems.add(n, `Invalid trace destination sampling value ${JSON.stringify(n.value)}`);
+            break;
+          }
+        } else {
+          problems.add(n, `Trace destination sampling field ${JSON.stringify(e.key)} should be an integer or a percentage, got ${describe(n)}`);
+          break;
+        }
+        if (pct <= 0 || pct > 100) problems.add(n, `Ttrace destination sampling value ${pct} is invalid, needs to be [1..100]`);
+        else sampling = pct;
+        break;
+      }
+      default:
+        if (!e.usedAsVariable) problems.add(e, `Unknown field ${JSON.stringify(e.key)} parsing account message trace map/struct ${JSON.stringify(entry.key)}`);
+    }
+  }
+  return dest === null ? null : { dest, sampling: sampling === 0 ? 100 : sampling };
 }
 
 function parseJetStream(v: InNode, problems: Problems): AccountJetStream | null {
@@ -288,10 +366,16 @@ function parseExport(
   let threshold: number | undefined;
   let thresholdEntry: InEntry | undefined;
   let tokenPosition = 0;
+  let allowTrace = false;
+  let allowTraceEntry: InEntry | undefined;
   const before = problems.list.length;
   for (const e of node.entries) {
     const v = e.value;
     switch (e.key.toLowerCase()) {
+      case 'allow_trace':
+        allowTrace = problems.bool(e) ?? false;
+        allowTraceEntry = e;
+        break;
       case 'stream':
         if (service !== undefined) {
           problems.add(v, `Detected stream ${v.kind === 'string' ? JSON.stringify(v.value) : describe(v)} but already saw a service`);
@@ -353,6 +437,7 @@ function parseExport(
   if (stream !== undefined) {
     if (responseEntry !== undefined) problems.add(responseEntry.value, 'Detected response directive on non-service');
     if (thresholdEntry !== undefined) problems.add(thresholdEntry.value, 'Detected response directive on non-service');
+    if (allowTraceEntry !== undefined) problems.add(allowTraceEntry.value, 'Detected allow_trace directive on non-service');
   }
   if (problems.list.length !== before) return;
   // An empty list is a public export, as in nats-server.
@@ -366,6 +451,7 @@ function parseExport(
       tokenPosition,
       responseType: responseType ?? 'singleton',
       responseThresholdMs: threshold ?? DEFAULT_RESPONSE_THRESHOLD_MS,
+      allowTrace,
       at: node,
     });
   } else {
@@ -465,10 +551,16 @@ function parseImport(node: InMap, problems: Problems): ParsedImport | null {
   let to: string | null = null;
   let share = false;
   let toEntry: InEntry | undefined;
+  let allowTrace = false;
+  let allowTraceEntry: InEntry | undefined;
   const before = problems.list.length;
   for (const e of node.entries) {
     const v = e.value;
     switch (e.key.toLowerCase()) {
+      case 'allow_trace':
+        allowTrace = problems.bool(e) ?? false;
+        allowTraceEntry = e;
+        break;
       case 'stream':
         if (service !== undefined) {
           problems.add(v, 'Detected stream but already saw a service');
@@ -500,11 +592,12 @@ function parseImport(node: InMap, problems: Problems): ParsedImport | null {
   if (stream !== undefined && prefix !== null && prefix !== '' && to !== null && to !== '') {
     problems.add(toEntry?.value ?? node, "Stream import can not have a 'prefix' and a 'to' property");
   }
+  if (service !== undefined && allowTraceEntry !== undefined) problems.add(allowTraceEntry.value, 'Detected allow_trace directive on a non-stream');
   if (problems.list.length !== before) return null;
   if (stream !== undefined) {
     return {
       kind: 'stream',
-      config: { ...stream, prefix: prefix === '' ? null : prefix, to: to === '' ? null : to, at: node },
+      config: { ...stream, prefix: prefix === '' ? null : prefix, to: to === '' ? null : to, allowTrace, at: node },
     };
   }
   if (service !== undefined) {

@@ -33,6 +33,8 @@ export class Account {
   /** Traffic of this account's connections that have closed (open ones are summed live). */
   readonly closedTotals = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
   slowConsumers = 0;
+  /** Leaf connections bound to this account here (nats-server's nleafs), kept by the leaf node layer. */
+  leafConnections = 0;
   /** Stream imports other accounts take from this one (this account exports). */
   streamExports: readonly StreamImportRoute[] = [];
   /** Service imports this account makes into others. */

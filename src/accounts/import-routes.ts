@@ -25,14 +25,17 @@ export class StreamImportRoute {
   readonly from: string;
   /** The pattern in the importing account. */
   readonly to: string;
+  /** The import's allow_trace: message traces follow messages into the importer (ADR-41). */
+  readonly allowTrace: boolean;
   private readonly transform: SubjectTransform | null;
 
-  constructor(importer: string, exporter: string, from: string, to: string, transform: SubjectTransform | null) {
+  constructor(importer: string, exporter: string, from: string, to: string, transform: SubjectTransform | null, allowTrace = false) {
     this.importer = importer;
     this.exporter = exporter;
     this.from = from;
     this.to = to;
     this.transform = transform;
+    this.allowTrace = allowTrace;
   }
 
   /** The importer's subject for a literal subject published in the exporter; null when not imported. */
@@ -59,6 +62,8 @@ export class ServiceImportRoute {
   readonly responseType: ResponseType;
   readonly responseThresholdMs: number;
   readonly share: boolean;
+  /** The export's allow_trace: message traces follow requests into the exporter (ADR-41). */
+  readonly allowTrace: boolean;
   private readonly transform: SubjectTransform | null;
 
   constructor(
@@ -70,6 +75,7 @@ export class ServiceImportRoute {
     responseThresholdMs: number,
     share: boolean,
     transform: SubjectTransform | null,
+    allowTrace = false,
   ) {
     this.importer = importer;
     this.exporter = exporter;
@@ -79,6 +85,7 @@ export class ServiceImportRoute {
     this.responseThresholdMs = responseThresholdMs;
     this.share = share;
     this.transform = transform;
+    this.allowTrace = allowTrace;
   }
 
   /** Does a literal subject published in the importer go through this import? */

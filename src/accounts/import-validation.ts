@@ -198,7 +198,7 @@ function streamRoute(
     return fail('stream import already exists');
   }
   if (streamCycle(importer, im.account, from, target, existing)) return fail('import forms a cycle');
-  return new StreamImportRoute(importer, im.account, from, target, transform);
+  return new StreamImportRoute(importer, im.account, from, target, transform, im.allowTrace === true);
 }
 
 /**
@@ -273,7 +273,7 @@ function serviceRoute(
   const localTarget = transform === null ? local : untokenizeWildcards(tokenizeWildcards(local)).subject;
   const responseType = exported?.responseType ?? 'singleton';
   const responseThresholdMs = exported?.responseThresholdMs ?? DEFAULT_RESPONSE_THRESHOLD_MS;
-  return new ServiceImportRoute(importer, im.account, localTarget, remote, responseType, responseThresholdMs, im.share, transform);
+  return new ServiceImportRoute(importer, im.account, localTarget, remote, responseType, responseThresholdMs, im.share, transform, exported?.allowTrace === true);
 }
 
 /**

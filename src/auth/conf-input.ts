@@ -16,6 +16,7 @@
 import { ConfigError, formatPos, type SourcePos } from '../config/errors.js';
 import type { ConfEntry, ConfNode } from '../config/parser.js';
 import { isSecretConfigKey } from '../log/redact.js';
+import { isVariableKey } from '../config/variable-keys.js';
 
 interface NodeBase {
   /** Where the value starts, when it came from a configuration file. */
@@ -42,8 +43,8 @@ export interface InEntry {
   readonly value: InNode;
   /**
    * A key some `$name` reference used: nats-server does not report such keys
-   * as unknown fields, they are variable definitions. Always false for
-   * plain values, which cannot tell.
+   * as unknown fields, they are variable definitions. Plain values carry
+   * it as a hidden mark (config/variable-keys.ts).
    */
   readonly usedAsVariable: boolean;
 }
@@ -93,7 +94,7 @@ export function fromPlain(value: unknown, path: string): InNode {
       key,
       keyPos: null,
       value: fromPlain(v, join(path, key)),
-      usedAsVariable: false,
+      usedAsVariable: isVariableKey(value, key),
     }));
     return { kind: 'map', entries, ...base };
   }

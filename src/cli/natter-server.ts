@@ -188,12 +188,13 @@ function portsFilePath(dir: string): string {
   return path.join(dir, `nats-server_${process.pid}.ports`);
 }
 
-/** The ports file, byte for byte as nats-server writes it (Go's json: nats, monitoring, cluster; empty lists left out). */
+/** The ports file, byte for byte as nats-server writes it (Go's json: nats, monitoring, cluster, websocket; empty lists left out). */
 function portsJson(ports: ServerPorts): string {
   const out: Partial<ServerPorts> = {};
   if (ports.nats.length > 0) out.nats = ports.nats;
   if (ports.monitoring !== undefined && ports.monitoring.length > 0) out.monitoring = ports.monitoring;
   if (ports.cluster !== undefined && ports.cluster.length > 0) out.cluster = ports.cluster;
+  if (ports.websocket !== undefined && ports.websocket.length > 0) out.websocket = ports.websocket;
   return JSON.stringify(out);
 }
 

@@ -23,11 +23,15 @@ import { ConnectURLs, ownClientURLs } from './connect-urls.js';
 import type { ClusterHandle, ClusterVarz, RouteInfo, RouteSubscription } from './handle.js';
 import type { RemoteInterest } from './interest.js';
 import { plainIP, RouteMesh, type MeshHost } from './mesh.js';
-import { RouteCloseReason, type PeerInfo, type Route } from './route.js';
+import { PeerCloseReason } from '../server/peer-connection.js';
+import type { PeerInfo, Route } from './route.js';
 import { RouteTraffic } from './traffic.js';
 
-/** nats-server's RouteProtoV2: routes carry account names. */
-const ROUTE_PROTO = 2;
+/**
+ * nats-server's MsgTraceProto: routes carry account names (RouteProtoV2,
+ * 2) and traced messages (3, src/trace); older peers only compare against 1.
+ */
+const ROUTE_PROTO = 3;
 /** nats-server's TLS_TIMEOUT, shown in /varz for every cluster. */
 const DEFAULT_TLS_TIMEOUT_S = 2;
 
@@ -35,6 +39,8 @@ const DEFAULT_TLS_TIMEOUT_S = 2;
 export interface ClusterDeps {
   /** The server's connection upkeep: routes are kept alive and watched for stuck writes by it. */
   readonly upkeep: ConnectionUpkeep;
+  /** This server's websocket client URLs (host:port) for route INFO `ws_connect_urls`; empty without a websocket listener. */
+  readonly websocketURLs?: readonly string[];
 }
 
 const started = new WeakSet<ServerCore>();
@@ -54,20 +60,24 @@ export async function startCluster(core: ServerCore, deps: ClusterDeps): Promise
       routes: () => [],
       clientConnectURLs: () => [],
       onConnectURLsChanged: () => undefined,
+      websocketConnectURLs: () => [],
+      onWebsocketConnectURLsChanged: () => undefined,
       varz: () => null,
       listenURLs: () => [],
       permissions: () => null,
       enterLameDuck: () => undefined,
     };
   }
-  const cluster = new Cluster(core, config, deps.upkeep);
+  const cluster = new Cluster(core, config, deps.upkeep, deps.websocketURLs ?? []);
   await cluster.start();
   core.onShutdown(() => cluster.close());
   return {
     close: () => cluster.close(),
     routes: () => cluster.routeInfos(),
-    clientConnectURLs: () => cluster.urls.list(),
-    onConnectURLsChanged: (l) => cluster.urls.onChange(l),
+    clientConnectURLs: () => cluster.urls.clients.list(),
+    onConnectURLsChanged: (l) => cluster.urls.clients.onChange(l),
+    websocketConnectURLs: () => cluster.urls.websocket.list(),
+    onWebsocketConnectURLsChanged: (l) => cluster.urls.websocket.onChange(l),
     varz: () => cluster.varz(),
     listenURLs: () => [cluster.listenURL()],
     permissions: () => config.permissions,
@@ -91,7 +101,7 @@ class Cluster implements MeshHost {
   private readonly unregisters: Unregister[] = [];
   private closing = false;
 
-  constructor(core: ServerCore, config: ClusterConfig, upkeep: ConnectionUpkeep) {
+  constructor(core: ServerCore, config: ClusterConfig, upkeep: ConnectionUpkeep, websocketURLs: readonly string[]) {
     this.core = core;
     this.config = config;
     this.logger = core.logger;
@@ -99,7 +109,7 @@ class Cluster implements MeshHost {
     this.clusterName = config.name ?? generatedName();
     this.headersSupported = !core.options.no_header_support;
     this.upkeep = upkeep;
-    this.urls = new ConnectURLs(ownClientURLs(core.options, core.port), core.logger);
+    this.urls = new ConnectURLs(ownClientURLs(core.options, core.port), websocketURLs, core.logger);
     this.mesh = new RouteMesh(this, this.urls, upkeep);
     this.traffic = new RouteTraffic(core, config, this.mesh.remotes);
   }
@@ -129,11 +139,14 @@ class Cluster implements MeshHost {
     // No route is registered yet: this only counts what the first routes will be told.
     this.traffic.countExisting();
     this.unregisters.push(this.core.addInterestListener(this.traffic));
-    // Leaf connections are told routed interest too (as nats-server keeps it in the account sublist).
+    // Leaf connections are told routed interest, and JetStream asks it (nats-server keeps it in the account sublist).
     const remote = this.traffic.remoteInterest;
     const routed = this.core.routedInterest;
     remote.onChange = (sub, added) => routed.changed(sub.account, sub.subject, sub.queue, added);
-    this.unregisters.push(routed.setSource((account) => remote.entries(account)), () => { remote.onChange = null; });
+    this.unregisters.push(routed.setSource({
+      entries: (account) => remote.entries(account),
+      has: (account, subject) => remote.hasInterest(account, subject),
+    }), () => { remote.onChange = null; });
     this.unregisters.push(this.upkeep.addChore(() => this.traffic.resyncShadows()));
     this.mesh.dialConfigured();
   }
@@ -176,7 +189,8 @@ class Cluster implements MeshHost {
     }
     info.cluster = this.clusterName;
     if (this.dynamicName) info.cluster_dynamic = true;
-    if (!c.noAdvertise && this.urls.own.length > 0) info.connect_urls = this.urls.own;
+    if (!c.noAdvertise && this.urls.clients.own.length > 0) info.connect_urls = this.urls.clients.own;
+    if (!c.noAdvertise && this.urls.websocket.own.length > 0) info.ws_connect_urls = this.urls.websocket.own;
     if (ldm) info.ldm = true;
     const p = c.permissions;
     if (p?.import) info.import = permissionJSON(p.import);
@@ -224,7 +238,7 @@ class Cluster implements MeshHost {
     this.clusterName = theirs;
     if (!theirsDynamic) this.dynamicName = false;
     this.logger.info(`Cluster name updated to ${theirs}`);
-    this.mesh.closeAllBut(route, RouteCloseReason.ClusterNameConflict);
+    this.mesh.closeAllBut(route, PeerCloseReason.ClusterNameConflict);
     return true;
   }
 

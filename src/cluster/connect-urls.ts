@@ -1,19 +1,53 @@
 /**
- * The client URLs a clustered server offers its clients in INFO
- * `connect_urls`: its own and those every routed server reported, each
- * counted per route that reported it (a URL stays while any route still
- * vouches for it).
+ * The URLs a clustered server offers its clients in INFO `connect_urls`:
+ * its own and those every routed server reported, each counted per route
+ * that reported it (a URL stays while any route still vouches for it).
+ * Client-port clients and websocket clients are told different lists:
+ * routes carry both (`connect_urls` and `ws_connect_urls`), as in
+ * nats-server.
  */
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log/logger.js';
 import type { ServerOptions } from '../server/options.js';
 import { joinHostPort } from './config.js';
 
+/** What a routed server reported in its INFO, by kind of client. */
+export interface PeerURLs {
+  readonly connect_urls: readonly string[];
+  readonly ws_connect_urls: readonly string[];
+}
+
+/** Both lists; the mesh adds and removes a peer's URLs through here, the server reads each kind. */
 export class ConnectURLs {
-  /** This server's client URLs as host:port, as its route INFO announces them. */
+  /** For clients of the client port. */
+  readonly clients: URLSet;
+  /** For websocket clients (empty `own` when the websocket listener is off). */
+  readonly websocket: URLSet;
+
+  constructor(ownClients: readonly string[], ownWebsocket: readonly string[], logger: Logger) {
+    this.clients = new URLSet(ownClients, logger);
+    this.websocket = new URLSet(ownWebsocket, logger);
+  }
+
+  /** A route registered and reported its server's URLs. */
+  add(peer: PeerURLs): void {
+    this.clients.add(peer.connect_urls);
+    this.websocket.add(peer.ws_connect_urls);
+  }
+
+  /** The route that reported them went away, or its server entered lame duck mode. */
+  remove(peer: PeerURLs): void {
+    this.clients.remove(peer.connect_urls);
+    this.websocket.remove(peer.ws_connect_urls);
+  }
+}
+
+/** One kind's URLs: this server's and the routed servers'. */
+export class URLSet {
+  /** This server's URLs as host:port, as its route INFO announces them. */
   readonly own: readonly string[];
   private readonly logger: Logger;
-  /** Client URLs of routed servers, counted per route that reported them. */
+  /** URLs of routed servers, counted per route that reported them. */
   private readonly remote = new Map<string, number>();
   private reported = false;
   private readonly listeners: Array<() => void> = [];
@@ -23,7 +57,7 @@ export class ConnectURLs {
     this.logger = logger;
   }
 
-  /** Ours and the routed servers'; empty until a route has reported some, as nats-server leaves the field out until then. */
+  /** Ours and the routed servers'; empty until a route has reported some of this kind, as nats-server leaves the field out until then. */
   list(): string[] {
     if (!this.reported) return [];
     const out = [...this.own];
@@ -76,16 +110,23 @@ export class ConnectURLs {
 }
 
 /**
- * The host:port pairs clients can reach this server at, as nats-server
- * lists them in connect_urls: the advertised address, or the listen
- * address, or for a wildcard listen every non-loopback interface address.
+ * The host:port pairs clients can reach this server's client port at, as
+ * nats-server lists them in connect_urls.
  */
 export function ownClientURLs(o: ServerOptions, port: number): string[] {
-  if (o.client_advertise !== undefined && o.client_advertise !== '') {
-    const adv = o.client_advertise;
-    return [/:\d+$/.test(adv) && !adv.endsWith(']') ? adv : joinHostPort(adv.replace(/^\[|\]$/g, ''), port)];
+  return ownURLs(o.client_advertise ?? null, o.host, port);
+}
+
+/**
+ * nats-server's getConnectURLs: the advertised address (its port defaults
+ * to the listen port), or the listen address, or for a wildcard listen
+ * every non-loopback interface address.
+ */
+export function ownURLs(advertise: string | null, host: string, port: number): string[] {
+  if (advertise !== null && advertise !== '') {
+    return [/:\d+$/.test(advertise) && !advertise.endsWith(']') ? advertise : joinHostPort(advertise.replace(/^\[|\]$/g, ''), port)];
   }
-  if (o.host !== '0.0.0.0' && o.host !== '::' && o.host !== '') return [joinHostPort(o.host, port)];
+  if (host !== '0.0.0.0' && host !== '::' && host !== '') return [joinHostPort(host, port)];
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {

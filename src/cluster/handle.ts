@@ -66,6 +66,10 @@ export interface ClusterHandle {
   clientConnectURLs(): string[];
   /** Called whenever clientConnectURLs() changes: time for an async INFO to clients. */
   onConnectURLsChanged(listener: () => void): void;
+  /** The same for websocket clients: this server's websocket URLs and those routed servers reported (`ws_connect_urls`). */
+  websocketConnectURLs(): string[];
+  /** Called whenever websocketConnectURLs() changes: time for an async INFO to websocket clients. */
+  onWebsocketConnectURLsChanged(listener: () => void): void;
   /** The cluster section of /varz; null when clustering is off. */
   varz(): ClusterVarz | null;
   /** The configured route permissions (import/export), for /routez; null when none or clustering is off. */

@@ -146,6 +146,19 @@ export class RemoteInterest<R extends InterestSource> {
     return this.byAccount.get(account)?.all() ?? [];
   }
 
+  /** Does some registered route want a message on `subject` in `account`? */
+  hasInterest(account: string, subject: string): boolean {
+    const list = this.byAccount.get(account);
+    if (list === undefined) return false;
+    const r = list.match(subject);
+    for (let i = 0; i < r.psubs.length; i++) if (r.psubs[i].route.registered) return true;
+    for (let g = 0; g < r.qsubs.length; g++) {
+      const group = r.qsubs[g];
+      for (let i = 0; i < group.length; i++) if (group[i].route.registered) return true;
+    }
+    return false;
+  }
+
   /**
    * The routes a message on `subject` in `account` goes to: every route
    * with a plain subscriber, and for each queue group not already served

@@ -30,7 +30,8 @@ import type { ServerCore } from '../server/core.js';
 import { describeTlsError, pinnedCertId, TlsAcceptor } from '../tls/index.js';
 import { joinHostPort, parseRouteURL, routeURL, type ClusterConfig, type RouteURL } from './config.js';
 import type { ConnectURLs } from './connect-urls.js';
-import { Route, RouteCloseReason, type PeerInfo, type RouteHost } from './route.js';
+import { PeerCloseReason } from '../server/peer-connection.js';
+import { Route, type PeerInfo, type RouteHost } from './route.js';
 import { newSolicit, type Solicit } from './solicit.js';
 
 /** How long a route dial may take (DEFAULT_ROUTE_DIAL). */
@@ -149,7 +150,7 @@ export class RouteMesh {
     }
     for (const socket of this.handshaking) socket.destroy();
     this.handshaking.clear();
-    for (const r of [...this.routes]) r.close(RouteCloseReason.ServerShutdown);
+    for (const r of [...this.routes]) r.close(PeerCloseReason.ServerShutdown);
     // Last bytes were handed to the kernel; one turn for them, then the listener may finish.
     await new Promise((r) => setImmediate(r));
     for (const socket of this.lingering) socket.destroy();
@@ -157,7 +158,7 @@ export class RouteMesh {
   }
 
   /** Closes every route but `keep` (the cluster's name changed under the others). */
-  closeAllBut(keep: Route, reason: RouteCloseReason): void {
+  closeAllBut(keep: Route, reason: PeerCloseReason): void {
     for (const r of [...this.routes]) if (r !== keep) r.close(reason);
   }
 
@@ -196,9 +197,9 @@ export class RouteMesh {
     socket.on('data', (chunk: Buffer) => route.onData(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => {
       if (this.logger.debugEnabled) this.logger.debug(`${route.label()} - Router connection error: ${e.message}`);
-      route.close(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? RouteCloseReason.ClientClosed : RouteCloseReason.ReadError, true);
+      route.close(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? PeerCloseReason.ClientClosed : PeerCloseReason.ReadError, true);
     });
-    socket.on('close', () => route.close(RouteCloseReason.ClientClosed, true));
+    socket.on('close', () => route.close(PeerCloseReason.ClientClosed, true));
     const first = Math.min(this.core.options.ping_interval, FIRST_PING_MS);
     this.upkeep.watch(route, first + Math.random() * first * 0.2);
     route.begin();
@@ -213,12 +214,12 @@ export class RouteMesh {
         s.self = true;
         if (this.logger.debugEnabled) this.logger.debug(`Detected route to self, ignoring "${s.url.redacted}"`);
       }
-      route.close(RouteCloseReason.DuplicateRoute);
+      route.close(PeerCloseReason.DuplicateRoute);
       return;
     }
     if (info.cluster !== '' && info.cluster !== this.host.clusterName && !this.host.acceptClusterName(info.cluster, info.cluster_dynamic, route)) {
       // The dialling side drops it without a word; the other side says why.
-      route.close(RouteCloseReason.ClusterNameConflict);
+      route.close(PeerCloseReason.ClusterNameConflict);
       return;
     }
     if (route.infoReceived) {
@@ -227,7 +228,7 @@ export class RouteMesh {
     }
     if (route.solicit === null && info.server_name !== '' && info.server_name === this.core.name) {
       this.logger.error(`${route.label()} - Remote server has a duplicate name: "${info.server_name}"`);
-      route.close(RouteCloseReason.DuplicateServerName);
+      route.close(PeerCloseReason.DuplicateServerName);
       return;
     }
     route.infoReceived = true;
@@ -244,7 +245,7 @@ export class RouteMesh {
       if (this.logger.debugEnabled) this.logger.debug(`${route.label()} - Detected duplicate remote route "${info.server_id}"`);
       // Should the peer have kept this one and dropped the other, the survivor must dial again.
       existing.retry = true;
-      route.close(RouteCloseReason.DuplicateRoute);
+      route.close(PeerCloseReason.DuplicateRoute);
       return;
     }
     this.register(route, info, raw);
@@ -264,7 +265,7 @@ export class RouteMesh {
       const line = `INFO ${JSON.stringify(fwd)}\r\n`;
       for (const r of this.remotes.values()) if (r !== route) r.send(line, false);
     }
-    if (!this.config.noAdvertise) this.urls.add(info.connect_urls);
+    if (!this.config.noAdvertise) this.urls.add(info);
   }
 
   private peerURL(info: PeerInfo, remoteIP: string): RouteURL | null {
@@ -282,8 +283,8 @@ export class RouteMesh {
     }
     // A peer entering lame duck mode: its clients should not be sent there any more.
     if (info.ldm && route.registered && !this.config.noAdvertise && route.info !== null) {
-      this.urls.remove(route.info.connect_urls);
-      route.info = { ...route.info, connect_urls: [] };
+      this.urls.remove(route.info);
+      route.info = { ...route.info, connect_urls: [], ws_connect_urls: [] };
     }
   }
 
@@ -325,9 +326,9 @@ export class RouteMesh {
     route.registered = false;
     if (wasRegistered) {
       this.remotes.delete(route.remoteId);
-      if (!this.config.noAdvertise && route.info !== null) this.urls.remove(route.info.connect_urls);
+      if (!this.config.noAdvertise && route.info !== null) this.urls.remove(route.info);
     }
-    this.logger.info(`${route.label()} - Router connection closed: ${route.closeReason ?? RouteCloseReason.ClientClosed}`);
+    this.logger.info(`${route.label()} - Router connection closed: ${route.closeReason ?? PeerCloseReason.ClientClosed}`);
     if (this.closing) return;
     const s = route.solicit;
     if (s !== null) {
@@ -434,7 +435,9 @@ export class RouteMesh {
       return;
     }
     if (this.logger.debugEnabled) this.logger.debug(`Trying to connect to route on ${joinHostPort(url.host, url.port)} (${joinHostPort(address, url.port)})`);
-    const socket = net.connect({ host: address, port: url.port });
+    // No Nagle delay on what we send (the listening side sets the same): a
+    // request crossing the route must not wait for the previous one's ACK.
+    const socket = net.connect({ host: address, port: url.port, noDelay: true });
     s.dialing = socket;
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error('i/o timeout'), { code: 'ETIMEDOUT' })), DIAL_TIMEOUT_MS);
     const onError = (e: NodeJS.ErrnoException): void => {

@@ -7,38 +7,14 @@
  * interest bookkeeping) are its host's; the route reports to it.
  */
 import type { Socket } from 'node:net';
-import '../protocol/buffer-internals.js';
-import { errLine, ERR } from '../protocol/errors.js';
-import { OutboundQueue } from '../server/outbound.js';
-import type { UpkeptConnection } from '../server/connection-upkeep.js';
-import type { ServerOptions } from '../server/options.js';
-import type { Logger } from '../log/logger.js';
+import { ERR } from '../protocol/errors.js';
+import { decodePeerJson, PeerCloseReason, PeerConnection, type PeerContext } from '../server/peer-connection.js';
 import { isSecretConnectField, redactConnectJson } from '../log/redact.js';
-import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { SubjectPermissionConfig } from '../auth/permissions.js';
 import { RouteParser, type RouteOpHandler } from './route-parser.js';
 import { RemoteSub, interestKey, type InterestSource, type RemoteInterest } from './interest.js';
 import type { ClusterConfig, RouteURL } from './config.js';
 import type { Solicit } from './solicit.js';
-
-/** Why a route ended, in nats-server's words ("Router connection closed: ..."). */
-export const enum RouteCloseReason {
-  ClientClosed = 'Client Closed',
-  ServerShutdown = 'Server Shutdown',
-  ProtocolViolation = 'Protocol Violation',
-  ParseError = 'Parse Error',
-  AuthViolation = 'Authentication Failure',
-  AuthTimeout = 'Authentication Timeout',
-  StaleConnection = 'Stale Connection',
-  SlowConsumerPendingBytes = 'Slow Consumer (Pending Bytes)',
-  SlowConsumerWriteDeadline = 'Slow Consumer (Write Deadline)',
-  DuplicateRoute = 'Duplicate Route',
-  DuplicateServerName = 'Duplicate Server Name',
-  ClusterNameConflict = 'Cluster Name Conflict',
-  WrongPort = 'Incorrect Port',
-  WrongGateway = 'Wrong Gateway',
-  ReadError = 'Read Error',
-}
 
 /** nats-server's errors for a route that is not what it claims. */
 export const ROUTE_ERR = {
@@ -58,17 +34,18 @@ export interface PeerInfo {
   readonly headers: boolean;
   readonly auth_required: boolean;
   readonly connect_urls: readonly string[];
+  /** The peer's websocket client URLs, for this server's websocket clients. */
+  readonly ws_connect_urls: readonly string[];
   readonly import: SubjectPermissionConfig | null;
   readonly export: SubjectPermissionConfig | null;
   readonly ldm: boolean;
+  /** The peer's route protocol level; 3 and up trace messages (nats-server's MsgTraceProto). */
+  readonly proto: number;
 }
 
 /** What a route asks of the cluster it belongs to. */
-export interface RouteHost {
-  readonly logger: Logger;
+export interface RouteHost extends PeerContext {
   readonly config: ClusterConfig;
-  /** The server's options in force; a reload replaces the object. */
-  readonly options: ServerOptions;
   readonly clusterName: string;
   /** This server speaks headers on routes. */
   readonly headersSupported: boolean;
@@ -88,8 +65,6 @@ export interface RouteHost {
   /** The first INFO of a route (registration) or a later one (gossip, lame duck). */
   routeInfo(route: Route, info: PeerInfo, raw: Record<string, unknown>): void;
   routeClosed(route: Route): void;
-  /** Puts the route on this turn's flush list, shared with every connection. */
-  queueFlush(route: Route): void;
 }
 
 /** The CONNECT fields a route acts on. */
@@ -104,21 +79,9 @@ interface PeerConnect {
   readonly gateway: string;
 }
 
-/** Payloads and strings up to this size are copied byte by byte into the outbound buffer. */
-const SMALL_COPY = 64;
-
-const PING = 'PING\r\n';
-const PONG = 'PONG\r\n';
-
-/** RTT is measured again after an hour even on a busy route (DEFAULT_RTT_MEASUREMENT_INTERVAL). */
-const RTT_REFRESH_MS = 60 * 60 * 1000;
-
-export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
+export class Route extends PeerConnection<Socket> implements RouteOpHandler, InterestSource {
   readonly rid: number;
-  readonly socket: Socket;
   readonly parser: RouteParser;
-  readonly out = new OutboundQueue();
-  readonly start = new Date();
   /** The dial that made this connection; null for accepted routes. */
   readonly solicit: Solicit | null;
   /** Where the peer listens for routes: the dialled URL, or host:port from its INFO. */
@@ -128,8 +91,6 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
 
   remoteId = '';
   remoteName = '';
-  /** Both sides support headers: HMSG may be sent. */
-  headers = false;
   infoReceived = false;
   connectReceived = false;
   /** Listed among the cluster's routes: carries traffic and interest. */
@@ -140,30 +101,11 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
   /** Interest the peer announced, by "account subject[ queue]". */
   readonly remoteSubs = new Map<string, RemoteSub<Route>>();
 
-  inMsgs = 0;
-  inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
-  lastActivity = Date.now();
-  pingsOut = 0;
-  private rttStart = 0;
-  /** Milliseconds; 0 until the first PONG. */
-  rtt = 0;
-  private rttAt = 0;
-  /** When we last heard a PING from the peer: our own is then not needed. */
-  private lastPingIn = 0;
-
-  flushQueued = false;
-  closed = false;
-  closeReason: RouteCloseReason | null = null;
-  bytesHanded = 0;
-
   private readonly cluster: RouteHost;
-  private authTimer: NodeJS.Timeout | null = null;
 
   constructor(cluster: RouteHost, socket: Socket, rid: number, solicit: Solicit | null) {
+    super(cluster, socket);
     this.cluster = cluster;
-    this.socket = socket;
     this.rid = rid;
     this.solicit = solicit;
     this.url = solicit?.url ?? null;
@@ -181,7 +123,7 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
       this.send(`CONNECT ${c.connectJSON(this.solicit.url)}\r\n`, false);
     } else if (c.config.user !== null) {
       this.parser.requireConnect = true;
-      this.authTimer = setTimeout(() => this.authTimeout(), c.config.authTimeoutMs);
+      this.armAuthTimer(c.config.authTimeoutMs);
     }
     this.send(`INFO ${c.infoJSON()} \r\n`, false);
     c.logger.info(`${this.label()} - Route connection created`);
@@ -193,40 +135,9 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
 
   // ---- inbound -----------------------------------------------------------------
 
-  onData(chunk: Buffer): void {
-    this.lastActivity = Date.now();
-    this.parser.parse(chunk);
-  }
-
-  traceOp(text: string): void {
-    traceIn(this.cluster.logger, this.label(), text);
-  }
-
-  tracePayload(buf: Buffer, start: number, end: number): void {
-    traceInPayload(this.cluster.logger, this.label(), buf, start, end);
-  }
-
-  private traceOut(text: string): void {
-    traceOut(this.cluster.logger, this.label(), text);
-  }
-
-  processPing(): void {
-    this.lastPingIn = Date.now();
-    this.send(PONG);
-  }
-
-  processPong(): void {
-    this.pingsOut = 0;
-    if (this.rttStart !== 0) {
-      this.rtt = performance.now() - this.rttStart;
-      this.rttAt = Date.now();
-      this.rttStart = 0;
-    }
-  }
-
   processErr(text: string): void {
     this.cluster.logger.error(`${this.label()} - Route Error ${text}`);
-    this.close(RouteCloseReason.ParseError);
+    this.close(PeerCloseReason.ParseError);
   }
 
   processConnect(json: string): void {
@@ -234,7 +145,7 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
     if (typeof o === 'string') {
       // JSON.parse quotes the text it choked on, which may hold the password.
       this.cluster.logger.error(`${this.label()} - ${redactConnectJson(o)}`);
-      this.close(RouteCloseReason.ProtocolViolation);
+      this.close(PeerCloseReason.ProtocolViolation);
       return;
     }
     this.clearAuthTimer();
@@ -268,20 +179,20 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
     // nats-server logs these refusals twice: when sending the -ERR and when its read loop ends.
     if (o.lang !== '') {
       this.cluster.logger.error(`${this.label()} - ${ROUTE_ERR.clientOnRoutePort}`);
-      this.sendErrAndClose(ROUTE_ERR.clientOnRoutePort, RouteCloseReason.WrongPort);
+      this.sendErrAndClose(ROUTE_ERR.clientOnRoutePort, PeerCloseReason.WrongPort);
       this.cluster.logger.error(`${this.label()} - ${ROUTE_ERR.clientOnRoutePort}`);
       return;
     }
     if (o.gateway !== '') {
       const text = `Rejecting connection from gateway "${o.gateway}" on the Route port`;
       this.cluster.logger.error(`${this.label()} - ${text}`);
-      this.sendErrAndClose(text, RouteCloseReason.WrongGateway);
+      this.sendErrAndClose(text, PeerCloseReason.WrongGateway);
       return;
     }
     if (!this.cluster.acceptClusterName(o.cluster, o.cluster_dynamic, this)) {
       const text = `Rejecting connection, cluster name "${o.cluster}" does not match "${this.cluster.clusterName}"`;
       this.cluster.logger.error(`${this.label()} - ${text}`);
-      this.sendErrAndClose(text, RouteCloseReason.ClusterNameConflict);
+      this.sendErrAndClose(text, PeerCloseReason.ClusterNameConflict);
       this.cluster.logger.error(`${this.label()} - ${ROUTE_ERR.clusterNameConflict}`);
       return;
     }
@@ -293,7 +204,7 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
     const decoded = decodeInfo(json);
     if (typeof decoded === 'string') {
       this.cluster.logger.error(`${this.label()} - ${decoded}`);
-      this.close(RouteCloseReason.ProtocolViolation);
+      this.close(PeerCloseReason.ProtocolViolation);
       return;
     }
     this.cluster.routeInfo(this, decoded.info, decoded.raw);
@@ -335,65 +246,16 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
 
   authViolation(): void {
     this.cluster.logger.error(`${this.label()} - authentication error`);
-    this.sendErrAndClose(ERR.authViolation, RouteCloseReason.AuthViolation);
+    this.sendErrAndClose(ERR.authViolation, PeerCloseReason.AuthViolation);
   }
 
-  protocolError(errText: string | null, detail: string): void {
-    this.parser.stopped = true;
-    this.cluster.logger.error(`${this.label()} - ${detail}`);
-    if (errText !== null) this.sendErr(errText);
-    this.close(RouteCloseReason.ProtocolViolation);
-  }
-
-  private authTimeout(): void {
-    this.authTimer = null;
-    if (this.closed || this.connectReceived) return;
+  protected authTimedOut(): void {
+    if (this.connectReceived) return;
     this.cluster.logger.debug(`${this.label()} - Authentication Timeout`);
-    this.sendErrAndClose(ERR.authTimeout, RouteCloseReason.AuthTimeout);
-  }
-
-  private clearAuthTimer(): void {
-    if (this.authTimer !== null) {
-      clearTimeout(this.authTimer);
-      this.authTimer = null;
-    }
-  }
-
-  // ---- upkeep (UpkeptConnection) -------------------------------------------------
-
-  wantsPing(now: number, pingInterval: number): boolean {
-    const needRtt = this.rtt === 0 || now - this.rttAt > RTT_REFRESH_MS;
-    // A busy route, or one whose peer just pinged us, needs no PING of ours.
-    return needRtt || (now - this.lastActivity >= pingInterval && now - this.lastPingIn >= pingInterval);
-  }
-
-  sendPing(): void {
-    this.pingsOut++;
-    this.rttStart = performance.now();
-    this.send(PING);
-  }
-
-  closeStale(): void {
-    this.sendErrAndClose(ERR.staleConnection, RouteCloseReason.StaleConnection);
-  }
-
-  writeDeadlineExceeded(): void {
-    this.slowConsumer(RouteCloseReason.SlowConsumerWriteDeadline);
+    this.sendErrAndClose(ERR.authTimeout, PeerCloseReason.AuthTimeout);
   }
 
   // ---- outbound ----------------------------------------------------------------
-
-  /** Appends a protocol line (traced unless `trace` is false) and schedules a flush. */
-  send(line: string, trace = true): void {
-    if (this.closed) return;
-    if (trace && this.parser.tracing) this.traceOut(line.slice(0, line.indexOf('\r')).replace(/^-ERR '(.*)'$/, '-ERR $1'));
-    this.out.appendString(line);
-    if (!this.flushQueued) this.cluster.queueFlush(this);
-  }
-
-  sendErr(text: string): void {
-    this.send(errLine(text));
-  }
 
   /** RS+ (weight > 0) or RS- (weight 0) for one interest of this server. */
   sendInterest(account: string, subject: string, queue: string | null, weight: number): void {
@@ -403,110 +265,17 @@ export class Route implements RouteOpHandler, InterestSource, UpkeptConnection {
     this.send(line);
   }
 
-  /**
-   * RMSG (or HMSG when both sides do headers) with the queue section:
-   * `+ reply q1 q2` or `| q1 q2` when queue groups are listed. A peer
-   * without headers gets the payload alone, as nats-server strips them.
-   */
+  /** RMSG (or HMSG when both sides do headers), with the queue section when groups are named. */
   sendMsg(account: string, subject: string, reply: string | null, queues: readonly string[] | null, hdrLen: number, buf: Buffer, start: number, end: number): void {
-    if (this.closed) return;
-    const withHeaders = hdrLen >= 0 && this.headers;
-    const bodyStart = hdrLen >= 0 && !withHeaders ? start + hdrLen : start;
-    const size = end - bodyStart;
-    // The line goes into the buffer piece by piece: joining it into one string first cost more than the writes.
-    const verb = withHeaders ? 'HMSG ' : 'RMSG ';
-    let mid: string | null = null;
-    if (queues !== null) mid = (reply === null ? '| ' : '+ ' + reply + ' ') + queues.join(' ') + ' ';
-    else if (reply !== null) mid = reply + ' ';
-    const tail = withHeaders ? hdrLen + ' ' + size + '\r\n' : size + '\r\n';
-    const lineLen = verb.length + account.length + subject.length + 2 + (mid === null ? 0 : mid.length) + tail.length;
-    const out = this.out;
-    const n = lineLen + size + 2;
-    const seg = out.reserve(n);
-    let off = putLatin1(seg, out.offset, verb);
-    off = putLatin1(seg, off, account);
-    seg[off++] = 32;
-    off = putLatin1(seg, off, subject);
-    seg[off++] = 32;
-    if (mid !== null) off = putLatin1(seg, off, mid);
-    off = putLatin1(seg, off, tail);
-    if (size <= SMALL_COPY) {
-      // Buffer#copy costs more than the bytes it moves for small payloads.
-      for (let i = bodyStart; i < end; i++) seg[off++] = buf[i];
-    } else {
-      buf.copy(seg, off, bodyStart, end);
-      off += size;
-    }
-    seg[off] = 13;
-    seg[off + 1] = 10;
-    out.commit(n);
-    this.outMsgs++;
-    this.outBytes += size;
-    if (this.parser.tracing) this.traceOut(verb + account + ' ' + subject + ' ' + (mid ?? '') + tail.slice(0, -2));
-    if (!this.flushQueued) this.cluster.queueFlush(this);
+    this.sendMessage('RMSG ', account, subject, reply, queues, hdrLen, buf, start, end);
   }
 
-  /** Hands pending bytes to the socket; a peer that cannot keep up is cut. */
-  flush(): void {
-    this.flushQueued = false;
-    if (this.closed) return;
-    this.bytesHanded += this.out.flush(this.socket);
-    if (this.socket.writableLength > this.cluster.options.max_pending) {
-      this.slowConsumer(RouteCloseReason.SlowConsumerPendingBytes);
-    }
-  }
-
-  private slowConsumer(reason: RouteCloseReason): void {
-    this.cluster.logger.info(`${this.label()} - Slow Consumer Detected: ${reason === RouteCloseReason.SlowConsumerWriteDeadline ? 'WriteDeadline exceeded' : 'MaxPending exceeded'}`);
-    this.out.clear();
-    this.close(reason, true);
-  }
-
-  sendErrAndClose(text: string, reason: RouteCloseReason): void {
-    this.sendErr(text);
-    this.close(reason);
-  }
-
-  /** Ends the connection (queued bytes first unless `abort`) and tells the host. */
-  close(reason: RouteCloseReason, abort = false): void {
-    if (this.closed) return;
-    this.parser.stopped = true;
-    this.closeReason = reason;
-    if (!abort) this.bytesHanded += this.out.flush(this.socket);
-    this.closed = true;
-    this.out.clear();
-    this.clearAuthTimer();
-    if (abort) {
-      this.socket.destroy();
-    } else {
-      this.socket.end();
-      // Input may be paused (a password check): the peer's FIN must still be read.
-      this.socket.resume();
-    }
+  protected ended(): void {
     this.cluster.routeClosed(this);
   }
 }
 
-/** Writes a string of latin1 characters at `off`; returns the offset after it. Short ones by hand: cheaper than latin1Write. */
-function putLatin1(seg: Buffer, off: number, s: string): number {
-  const n = s.length;
-  if (n > SMALL_COPY) return off + seg.latin1Write(s, off, n);
-  for (let i = 0; i < n; i++) seg[off + i] = s.charCodeAt(i);
-  return off + n;
-}
-
 // ---- decoding, with the strictness of Go's JSON decoder on the fields used ----
-
-function decodeObject(json: string): Record<string, unknown> | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return `cannot decode ${json.slice(0, 64)}`;
-  return v as Record<string, unknown>;
-}
 
 type FieldType = 'string' | 'boolean' | 'int' | 'strings' | 'permission';
 
@@ -540,7 +309,7 @@ const CONNECT_TYPES: Readonly<Record<string, FieldType>> = {
 };
 
 function decodeConnect(json: string): PeerConnect | string {
-  const o = decodeObject(json);
+  const o = decodePeerJson(json);
   if (typeof o === 'string') return o;
   const bad = checkFields(o, CONNECT_TYPES);
   if (bad !== null) return bad;
@@ -558,7 +327,7 @@ function decodeConnect(json: string): PeerConnect | string {
 
 const INFO_TYPES: Readonly<Record<string, FieldType>> = {
   server_id: 'string', server_name: 'string', cluster: 'string', cluster_dynamic: 'boolean', host: 'string',
-  port: 'int', ip: 'string', headers: 'boolean', auth_required: 'boolean', connect_urls: 'strings',
+  port: 'int', ip: 'string', headers: 'boolean', auth_required: 'boolean', connect_urls: 'strings', ws_connect_urls: 'strings',
   import: 'permission', export: 'permission', ldm: 'boolean',
 };
 
@@ -569,7 +338,7 @@ function permissionOf(v: unknown): SubjectPermissionConfig | null {
 }
 
 function decodeInfo(json: string): { info: PeerInfo; raw: Record<string, unknown> } | string {
-  const o = decodeObject(json);
+  const o = decodePeerJson(json);
   if (typeof o === 'string') return o;
   const bad = checkFields(o, INFO_TYPES);
   if (bad !== null) return bad;
@@ -584,9 +353,11 @@ function decodeInfo(json: string): { info: PeerInfo; raw: Record<string, unknown
     headers: o.headers === true,
     auth_required: o.auth_required === true,
     connect_urls: (o.connect_urls as string[] | undefined) ?? [],
+    ws_connect_urls: (o.ws_connect_urls as string[] | undefined) ?? [],
     import: permissionOf(o.import),
     export: permissionOf(o.export),
     ldm: o.ldm === true,
+    proto: typeof o.proto === 'number' ? o.proto : 0,
   };
   return { info, raw: o };
 }

@@ -27,6 +27,10 @@ import type { ClusterConfig } from './config.js';
 import { LocalInterest, RemoteInterest, type InterestUpdate } from './interest.js';
 import type { Route } from './route.js';
 import { StreamImportIndex, type Shadow } from './shadow-interest.js';
+import { NOT_TRACED, TraceKind, type TraceStarter } from '../trace/msg-trace.js';
+import { tracerOf } from '../trace/tracer-registry.js';
+import { forwardTraced } from '../trace/trace-egress.js';
+import { traceScope } from '../trace/trace-scope.js';
 
 export class RouteTraffic implements InterestListener, MessageForwarder {
   /** Interest announced by every route. */
@@ -49,6 +53,8 @@ export class RouteTraffic implements InterestListener, MessageForwarder {
   private readonly importPerms: Permissions | null;
   private readonly exportPerms: Permissions | null;
   private readonly wireNames = new WeakMap<Account, string>();
+  /** Message tracing (src/trace): routed messages that carry Nats-Trace-Dest are traced here too. */
+  private readonly tracer: TraceStarter | null;
 
   constructor(core: ServerCore, config: ClusterConfig, remotes: ReadonlyMap<string, Route>) {
     this.core = core;
@@ -58,6 +64,7 @@ export class RouteTraffic implements InterestListener, MessageForwarder {
     this.importPerms = perms?.import ? new Permissions({ publish: perms.import, subscribe: null, response: null }) : null;
     this.exportPerms = perms?.export ? new Permissions({ publish: null, subscribe: perms.export, response: null }) : null;
     this.streamImports = new StreamImportIndex(core.accounts);
+    this.tracer = tracerOf(core);
   }
 
   /** Counts the subscriptions that exist before the first route: what the first routes will be told. */
@@ -107,6 +114,21 @@ export class RouteTraffic implements InterestListener, MessageForwarder {
       if (this.logger.debugEnabled) this.logger.debug(`${route.label()} - Unknown account "${account}" for routed message on subject: "${subject}"`);
       return;
     }
+    // ---- message tracing (src/trace) ----
+    if (hdrLen > 0 && this.tracer !== null && traceScope.active === null) {
+      const d = this.tracer.begin(TraceKind.Router, route.rid, route.remoteName, null, acc, subject, buf, start, hdrLen, end, null);
+      if (d !== NOT_TRACED) {
+        this.tracer.run(d, buf, start, hdrLen, end, (b, s, h, e) => {
+          this.deliverRouted(route, acc, subject, reply, queues, h, b, s, e);
+          return 0;
+        });
+        return;
+      }
+    }
+    this.deliverRouted(route, acc, subject, reply, queues, hdrLen, buf, start, end);
+  }
+
+  private deliverRouted(route: Route, acc: Account, subject: string, reply: string | null, queues: readonly string[], hdrLen: number, buf: Buffer, start: number, end: number): void {
     if (queues.length === 0) {
       this.core.deliverFromPeer(acc, subject, reply, hdrLen, buf, start, end, queues);
       return;
@@ -215,6 +237,8 @@ export class RouteTraffic implements InterestListener, MessageForwarder {
     if (t === null) return 0;
     const routes = t.routes;
     const account = this.wireName(acc);
+    const trace = traceScope.active;
+    if (trace !== null) return forwardTraced(trace, routes, t.queues, t.count, account, subject, reply, hdrLen, buf, start, end);
     for (let i = 0; i < t.count; i++) routes[i].sendMsg(account, subject, reply, t.queues[i], hdrLen, buf, start, end);
     return t.count;
   }

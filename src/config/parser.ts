@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { ConfigError, PSEUDO_FILE, type SourcePos } from './errors.js';
 import { BOOL_WORDS, tokenize, tokenizeValue, type Token } from './lexer.js';
 import { parseSizedInteger } from './sizes.js';
+import { markVariableKeys } from './variable-keys.js';
 
 interface NodeBase {
   readonly pos: SourcePos;
@@ -120,7 +121,9 @@ export function toPlain(node: ConfNode): ConfigValue {
 /** The plain object of a map node. */
 export function mapToPlain(node: ConfMap): ConfigObject {
   // fromEntries defines own properties, so a key such as "__proto__" stays data.
-  return Object.fromEntries([...node.entries].map(([k, e]) => [k, toPlain(e.value)])) as ConfigObject;
+  const obj = Object.fromEntries([...node.entries].map(([k, e]) => [k, toPlain(e.value)])) as ConfigObject;
+  markVariableKeys(obj, [...node.entries].filter(([, e]) => e.usedAsVariable).map(([k]) => k));
+  return obj;
 }
 
 // ---------------------------------------------------------------------------

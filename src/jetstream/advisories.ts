@@ -15,11 +15,14 @@ export type StreamAction = 'create' | 'delete' | 'modify';
 
 const ACTION_SUBJECT: Readonly<Record<StreamAction, string>> = { create: 'CREATED', delete: 'DELETED', modify: 'UPDATED' };
 
-/** Would anybody hear a message on `subject` in `account`? (Exports may carry it elsewhere; in a cluster, so may peers, whose interest is not in the sublist.) */
+/**
+ * Would anybody hear a message on `subject` in `account`: a subscriber
+ * here (leaf connections' interest included), or on a route? Exports may
+ * carry it to other accounts, so an account that has them always hears.
+ */
 function heard(core: ServerCore, account: Account, subject: string): boolean {
-  if (account.crossAccount || core.options.cluster !== undefined) return true;
-  const r = account.sublist.match(subject);
-  return r.psubs.length > 0 || r.qsubs.length > 0;
+  if (account.crossAccount) return true;
+  return account.sublist.hasInterest(subject) || core.routedInterest.has(account.name, subject);
 }
 
 /** Publishes an event body that is complete already (type, id, timestamp included). */

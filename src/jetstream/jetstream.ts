@@ -22,6 +22,7 @@ import { accountLimitsFrom, accountLimitsFromJwt, checkStreamReservation, UNLIMI
 import { JsAccount } from './js-account.js';
 import { Stream } from './stream.js';
 import { openStore } from './store-factory.js';
+import type { StreamStore } from './store/types.js';
 import type { JetStreamContext } from './engine-context.js';
 import type { StorageType, StreamConfig } from './types.js';
 import { type JsApiError, maximumStreamsLimit } from './api/errors.js';
@@ -33,7 +34,7 @@ import { isClusteredJetStream } from './cluster/mode.js';
 
 const META_FILE = 'meta.json';
 
-interface StreamMeta {
+export interface StreamMeta {
   config: StreamConfig;
   created: string;
 }
@@ -161,6 +162,30 @@ export class JetStream implements JetStreamContext, ConsumerApiStreams {
     await stream.start();
     streamActionAdvisory(this.core, jsa.account, cfg.name, 'create', this.config.domain, client);
     return stream;
+  }
+
+  /**
+   * Registers a stream whose store was filled elsewhere (a restore): the
+   * account's stream limit and reservations are checked as for a create,
+   * the Stream recovers the consumers the store holds, and it starts. A file
+   * stream's store must already be in its directory with its meta.json.
+   * No advisory: the restore sends its own.
+   */
+  async adoptStream(jsa: JsAccount, cfg: StreamConfig, store: StreamStore, created: string, dir: string | null): Promise<Stream | JsApiError> {
+    const lim = jsa.limits;
+    if (lim.maxStreams > 0 && jsa.streams.size >= lim.maxStreams) return maximumStreamsLimit();
+    const refused = this.checkReservation(jsa, cfg, null);
+    if (refused !== null) return refused;
+    const stream = new Stream(this, jsa, cfg, store, created, dir);
+    jsa.streams.set(cfg.name, stream);
+    this.usageFresh = false;
+    await stream.start();
+    return stream;
+  }
+
+  /** Where a file stream of `jsa` keeps its files. */
+  streamDir(jsa: JsAccount, name: string): string {
+    return join(jsa.dir, 'streams', name);
   }
 
   /** Applies a validated config change to a stream of `jsa` and persists it. */
@@ -372,7 +397,7 @@ function enabledAccounts(core: ServerCore): Map<string, ReturnType<typeof accoun
 }
 
 /** Writes meta.json so that a crash leaves either the old or the new file, never a torn one. */
-async function writeMeta(dir: string, meta: StreamMeta): Promise<void> {
+export async function writeMeta(dir: string, meta: StreamMeta): Promise<void> {
   const tmp = join(dir, META_FILE + '.tmp');
   const fh = await open(tmp, 'w');
   try {

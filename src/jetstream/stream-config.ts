@@ -11,7 +11,7 @@ import type {
 } from './types.js';
 import {
   type JsApiError, invalidJson, mirrorInvalidStreamName, mirrorMaxMessageSizeTooBig, mirrorMultipleFiltersNotAllowed,
-  mirrorWithFirstSeq, mirrorWithSources, mirrorWithStartSeqAndTime, mirrorWithSubjects, replicasCountCannotBeNegative,
+  mirrorWithFirstSeq, mirrorWithSources, mirrorWithCounters, mirrorWithStartSeqAndTime, mirrorWithSubjects, replicasCountCannotBeNegative,
   sourceDuplicateDetected, sourceInvalidStreamName, sourceMaxMessageSizeTooBig, sourceMultipleFiltersNotAllowed,
   streamInvalidConfig, streamMirrorNotUpdatable, streamReplicasNotSupported, streamTransformInvalidDestination,
   streamTransformInvalidSource,
@@ -97,6 +97,7 @@ const FIELDS: ReadonlyArray<readonly [keyof StreamConfig, FieldKind, string]> = 
   ['metadata', 'metadata', 'map[string]string'],
   ['allow_msg_ttl', 'bool', 'bool'],
   ['subject_delete_marker_ttl', 'duration', 'time.Duration'],
+  ['allow_msg_counter', 'bool', 'bool'],
 ];
 
 /**
@@ -108,7 +109,6 @@ const FIELDS: ReadonlyArray<readonly [keyof StreamConfig, FieldKind, string]> = 
  */
 const UNSUPPORTED_FIELDS: ReadonlyArray<readonly [string, FieldKind, string, string]> = [
   ['template_owner', 'string', 'string', 'stream templates'],
-  ['allow_msg_counter', 'bool', 'bool', 'distributed counters (allow_msg_counter)'],
   ['allow_atomic', 'bool', 'bool', 'atomic batch publish (allow_atomic)'],
   ['allow_batched', 'bool', 'bool', 'batched publish (allow_batched)'],
   ['allow_msg_schedules', 'bool', 'bool', 'message schedules (allow_msg_schedules)'],
@@ -390,11 +390,19 @@ export function checkStreamConfig(input: StreamConfigInput, env: StreamConfigEnv
   if (input.placement !== undefined && (input.placement.cluster !== undefined || input.placement.tags !== undefined)) cfg.placement = input.placement;
   if (allowMsgTtl) cfg.allow_msg_ttl = true;
   if (markerTtl > 0) cfg.subject_delete_marker_ttl = markerTtl;
+  if (input.allow_msg_counter === true) {
+    // ADR-49: a counter's value is the sum of its history, which discard new, TTLs and non-limits retention would cut short.
+    if (discard === 'new') return streamInvalidConfig('counter stream cannot use discard new');
+    if (allowMsgTtl) return streamInvalidConfig('counter stream cannot use message TTLs');
+    if (cfg.retention !== 'limits') return streamInvalidConfig('counter stream can only use limits retention');
+    cfg.allow_msg_counter = true;
+  }
 
   if (mirror !== undefined) {
     if (cfg.first_seq !== undefined) return mirrorWithFirstSeq();
     if ((input.subjects ?? []).length > 0) return mirrorWithSubjects();
     if (sources.length > 0) return mirrorWithSources();
+    if (cfg.allow_msg_counter === true) return mirrorWithCounters();
     if (mirror.filter_subject !== undefined && (mirror.subject_transforms ?? []).length > 0) return mirrorMultipleFiltersNotAllowed();
     if (mirror.opt_start_seq !== undefined && mirror.opt_start_time !== undefined) return mirrorWithStartSeqAndTime();
     // A marker would use a sequence the origin does not have.
@@ -566,6 +574,9 @@ export function checkStreamUpdate(old: StreamConfig, input: StreamConfigInput, e
   if (!cfg.deny_delete && old.deny_delete) return streamInvalidConfig('stream configuration update can not cancel deny message deletes');
   if (!cfg.deny_purge && old.deny_purge) return streamInvalidConfig('stream configuration update can not cancel deny purge');
   if (old.allow_msg_ttl === true && cfg.allow_msg_ttl !== true) return streamInvalidConfig('message TTL status can not be disabled');
+  if ((cfg.allow_msg_counter === true) !== (old.allow_msg_counter === true)) {
+    return streamInvalidConfig('stream configuration update can not change message counter setting');
+  }
   if (cfg.mirror !== undefined && JSON.stringify(cfg.mirror) !== JSON.stringify(old.mirror)) return streamMirrorNotUpdatable();
   if (cfg.sealed) {
     cfg.max_age = 0;
@@ -618,6 +629,7 @@ export function streamConfigJson(c: StreamConfig): Record<string, unknown> {
   // nats-server 2.11 writes allow_msg_ttl always; a 2.10 server (the level reported) never: only when set.
   if (c.allow_msg_ttl === true) o.allow_msg_ttl = true;
   if (c.subject_delete_marker_ttl !== undefined) o.subject_delete_marker_ttl = c.subject_delete_marker_ttl;
+  if (c.allow_msg_counter === true) o.allow_msg_counter = true;
   if (c.metadata !== undefined) o.metadata = c.metadata;
   return o;
 }

@@ -32,7 +32,7 @@ import type { JetStreamContext, OriginStream, StreamAccount, StreamCore } from '
 import { DedupeWindow } from './dedupe.js';
 import { HDR_MSG_ID, headerValue, readPublishHeaders } from './headers.js';
 import {
-  type JsApiError, accountResourcesExceeded, insufficientResources, streamHeaderExceedsMaximum, streamMessageExceedsMaximum,
+  JsApiError, accountResourcesExceeded, insufficientResources, streamHeaderExceedsMaximum, streamMessageExceedsMaximum,
   streamNotMatch, streamRollupFailed, streamSealed, streamStoreFailed, streamWrongLastMsgId, streamWrongLastSequence,
 } from './api/errors.js';
 import { msToTimeString, ZERO_TIME } from './time.js';
@@ -45,6 +45,10 @@ import {
 } from './cluster/stream-entries.js';
 import { InFlight } from './cluster/stream-inflight.js';
 import { markerHeader, SubjectDeleteMarkers, ttlRefusal } from './ttl.js';
+import { type CounterBase, counterAckTail, countMessage, incrRefusal } from './counter.js';
+import { beginStreamTrace, endStreamTrace, noteStreamRefusal } from '../trace/trace-jetstream.js';
+import { withTraceDisabled } from '../trace/trace-headers.js';
+import { takeHandedTrace } from '../trace/trace-scope.js';
 
 const NS_PER_MS = 1_000_000;
 const EMPTY = Buffer.alloc(0);
@@ -125,6 +129,20 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       if (ttl > 0 && !this.closed) this.processMsg(subject, null, markerHeader(ttl), EMPTY, false);
     },
   );
+
+  /** Counter messages the active leader proposed and has not applied, by subject: the next increment builds on them. */
+  private readonly countersInFlight = new Map<string, { seq: number; hdr: Buffer | null; data: Buffer }>();
+  /** The message a counter increment builds on: the subject's last, or a newer one in flight. */
+  private readonly lastCounterMsg = (subject: string): CounterBase | null => {
+    const f = this.inflight;
+    if (f === null || f.empty) {
+      this.countersInFlight.clear();
+    } else {
+      const p = this.countersInFlight.get(subject);
+      if (p !== undefined && p.seq > this.lseq && f.lastOfSubject(subject) === p.seq) return p;
+    }
+    return this.store.loadLastMsg(subject);
+  };
 
   constructor(js: JetStreamContext, jsa: StreamAccount, cfg: StreamConfig, store: StreamStore, createdText: string, dir: string | null) {
     this.js = js;
@@ -306,6 +324,20 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
 
   private readonly onInbound = (subject: string, reply: string | null, hdrLen: number, msg: Buffer, _from: ClientIdentity | null): void => {
     if (this.closed) return;
+    // ---- message tracing (src/trace): report what this stream does with a traced message ----
+    const trace = takeHandedTrace();
+    if (trace !== null) {
+      const stored = this.transform === null ? subject : this.transform.apply(subject) ?? subject;
+      if (!beginStreamTrace(trace, this.name, stored, this.cfg.retention === 'interest' && !this.consumers.interested(stored))) return;
+      // The stored copy is not traced again when a consumer delivers it.
+      const w = withTraceDisabled(msg, 0, hdrLen, msg.length);
+      try {
+        this.processMsg(subject, this.cfg.no_ack === true ? null : reply, w.buf.subarray(0, w.hdrLen), w.buf.subarray(w.hdrLen), false);
+      } finally {
+        endStreamTrace();
+      }
+      return;
+    }
     const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : null;
     const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg;
     this.processMsg(subject, this.cfg.no_ack === true ? null : reply, hdr, data, false);
@@ -326,6 +358,8 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     let rollup: string | null = null;
     if (hdr !== null) {
       const h = readPublishHeaders(hdr, hdr.length);
+      const incrRefused = incrRefusal(cfg.allow_msg_counter === true, hdr, data.length, sourced, h);
+      if (incrRefused !== null) return this.refuse(reply, incrRefused);
       if (!sourced) {
         if (h.expectedStream !== null && h.expectedStream !== this.name) return this.refuse(reply, streamNotMatch());
         if (h.expectedLastSubjSeq !== null) {
@@ -367,6 +401,12 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
         if (refused !== null) return this.refuse(reply, refused);
       }
     }
+    if (cfg.allow_msg_counter === true) {
+      const counted = countMessage(subject, hdr, data, this.lastCounterMsg);
+      if (counted instanceof JsApiError) return this.refuse(reply, counted);
+      hdr = counted.hdr;
+      data = counted.data;
+    }
     const hdrBytes = hdr === null ? 0 : hdr.length;
     if (cfg.max_msg_size >= 0 && hdrBytes + data.length > cfg.max_msg_size) return this.refuse(reply, streamMessageExceedsMaximum());
     if (hdrBytes > MAX_HEADER_BYTES) return this.refuse(reply, streamHeaderExceedsMaximum());
@@ -388,7 +428,9 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
     if (this.proposer !== null) {
       const refused = cfg.discard === 'new' ? this.discardNewRefusal(subject, hdr, data) : null;
       if (refused !== null) return this.refuse(reply, refused);
-      return this.propose(0, subject, reply, hdr, data, msgId, rollup);
+      const proposed = this.propose(0, subject, reply, hdr, data, msgId, rollup);
+      if (proposed > 0 && cfg.allow_msg_counter === true) this.countersInFlight.set(subject, { seq: proposed, hdr, data });
+      return proposed;
     }
     let lastForSubject = 0;
     if (this.republishTransform !== null) lastForSubject = this.store.loadLastMsg(subject)?.seq ?? 0;
@@ -418,7 +460,7 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
       this.queueRemovals();
     }
     if (this.republishTransform !== null && this.capturing) this.queueRepublish(subject, seq, ts, lastForSubject, hdr, data);
-    if (reply !== null) this.queueReply(reply, this.ackPrefix + seq + '}', true);
+    if (reply !== null) this.queueReply(reply, this.ackPrefix + seq + (this.cfg.allow_msg_counter === true ? counterAckTail(data) : '}'), true);
     this.consumers.messageStored(seq, subject);
     if (this.followers.size > 0) for (const wake of this.followers) wake();
   }
@@ -617,6 +659,7 @@ export class Stream implements ConsumerHost, OriginStream, SourceTarget {
   }
 
   private refuse(reply: string | null, err: JsApiError): number {
+    noteStreamRefusal(err);
     if (reply !== null) {
       this.queueReply(reply, '{"error":' + JSON.stringify(err.toJSON()) + ',"stream":' + JSON.stringify(this.name) + ',"seq":0}', false);
     }

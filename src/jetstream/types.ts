@@ -84,6 +84,8 @@ export interface StreamConfig {
   allow_msg_ttl?: boolean;
   /** Nanoseconds a subject delete marker lives (ADR-43); 0 or absent = no markers. */
   subject_delete_marker_ttl?: number;
+  /** Every subject is a counter (ADR-49): messages carry `Nats-Incr`, bodies hold the running total. */
+  allow_msg_counter?: boolean;
 }
 
 export interface ConsumerConfig {
@@ -118,6 +120,14 @@ export interface ConsumerConfig {
   inactive_threshold?: number;
   num_replicas?: number;
   mem_storage?: boolean;
+  /**
+   * A consumer a source or mirror on another server made: it lives on the
+   * stream's leader alone, outside the meta layer, keeps nothing on disk,
+   * and goes when that server stops leading the stream. It only reads: on
+   * interest and workqueue streams it neither holds messages nor lets them
+   * go, since the stream's other replicas do not know it.
+   */
+  direct?: boolean;
   deliver_subject?: string;
   deliver_group?: string;
   metadata?: Record<string, string>;

@@ -77,7 +77,7 @@ export interface UserPermissionLimits extends JwtPermissions {
   readonly times: readonly TimeRange[];
   /** IANA zone for `times`; '' means the server's local time. */
   readonly times_location: string;
-  /** As sent: -1 is unlimited; absent reads 0, as Go's decoder leaves it. */
+  /** As sent: -1 is unlimited; absent reads 0 (Go's zero value), or -1 in a version 1 JWT. */
   readonly subs: number;
   readonly data: number;
   readonly payload: number;
@@ -450,10 +450,18 @@ export function decodeActivationClaims(token: string): ActivationClaims {
 export function decodeUserClaims(token: string): UserClaims {
   const d = decodeJwt(token);
   const n = expectKind(d, 'user');
+  let limits = userPermissionLimits(n, 'nats');
+  // A JWT without nats.version is version 1, whose missing limits mean no
+  // limit (nats-io/jwt fills them with NoLimit before decoding); version 2
+  // writes every limit, so a missing one there is Go's zero value.
+  if (n.version === undefined || n.version === 1) {
+    const unset = (k: string): boolean => n[k] === undefined || n[k] === null;
+    limits = { ...limits, subs: unset('subs') ? -1 : limits.subs, data: unset('data') ? -1 : limits.data, payload: unset('payload') ? -1 : limits.payload };
+  }
   return {
     ...claimsData(d.payload),
     nats: {
-      ...userPermissionLimits(n, 'nats'),
+      ...limits,
       issuer_account: str(n, 'issuer_account', 'nats'),
       tags: strList(n, 'tags', 'nats') ?? [],
     },

@@ -62,6 +62,7 @@ export function accountConfigOf(c: AccountClaims): AccountConfig {
         ...base,
         responseType: responseType(e.response_type),
         responseThresholdMs: e.response_threshold > 0 ? e.response_threshold / 1e6 : DEFAULT_RESPONSE_THRESHOLD_MS,
+        allowTrace: false,
       });
     }
   });
@@ -84,7 +85,7 @@ export function accountConfigOf(c: AccountClaims): AccountConfig {
   });
   return {
     name: c.sub, nkey: null, users: [], usersAt: null, defaultPermissions: null,
-    streamExports, serviceExports, streamImports, serviceImports, jetstream: null, at,
+    streamExports, serviceExports, streamImports, serviceImports, jetstream: null, msgTrace: null, at,
   };
 }
 

@@ -7,7 +7,8 @@
  *       authorization { user, password, account, timeout, users: [{ user, password, account }] }
  *       tls { ... }
  *       reconnect: <seconds>
- *       remotes: [{ url | urls, account, credentials, nkey, tls { ... }, deny_imports, deny_exports }]
+ *       remotes: [{ url | urls, account, credentials, nkey, tls { ... }, deny_imports, deny_exports,
+ *                   ws_compression, ws_no_masking }]
  *     }
  *
  * Keys are case-insensitive; unknown keys are errors. A problem is thrown
@@ -36,8 +37,14 @@ export interface LeafURL {
   readonly password: string | null;
   /** `host:port`, as /varz and the logs show it. */
   readonly hostPort: string;
-  /** TLS from the start of the dial (`tls://`): else only when the hub asks. */
+  /** TLS from the start of the dial (`tls://`, `wss://`): else only when the hub asks. */
   readonly tlsScheme: boolean;
+  /** `ws://` or `wss://`: the hub's websocket port, on its leafnode path. */
+  readonly websocket: boolean;
+  /** The URL's path (a websocket URL's goes after the leafnode path, as nats-server 2.9 puts it). */
+  readonly path: string;
+  /** The URL as written, the password hidden (nats-server's redactURLList). */
+  readonly redacted: string;
 }
 
 export interface LeafRemoteConfig {
@@ -53,6 +60,10 @@ export interface LeafRemoteConfig {
   readonly denyImports: readonly string[];
   /** Subjects this side does not send (their messages stay here, the hub's interest in them is ignored). */
   readonly denyExports: readonly string[];
+  /** Over websocket: ask for permessage-deflate (`ws_compression`). */
+  readonly wsCompression: boolean;
+  /** Over websocket: ask the hub to take unmasked frames (`ws_no_masking`). */
+  readonly wsNoMasking: boolean;
 }
 
 export interface LeafUser {
@@ -278,6 +289,8 @@ function parseRemote(v: unknown, at: readonly (string | number)[]): LeafRemoteCo
   let tls: TlsMaterial | null = null;
   let denyImports: string[] = [];
   let denyExports: string[] = [];
+  let wsCompression = false;
+  let wsNoMasking = false;
   for (const [key, value] of Object.entries(m)) {
     const k = key.toLowerCase();
     const here = [...at, k];
@@ -313,18 +326,29 @@ function parseRemote(v: unknown, at: readonly (string | number)[]): LeafRemoteCo
       case 'deny_export':
         denyExports = subjectList(value, here);
         break;
+      case 'ws_compress':
       case 'ws_compression':
+      case 'websocket_compress':
+      case 'websocket_compression':
+        wsCompression = bool(value, here);
+        break;
       case 'ws_no_masking':
-        throw new LeafNodeConfigError(here, `"${key}": leaf connections over websocket are not supported by this Natter version`);
+      case 'websocket_no_masking':
+        wsNoMasking = bool(value, here);
+        break;
       default:
         throw new LeafNodeConfigError(here, `unknown field "${key}"`);
     }
   }
   if (urls.length === 0) throw new LeafNodeConfigError(at, 'remote leafnode is missing a url');
-  return { urls, account, credentials, nkey, tls, denyImports, denyExports };
+  if (urls.some((u) => u.websocket !== urls[0].websocket)) {
+    const list = urls.map((u) => JSON.stringify(u.redacted)).join(' ');
+    throw new LeafNodeConfigError(at, `remote leaf node configuration cannot have a mix of websocket and non-websocket urls: [${list}]`);
+  }
+  return { urls, account, credentials, nkey, tls, denyImports, denyExports, wsCompression, wsNoMasking };
 }
 
-/** `nats-leaf://`, `nats://` or `tls://` `[user:pass@]host[:port]`. */
+/** `nats-leaf://`, `nats://`, `tls://`, `ws://` or `wss://` `[user:pass@]host[:port][/path]`. */
 function parseLeafURL(s: string, at: readonly (string | number)[]): LeafURL {
   let u: URL;
   try {
@@ -333,15 +357,15 @@ function parseLeafURL(s: string, at: readonly (string | number)[]): LeafURL {
     throw new LeafNodeConfigError(at, `error parsing leafnode url ["${s}"]`);
   }
   const scheme = u.protocol.slice(0, -1).toLowerCase();
-  if (scheme === 'ws' || scheme === 'wss') {
-    throw new LeafNodeConfigError(at, `leafnode url "${s}": leaf connections over websocket are not supported by this Natter version`);
-  }
-  if (scheme !== 'nats-leaf' && scheme !== 'nats' && scheme !== 'tls') {
+  const websocket = scheme === 'ws' || scheme === 'wss';
+  if (scheme !== 'nats-leaf' && scheme !== 'nats' && scheme !== 'tls' && !websocket) {
     throw new LeafNodeConfigError(at, `error parsing leafnode url ["${s}"]: unsupported scheme "${scheme}"`);
   }
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   if (host === '') throw new LeafNodeConfigError(at, `error parsing leafnode url ["${s}"]`);
-  const port = u.port === '' ? DEFAULT_LEAFNODE_PORT : Number.parseInt(u.port, 10);
+  // A websocket URL without a port means the scheme's (`URL` leaves it out when it is the default).
+  const defaultPort = scheme === 'ws' ? 80 : scheme === 'wss' ? 443 : DEFAULT_LEAFNODE_PORT;
+  const port = u.port === '' ? defaultPort : Number.parseInt(u.port, 10);
   const user = u.username === '' ? null : decodeURIComponent(u.username);
   return {
     host,
@@ -349,7 +373,10 @@ function parseLeafURL(s: string, at: readonly (string | number)[]): LeafURL {
     user,
     password: user === null ? null : decodeURIComponent(u.password),
     hostPort: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
-    tlsScheme: scheme === 'tls',
+    tlsScheme: scheme === 'tls' || scheme === 'wss',
+    websocket,
+    path: u.pathname === '/' ? '' : u.pathname,
+    redacted: u.password === '' ? s : s.replace(`:${u.password}@`, ':xxxxx@'),
   };
 }
 

@@ -5,6 +5,8 @@
  * on the leaf node implementation.
  */
 
+import type { WebsocketPeerTransport } from '../websocket/peer-transport.js';
+
 /** One leaf connection as /leafz shows it (raw values; the monitor formats them). */
 export interface LeafInfo {
   /** The server on the other side: its id and name (from its INFO or CONNECT). */
@@ -25,6 +27,11 @@ export interface LeafInfo {
 }
 
 export interface LeafNodeHandle {
+  /**
+   * A leaf connection the websocket listener upgraded on the leafnode path;
+   * false when this server accepts no leaf connections (no leafnode port).
+   */
+  acceptWebsocket(transport: WebsocketPeerTransport): boolean;
   /** Open leaf connections (both accepted and solicited) that finished their handshake. */
   leafs(): LeafInfo[];
   /** The `leaf` object of /varz, in nats-server's key order. */

@@ -13,37 +13,17 @@
  * also the publisher of what the other side sends, so nothing goes back
  * where it came from.
  */
-import type { Socket } from 'node:net';
-import '../protocol/buffer-internals.js';
 import type { Account } from '../accounts/account.js';
 import type { ClientPermissions, Permissions } from '../auth/permissions.js';
-import type { Logger } from '../log/logger.js';
 import { redactConnectJson } from '../log/redact.js';
-import { errLine, ERR } from '../protocol/errors.js';
-import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
-import type { UpkeptConnection } from '../server/connection-upkeep.js';
+import { ERR } from '../protocol/errors.js';
 import type { ServerCore } from '../server/core.js';
-import { OutboundQueue } from '../server/outbound.js';
+import { decodePeerJson, PeerCloseReason, PeerConnection, type PeerContext, type PeerTransport } from '../server/peer-connection.js';
 import type { GatheringSubscriber } from '../server/peer-gather.js';
 import type { Publisher, RoutedMessage } from '../server/routed-message.js';
 import { Subscription } from '../server/subscription.js';
 import { Sublist } from '../subjects/sublist.js';
 import { LeafParser, type LeafOpHandler } from './leaf-parser.js';
-
-/** Why a leaf connection ended, in nats-server's words ("Leafnode connection closed: ..."). */
-export const enum LeafCloseReason {
-  ClientClosed = 'Client Closed',
-  ServerShutdown = 'Server Shutdown',
-  ProtocolViolation = 'Protocol Violation',
-  ParseError = 'Parse Error',
-  AuthViolation = 'Authentication Failure',
-  AuthTimeout = 'Authentication Timeout',
-  StaleConnection = 'Stale Connection',
-  SlowConsumerPendingBytes = 'Slow Consumer (Pending Bytes)',
-  SlowConsumerWriteDeadline = 'Slow Consumer (Write Deadline)',
-  ReadError = 'Read Error',
-  WrongPort = 'Incorrect Port',
-}
 
 /** The INFO fields a leaf acts on. */
 export interface LeafPeerInfo {
@@ -58,15 +38,16 @@ export interface LeafPeerInfo {
 }
 
 /** What a leaf connection asks of the leaf node layer. */
-export interface LeafHost {
+export interface LeafHost extends PeerContext {
   readonly core: ServerCore;
-  readonly logger: Logger;
   /** The INFO an accepted connection starts with (its nonce included), or the one answering its CONNECT. */
   acceptInfoJSON(conn: LeafConnection, afterConnect: boolean): string;
   /** CONNECT for a solicited connection, answering the hub's INFO; null when credentials failed to load. */
   connectJSON(conn: LeafConnection, info: LeafPeerInfo): string | null;
   /** Checks an accepted connection's CONNECT; resolves to the account to bind, or null for a violation. */
   authorize(conn: LeafConnection, connect: Record<string, unknown>): Promise<Account | null>;
+  /** The account's limits take one more leaf connection; false: it closed `conn` saying why. */
+  admit(conn: LeafConnection, acc: Account): boolean;
   /** The hub's first INFO arrived on a solicited connection: TLS (when asked) then CONNECT. */
   hubInfo(conn: LeafConnection, info: LeafPeerInfo): void;
   /** The handshake is done: announce interest both ways. */
@@ -76,10 +57,6 @@ export interface LeafHost {
   closed(conn: LeafConnection): void;
 }
 
-/** Payloads and strings up to this size are copied byte by byte into the outbound buffer. */
-const SMALL_COPY = 64;
-const PING = 'PING\r\n';
-const PONG = 'PONG\r\n';
 const JS_ACK_PREFIX = '$JS.ACK.';
 /** A connection closed for a loop waits this long before dialling again (leafNodeReconnectDelayAfterLoopDetected). */
 export const LOOP_RECONNECT_DELAY_MS = 30_000;
@@ -87,12 +64,9 @@ const LOOP_ERR = 'Loop detected';
 /** How long a reply subject without interest is held for its answer (see LeafConnection.replies). */
 const REPLY_HOLD_MS = 10_000;
 
-export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publisher, UpkeptConnection {
+export class LeafConnection extends PeerConnection implements LeafOpHandler, GatheringSubscriber, Publisher {
   readonly cid: number;
-  socket: Socket;
   readonly parser: LeafParser;
-  readonly out = new OutboundQueue();
-  readonly start = new Date();
   /** True for connections this server dialled (it is the leaf); false for accepted ones (it is the hub). */
   readonly solicited: boolean;
   readonly host: string;
@@ -104,7 +78,6 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
 
   remoteId = '';
   remoteName = '';
-  headers = false;
   /** The hub's nonce, for signing CONNECT (solicited), or ours (accepted). */
   nonce = '';
   registered = false;
@@ -122,23 +95,10 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
   private readonly replies = new Map<string, { readonly sub: Subscription; readonly expires: number }>();
   private nextSid = 1;
 
-  inMsgs = 0;
-  inBytes = 0;
-  outMsgs = 0;
-  outBytes = 0;
-  lastActivity = Date.now();
-  pingsOut = 0;
-  rtt = 0;
-  private rttStart = 0;
-  private lastPingIn = 0;
-
-  flushQueued = false;
-  closed = false;
-  closeReason: LeafCloseReason | null = null;
   /** The other side reported a loop: wait longer before dialling again. */
   loopDetected = false;
-  bytesHanded = 0;
-  private authTimer: NodeJS.Timeout | null = null;
+  /** An accepted connection's CONNECT, checked again when a reload changes the users. */
+  connect: Readonly<Record<string, unknown>> | null = null;
   private readonly leafHost: LeafHost;
 
   // ---- Publisher / ClientIdentity ---------------------------------------------
@@ -148,9 +108,9 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
   version = '';
   readonly perms: ClientPermissions | null = null;
 
-  constructor(host: LeafHost, socket: Socket, cid: number, solicited: boolean, account: Account, denies: Permissions | null) {
+  constructor(host: LeafHost, socket: PeerTransport, cid: number, solicited: boolean, account: Account, denies: Permissions | null) {
+    super(host, socket);
     this.leafHost = host;
-    this.socket = socket;
     this.cid = cid;
     this.solicited = solicited;
     this.account = account;
@@ -173,36 +133,10 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
   beginAccepted(authTimeoutMs: number): void {
     this.parser.requireConnect = true;
     this.send(`INFO ${this.leafHost.acceptInfoJSON(this, false)} \r\n`, false);
-    this.authTimer = setTimeout(() => this.authTimeout(), authTimeoutMs);
-  }
-
-  onData(chunk: Buffer): void {
-    this.lastActivity = Date.now();
-    this.parser.parse(chunk);
-  }
-
-  traceOp(text: string): void {
-    traceIn(this.leafHost.logger, this.label(), text);
-  }
-
-  tracePayload(buf: Buffer, start: number, end: number): void {
-    traceInPayload(this.leafHost.logger, this.label(), buf, start, end);
+    this.armAuthTimer(authTimeoutMs);
   }
 
   // ---- inbound -------------------------------------------------------------------
-
-  processPing(): void {
-    this.lastPingIn = Date.now();
-    this.send(PONG);
-  }
-
-  processPong(): void {
-    this.pingsOut = 0;
-    if (this.rttStart !== 0) {
-      this.rtt = performance.now() - this.rttStart;
-      this.rttStart = 0;
-    }
-  }
 
   processErr(text: string): void {
     const t = text.replace(/^'(.*)'$/, '$1');
@@ -210,18 +144,18 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
       // The other side found our own loop-detection interest coming back: it closes, we wait.
       this.loopDetected = true;
       this.leafHost.logger.error(`${this.label()} - ${t}`);
-      this.close(LeafCloseReason.ProtocolViolation);
+      this.close(PeerCloseReason.ProtocolViolation);
       return;
     }
     this.leafHost.logger.error(`${this.label()} - Leafnode Error '${t}'`);
-    this.close(LeafCloseReason.ParseError);
+    this.close(PeerCloseReason.ParseError);
   }
 
   processInfo(json: string): void {
     const info = decodeInfo(json);
     if (typeof info === 'string') {
       this.leafHost.logger.error(`${this.label()} - ${info}`);
-      this.close(LeafCloseReason.ProtocolViolation);
+      this.close(PeerCloseReason.ProtocolViolation);
       return;
     }
     if (!this.solicited) return;
@@ -234,7 +168,7 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
     if (info.client_id === 0 || !info.has_leafnode_urls) {
       // A client port's INFO has no leafnode URLs, a route's or gateway's no client id.
       this.leafHost.logger.error(`${this.label()} - attempted to connect to wrong port`);
-      this.close(LeafCloseReason.WrongPort);
+      this.close(PeerCloseReason.WrongPort);
       return;
     }
     this.leafHost.hubInfo(this, info);
@@ -244,7 +178,7 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
   sendConnect(info: LeafPeerInfo): void {
     const json = this.leafHost.connectJSON(this, info);
     if (json === null) {
-      this.close(LeafCloseReason.ClientClosed);
+      this.close(PeerCloseReason.ClientClosed);
       return;
     }
     this.send(`CONNECT ${json}\r\n`, false);
@@ -255,24 +189,22 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
 
   processConnect(json: string): void {
     if (this.solicited) return;
-    let o: Record<string, unknown>;
-    try {
-      const v: unknown = JSON.parse(json);
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`cannot decode ${json.slice(0, 64)}`);
-      o = v as Record<string, unknown>;
-    } catch (e) {
-      this.leafHost.logger.error(`${this.label()} - ${redactConnectJson((e as Error).message)}`);
-      this.close(LeafCloseReason.ProtocolViolation);
+    const o = decodePeerJson(json);
+    if (typeof o === 'string') {
+      // JSON.parse quotes the text it choked on, which may hold the password.
+      this.leafHost.logger.error(`${this.label()} - ${redactConnectJson(o)}`);
+      this.close(PeerCloseReason.ProtocolViolation);
       return;
     }
     const bad = badField(o);
     if (bad !== null) {
       this.leafHost.logger.error(`${this.label()} - ${bad}`);
-      this.close(LeafCloseReason.ProtocolViolation);
+      this.close(PeerCloseReason.ProtocolViolation);
       return;
     }
     this.clearAuthTimer();
     this.parser.requireConnect = false;
+    this.connect = o;
     this.remoteId = str(o.server_id);
     this.remoteName = str(o.name);
     this.version = str(o.version);
@@ -287,6 +219,7 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
           this.authViolation();
           return;
         }
+        if (!this.leafHost.admit(this, acc)) return;
         this.account = acc;
         this.registered = true;
         this.send(`INFO ${this.leafHost.acceptInfoJSON(this, true)} \r\n`, false);
@@ -365,35 +298,19 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
     this.loopDetected = true;
     this.sendErr(text);
     this.leafHost.logger.error(`${this.label()} - ${text}`);
-    this.close(LeafCloseReason.ProtocolViolation);
+    this.close(PeerCloseReason.ProtocolViolation);
   }
 
   authViolation(): void {
     this.leafHost.logger.error(`${this.label()} - authentication error`);
     this.sendErr(ERR.authViolation);
-    this.close(LeafCloseReason.AuthViolation);
+    this.close(PeerCloseReason.AuthViolation);
   }
 
-  protocolError(errText: string | null, detail: string): void {
-    this.parser.stopped = true;
-    this.leafHost.logger.error(`${this.label()} - ${detail}`);
-    if (errText !== null) this.sendErr(errText);
-    this.close(LeafCloseReason.ProtocolViolation);
-  }
-
-  private authTimeout(): void {
-    this.authTimer = null;
-    if (this.closed || this.registered) return;
+  protected authTimedOut(): void {
+    if (this.registered) return;
     this.leafHost.logger.error(`${this.label()} - Authentication Timeout`);
-    this.sendErr(ERR.authTimeout);
-    this.close(LeafCloseReason.AuthTimeout);
-  }
-
-  private clearAuthTimer(): void {
-    if (this.authTimer !== null) {
-      clearTimeout(this.authTimer);
-      this.authTimer = null;
-    }
+    this.sendErrAndClose(ERR.authTimeout, PeerCloseReason.AuthTimeout);
   }
 
   // ---- delivery (GatheringSubscriber) ---------------------------------------------
@@ -413,38 +330,10 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
    * section: `+ reply q1 q2` or `| q1 q2` when queue groups are named.
    */
   sendGathered(m: RoutedMessage, queues: readonly string[]): void {
-    if (this.closed) return;
-    const hdrLen = m.hdrLen;
-    const withHeaders = hdrLen >= 0 && this.headers;
-    const bodyStart = hdrLen >= 0 && !withHeaders ? m.start + hdrLen : m.start;
-    const end = m.end;
-    const size = end - bodyStart;
     let reply = m.reply;
     // A JetStream delivery shows another subject than it is routed on: the reply carries it, as over routes.
     if (m.shown !== null && reply !== null && reply.startsWith(JS_ACK_PREFIX)) reply = reply + '@' + m.shown;
-    let mid = '';
-    if (queues.length > 0) mid = (reply === null ? '| ' : '+ ' + reply + ' ') + queues.join(' ') + ' ';
-    else if (reply !== null) mid = reply + ' ';
-    const line = (withHeaders ? 'HMSG ' : 'LMSG ') + m.subject + ' ' + mid + (withHeaders ? hdrLen + ' ' : '') + size + '\r\n';
-    const out = this.out;
-    const n = line.length + size + 2;
-    const seg = out.reserve(n);
-    let off = out.offset;
-    off += seg.latin1Write(line, off, line.length);
-    const buf = m.buf;
-    if (size <= SMALL_COPY) {
-      for (let i = bodyStart; i < end; i++) seg[off++] = buf[i];
-    } else {
-      buf.copy(seg, off, bodyStart, end);
-      off += size;
-    }
-    seg[off] = 13;
-    seg[off + 1] = 10;
-    out.commit(n);
-    this.outMsgs++;
-    this.outBytes += size;
-    if (this.parser.tracing) traceOut(this.leafHost.logger, this.label(), line.slice(0, -2));
-    if (!this.flushQueued) this.leafHost.core.flusher.queue(this);
+    this.sendMessage('LMSG ', null, m.subject, reply, queues.length > 0 ? queues : null, m.hdrLen, m.buf, m.start, m.end);
   }
 
   // ---- interest out -------------------------------------------------------------------
@@ -469,70 +358,8 @@ export class LeafConnection implements LeafOpHandler, GatheringSubscriber, Publi
     if (!this.closed && !this.parser.isSuspended) this.socket.resume();
   }
 
-  // ---- upkeep (UpkeptConnection) ------------------------------------------------------
-
-  wantsPing(now: number, pingInterval: number): boolean {
-    return this.rtt === 0 || (now - this.lastActivity >= pingInterval && now - this.lastPingIn >= pingInterval);
-  }
-
-  sendPing(): void {
-    this.pingsOut++;
-    this.rttStart = performance.now();
-    this.send(PING);
-  }
-
-  closeStale(): void {
-    this.sendErr(ERR.staleConnection);
-    this.close(LeafCloseReason.StaleConnection);
-  }
-
-  writeDeadlineExceeded(): void {
-    this.slowConsumer(LeafCloseReason.SlowConsumerWriteDeadline);
-  }
-
-  // ---- outbound ---------------------------------------------------------------------
-
-  send(line: string, trace = true): void {
-    if (this.closed) return;
-    if (trace && this.parser.tracing) traceOut(this.leafHost.logger, this.label(), line.slice(0, line.indexOf('\r')).replace(/^-ERR '(.*)'$/, '-ERR $1'));
-    this.out.appendString(line);
-    if (!this.flushQueued) this.leafHost.core.flusher.queue(this);
-  }
-
-  sendErr(text: string): void {
-    this.send(errLine(text));
-  }
-
-  flush(): void {
-    this.flushQueued = false;
-    if (this.closed) return;
-    this.bytesHanded += this.out.flush(this.socket);
-    if (this.socket.writableLength > this.leafHost.core.options.max_pending) {
-      this.slowConsumer(LeafCloseReason.SlowConsumerPendingBytes);
-    }
-  }
-
-  private slowConsumer(reason: LeafCloseReason): void {
-    this.leafHost.logger.info(`${this.label()} - Slow Consumer Detected: ${reason === LeafCloseReason.SlowConsumerWriteDeadline ? 'WriteDeadline exceeded' : 'MaxPending exceeded'}`);
-    this.out.clear();
-    this.close(reason, true);
-  }
-
-  /** Ends the connection (queued bytes first unless `abort`), drops the interest it held, tells the host. */
-  close(reason: LeafCloseReason, abort = false): void {
-    if (this.closed) return;
-    this.parser.stopped = true;
-    this.closeReason = reason;
-    if (!abort) this.bytesHanded += this.out.flush(this.socket);
-    this.closed = true;
-    this.out.clear();
-    this.clearAuthTimer();
-    if (abort) {
-      this.socket.destroy();
-    } else {
-      this.socket.end();
-      this.socket.resume();
-    }
+  /** Drops the interest the connection held, then tells the host. */
+  protected ended(): void {
     const core = this.leafHost.core;
     for (const sub of this.subs.values()) core.unsubscribePeer(this.account, sub);
     this.subs.clear();
@@ -583,14 +410,8 @@ function badField(o: Record<string, unknown>): string | null {
 }
 
 function decodeInfo(json: string): LeafPeerInfo | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return `cannot decode ${json.slice(0, 64)}`;
-  const o = v as Record<string, unknown>;
+  const o = decodePeerJson(json);
+  if (typeof o === 'string') return o;
   return {
     server_id: str(o.server_id),
     server_name: str(o.server_name),

@@ -7,10 +7,13 @@
  *   `authorization` or, without one, the server's users or (operator
  *   mode) the user JWT signed over the nonce. The user's account, the
  *   block's `account` or the global account is what the leaf is bound to.
+ *   The websocket listener hands over leaf connections upgraded on its
+ *   `/leafnode` path the same way (TLS then being the websocket's).
  * - Leaf side: each entry of `remotes` is dialled (its URLs in turn, every
  *   `reconnect` seconds while down), bound to its local `account`, signs
  *   the hub's nonce with its creds or nkey, and upgrades to TLS when
- *   either side asks.
+ *   either side asks. A `ws://`/`wss://` remote dials the hub's websocket
+ *   port instead (websocket-dial.ts).
  * - Interest: a connection is told every subscription of its account
  *   (local clients, internal subscribers, other leafs, and what routes
  *   announced; never its own) with queue weights, and the loop-detection
@@ -34,8 +37,13 @@ import { Permissions, type SubjectPermissionConfig } from '../auth/permissions.j
 import { LocalInterest } from '../cluster/interest.js';
 import { jetStreamConfigFrom } from '../jetstream/config.js';
 import { parseCreds } from '../jwt/creds.js';
+import { ERR } from '../protocol/errors.js';
+import { ERR_ACCOUNT_CONNECTIONS } from '../jwt/live-accounts.js';
 import type { Logger } from '../log/logger.js';
 import type { ConnectionUpkeep } from '../server/connection-upkeep.js';
+import type { Flushable } from '../server/flush-scheduler.js';
+import type { ServerOptions } from '../server/options.js';
+import { PeerCloseReason, type PeerTransport } from '../server/peer-connection.js';
 import type { InterestListener, ServerCore, Unregister } from '../server/core.js';
 import type { RoutedInterestListener } from '../server/routed-interest.js';
 import type { Subscription } from '../server/subscription.js';
@@ -43,7 +51,9 @@ import { SERVER_VERSION } from '../server/version.js';
 import { describeTlsError, TlsAcceptor } from '../tls/index.js';
 import { denyPermissions, leafNodeConfigFrom, type LeafNodeConfig, type LeafRemoteConfig, type LeafURL } from './config.js';
 import type { LeafInfo, LeafNodeHandle } from './handle.js';
-import { LeafCloseReason, LeafConnection, LOOP_RECONNECT_DELAY_MS, type LeafHost, type LeafPeerInfo } from './leaf-connection.js';
+import { WebsocketPeerTransport } from '../websocket/peer-transport.js';
+import { dialLeafWebsocket } from './websocket-dial.js';
+import { LeafConnection, LOOP_RECONNECT_DELAY_MS, type LeafHost, type LeafPeerInfo } from './leaf-connection.js';
 
 /** nats-server's leafnode protocol version in INFO. */
 const LEAF_PROTO = 1;
@@ -71,6 +81,7 @@ export async function startLeafNodes(core: ServerCore, deps: LeafNodeDeps): Prom
   await leafs.start();
   core.onShutdown(() => leafs.close());
   return {
+    acceptWebsocket: (transport) => leafs.acceptWebsocket(transport),
     leafs: () => leafs.infos(),
     varz: () => leafs.varz(),
     close: () => leafs.close(),
@@ -87,7 +98,8 @@ interface Remote {
   attempts: number;
   timer: NodeJS.Timeout | null;
   conn: LeafConnection | null;
-  dialing: net.Socket | null;
+  /** The dial under way: a TCP socket, or a websocket upgrade. */
+  dialing: { cancel(): void } | null;
 }
 
 class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
@@ -123,6 +135,14 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     }));
   }
 
+  get options(): ServerOptions {
+    return this.core.options;
+  }
+
+  queueFlush(conn: Flushable): void {
+    this.core.flusher.queue(conn);
+  }
+
   async start(): Promise<void> {
     const c = this.config;
     for (const r of this.remotes) {
@@ -151,6 +171,7 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     this.unregisters.push(
       this.core.addInterestListener(this),
       this.core.routedInterest.addListener(this),
+      this.core.onReload(() => () => this.recheckUsers()),
       this.upkeep.addChore(() => {
         const now = Date.now();
         for (const conn of this.conns) conn.expireReplies(now);
@@ -166,9 +187,9 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     for (const r of this.remotes) {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
-      r.dialing?.destroy();
+      r.dialing?.cancel();
     }
-    for (const conn of [...this.conns]) conn.close(LeafCloseReason.ServerShutdown);
+    for (const conn of [...this.conns]) conn.close(PeerCloseReason.ServerShutdown);
     const listener = this.listener;
     this.listener = null;
     if (listener !== null) await new Promise<void>((r) => listener.close(() => r()));
@@ -181,6 +202,7 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
       socket.destroy();
       return;
     }
+    socket.setNoDelay(true);
     const conn = this.open(socket, false, this.core.globalAccount, jsDenies(null, this.domain));
     conn.nonce = generateNonce();
     this.logger.info(`${conn.label()} - Leafnode connection created `);
@@ -204,27 +226,55 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
         conn.socket = secure;
         this.listen(conn, secure);
       },
-      onFailed: () => conn.close(LeafCloseReason.ReadError, true),
+      onFailed: () => conn.close(PeerCloseReason.ReadError, true),
     });
   }
 
+  /**
+   * A leaf connection that came to the websocket listener on the leafnode
+   * path: false when this server takes no leaf connections (no leafnode
+   * port, as nats-server requires). TLS, if any, was the websocket's.
+   */
+  acceptWebsocket(transport: WebsocketPeerTransport): boolean {
+    if (this.config.port === null) return false;
+    if (this.closing) {
+      transport.destroy();
+      return true;
+    }
+    const conn = this.open(transport, false, this.core.globalAccount, jsDenies(null, this.domain));
+    conn.nonce = generateNonce();
+    this.logger.info(`${conn.label()} - Leafnode connection created `);
+    conn.beginAccepted(this.config.authTimeoutMs);
+    this.listen(conn, transport);
+    return true;
+  }
+
   /** A connection of either kind, known to the upkeep from now on. */
-  private open(socket: net.Socket, solicited: boolean, acc: Account, denies: Permissions | null): LeafConnection {
-    socket.setNoDelay(true);
+  private open(socket: PeerTransport, solicited: boolean, acc: Account, denies: Permissions | null): LeafConnection {
     const conn = new LeafConnection(this, socket, this.nextCid++, solicited, acc, denies);
+    if (socket instanceof WebsocketPeerTransport) socket.closeReason = () => conn.closeReason;
     this.conns.add(conn);
     this.upkeep.watch(conn, this.core.options.ping_interval);
     return conn;
   }
 
-  /** Reads `socket` into the connection. */
-  private listen(conn: LeafConnection, socket: net.Socket): void {
-    socket.on('data', (chunk: Buffer) => conn.onData(chunk));
-    socket.on('error', (e: NodeJS.ErrnoException) => {
-      if (this.logger.debugEnabled) this.logger.debug(`${conn.label()} - Leafnode connection error: ${e.message}`);
-      conn.close(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? LeafCloseReason.ClientClosed : LeafCloseReason.ReadError, true);
-    });
-    socket.on('close', () => conn.close(LeafCloseReason.ClientClosed, true));
+  /** Reads `socket` (a TCP or TLS socket, or a websocket) into the connection. */
+  private listen(conn: LeafConnection, socket: net.Socket | WebsocketPeerTransport): void {
+    const events = {
+      data: (chunk: Buffer): void => conn.onData(chunk),
+      error: (e: NodeJS.ErrnoException): void => {
+        if (this.logger.debugEnabled) this.logger.debug(`${conn.label()} - Leafnode connection error: ${e.message}`);
+        conn.close(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? PeerCloseReason.ClientClosed : PeerCloseReason.ReadError, true);
+      },
+      close: (): void => conn.close(PeerCloseReason.ClientClosed, true),
+    };
+    if (socket instanceof WebsocketPeerTransport) {
+      socket.listen(events);
+      return;
+    }
+    socket.on('data', events.data);
+    socket.on('error', events.error);
+    socket.on('close', events.close);
   }
 
   acceptInfoJSON(conn: LeafConnection, afterConnect: boolean): string {
@@ -284,6 +334,40 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     return acc;
   }
 
+  admit(conn: LeafConnection, acc: Account): boolean {
+    // An account JWT's `limits.leaf` (-1: none), as nats-server's registerWithAccount checks it.
+    const max = acc.jwtLimits?.leaf ?? -1;
+    if (max < 0 || acc.leafConnections < max) return true;
+    this.logger.error(`${conn.label()} - ${ERR_ACCOUNT_CONNECTIONS}`);
+    conn.sendErrAndClose(ERR_ACCOUNT_CONNECTIONS, PeerCloseReason.MaxAccountConnections);
+    return false;
+  }
+
+  /**
+   * After a reload: accepted connections that logged in as one of the
+   * server's users (the leafnodes block's own do not reload) are checked
+   * again with their CONNECT, as clients are. One whose user is gone, or
+   * now belongs to another account, is cut.
+   */
+  private recheckUsers(): void {
+    const c = this.config;
+    if (c.user !== null || c.users.length > 0) return;
+    for (const conn of this.conns) {
+      const connect = conn.connect;
+      if (conn.solicited || !conn.registered || connect === null) continue;
+      const bound = conn.account.name;
+      const drop = (): void => {
+        if (conn.closed) return;
+        this.logger.info(`${conn.label()} - closing connection: user no longer authorized after reload`);
+        conn.sendErrAndClose(ERR.authViolation, PeerCloseReason.AuthViolation);
+      };
+      this.core.authenticatePeer(connect, conn.nonce, conn.host).then((who) => {
+        const account = who === null ? null : who.kind === 'none' ? (c.account ?? this.core.globalAccount.name) : who.account;
+        if (account !== bound) drop();
+      }, drop);
+    }
+  }
+
   // ---- soliciting -------------------------------------------------------------------
 
   private dial(r: Remote): void {
@@ -292,34 +376,55 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     const url = r.config.urls[r.next % r.config.urls.length];
     r.next++;
     if (this.logger.debugEnabled) this.logger.debug(`Trying to connect as leafnode to remote server on "${url.hostPort}"`);
+    if (url.websocket) {
+      r.dialing = dialLeafWebsocket(url, r.config, DIAL_TIMEOUT_MS, (e, transport) => {
+        r.dialing = null;
+        if (e !== null || transport === null) this.dialFailed(r, url, e ?? new Error('invalid websocket connection'));
+        else this.dialed(r, transport);
+      });
+      return;
+    }
     const socket = net.connect({ host: url.host, port: url.port });
-    r.dialing = socket;
+    r.dialing = { cancel: () => socket.destroy() };
     const timer = setTimeout(() => socket.destroy(new Error(`dial tcp ${url.hostPort}: i/o timeout`)), DIAL_TIMEOUT_MS);
     socket.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       r.dialing = null;
-      if (this.closing) return;
-      r.attempts++;
-      const why = e.code === 'ECONNREFUSED' ? `dial tcp ${url.hostPort}: connect: connection refused` : e.message;
-      this.logger.error(`Error trying to connect as leafnode to remote server "${url.hostPort}" (attempt ${r.attempts}): ${why}`);
-      this.retry(r, this.config.reconnectMs);
+      this.dialFailed(r, url, e);
     });
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       r.dialing = null;
-      if (this.closing) {
-        socket.destroy();
-        return;
-      }
-      r.attempts = 0;
-      const acc = this.core.accounts.get(r.accountName) ?? this.core.globalAccount;
-      const conn = this.open(socket, true, acc, jsDenies(denyPermissions(r.config), this.domain));
-      r.conn = conn;
-      this.remoteOf.set(conn, r);
-      this.logger.info(`${conn.label()} - Leafnode connection created for account: ${acc.name} `);
-      this.listen(conn, socket);
+      socket.setNoDelay(true);
+      this.dialed(r, socket);
     });
+  }
+
+  private dialFailed(r: Remote, url: LeafURL, e: NodeJS.ErrnoException): void {
+    if (this.closing) return;
+    r.attempts++;
+    const why = e.code === 'ECONNREFUSED' ? `dial tcp ${url.hostPort}: connect: connection refused` : e.message;
+    this.logger.error(`Error trying to connect as leafnode to remote server "${url.hostPort}" (attempt ${r.attempts}): ${why}`);
+    this.retry(r, this.config.reconnectMs);
+  }
+
+  /** A dial reached the hub: the connection waits for its INFO. */
+  private dialed(r: Remote, socket: net.Socket | WebsocketPeerTransport): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    r.attempts = 0;
+    const acc = this.core.accounts.get(r.accountName) ?? this.core.globalAccount;
+    const conn = this.open(socket, true, acc, jsDenies(denyPermissions(r.config), this.domain));
+    r.conn = conn;
+    this.remoteOf.set(conn, r);
+    this.logger.info(`${conn.label()} - Leafnode connection created for account: ${acc.name} `);
+    if (socket instanceof WebsocketPeerTransport && this.logger.debugEnabled) {
+      this.logger.debug(`${conn.label()} - Leafnode compression=${socket.compressed} masking=${socket.masked}`);
+    }
+    this.listen(conn, socket);
   }
 
   private retry(r: Remote, delayMs: number): void {
@@ -331,16 +436,17 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     const r = this.remoteOf.get(conn);
     if (r === undefined) return;
     const url = r.config.urls[(r.next - 1) % r.config.urls.length];
-    if (!(info.tls_required || r.config.tls !== null || url.tlsScheme)) {
+    const raw = conn.socket;
+    // Over websocket, TLS is the websocket's (wss): the leaf protocol starts none of its own, as in nats-server.
+    if (!(raw instanceof net.Socket) || !(info.tls_required || r.config.tls !== null || url.tlsScheme)) {
       conn.sendConnect(info);
       return;
     }
-    this.upgradeSolicited(conn, r, url, info);
+    this.upgradeSolicited(conn, raw, r, url, info);
   }
 
   /** The client side of leaf TLS, started once the hub's INFO is in; CONNECT follows the handshake. */
-  private upgradeSolicited(conn: LeafConnection, r: Remote, url: LeafURL, info: LeafPeerInfo): void {
-    const raw = conn.socket;
+  private upgradeSolicited(conn: LeafConnection, raw: net.Socket, r: Remote, url: LeafURL, info: LeafPeerInfo): void {
     conn.parser.suspend();
     raw.removeAllListeners('data');
     raw.removeAllListeners('error');
@@ -359,7 +465,7 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     const fail = (e: Error): void => {
       clearTimeout(timer);
       this.logger.error(`${conn.label()} - TLS handshake error: ${describeTlsError(e)}`);
-      conn.close(LeafCloseReason.ReadError, true);
+      conn.close(PeerCloseReason.ReadError, true);
     };
     secure.once('error', fail);
     secure.once('secureConnect', () => {
@@ -399,7 +505,8 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
       o.user = url.user;
       o.pass = url.password ?? '';
     }
-    o.tls_required = conn.socket instanceof tls.TLSSocket;
+    const s = conn.socket;
+    o.tls_required = s instanceof tls.TLSSocket || (s instanceof WebsocketPeerTransport && s.secure);
     o.server_id = this.core.id;
     o.name = this.core.name;
     o.cluster = this.core.name;
@@ -425,6 +532,7 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
     if (this.domain !== null) this.logger.info(`${conn.label()} - Adding deny "${domainApi(this.domain)}" for outgoing messages to account "${acc.name}"`);
     const told = new LocalInterest();
     this.told.set(conn, told);
+    acc.leafConnections++;
     for (const sub of acc.sublist.all()) {
       if (sub.client !== conn) this.tell(conn, told, sub.subject, sub.queue, true);
     }
@@ -460,11 +568,11 @@ class LeafNodes implements LeafHost, InterestListener, RoutedInterestListener {
 
   closed(conn: LeafConnection): void {
     this.conns.delete(conn);
-    this.told.delete(conn);
+    if (this.told.delete(conn)) conn.account.leafConnections--;
     this.upkeep.unwatch(conn);
     // An accepted connection is bound to no account until its CONNECT passed: nats-server names none then.
     const account = conn.registered || conn.solicited ? conn.account.name : '';
-    this.logger.info(`${conn.label()} - Leafnode connection closed: ${conn.closeReason ?? LeafCloseReason.ClientClosed} account: ${account}`);
+    this.logger.info(`${conn.label()} - Leafnode connection closed: ${conn.closeReason ?? PeerCloseReason.ClientClosed} account: ${account}`);
     const r = this.remoteOf.get(conn);
     if (r === undefined) return;
     this.remoteOf.delete(conn);

@@ -55,7 +55,7 @@ function accountDetail(ctx: MonitorContext, acc: Account): Record<string, unknow
   d.expired = false;
   d.complete = true;
   d.jetstream_enabled = false;
-  d.leafnode_connections = 0;
+  d.leafnode_connections = acc.leafConnections;
   d.client_connections = ctx.source.clientsOf(acc).size;
   d.subscriptions = acc.sublist.size;
   d.sublist_stats = stats.json();
@@ -126,8 +126,8 @@ export function accountStat(acc: Account, clients: ReadonlySet<Client>): Account
   return {
     acc: acc.name,
     conns,
-    leafnodes: 0,
-    total_conns: conns,
+    leafnodes: acc.leafConnections,
+    total_conns: conns + acc.leafConnections,
     sent: { msgs: outMsgs + gone.outMsgs, bytes: outBytes + gone.outBytes },
     received: { msgs: inMsgs + gone.inMsgs, bytes: inBytes + gone.inBytes },
     slow_consumers: acc.slowConsumers,

@@ -10,6 +10,24 @@ import './buffer-internals.js';
 const CR = 13;
 const LF = 10;
 
+/** quickLine did not take the line: the general path handles it. */
+export const NOT_QUICK = -3;
+
+/** Bytes scanned for a line's LF in script before handing the search to Buffer.indexOf. */
+const SHORT_LINE = 128;
+
+/**
+ * Index of the LF that ends the line starting at `pos`, or -1. Message ops'
+ * lines are short, and for those a plain loop beats indexOf, whose argument
+ * checks and native call cost more than the scan; long lines (CONNECT with
+ * a JWT) still get the native search.
+ */
+function lineEnd(chunk: Buffer, pos: number, len: number): number {
+  const stop = pos + SHORT_LINE < len ? pos + SHORT_LINE : len;
+  for (let i = pos; i < stop; i++) if (chunk[i] === LF) return i;
+  return stop < len ? chunk.indexOf(LF, stop) : -1;
+}
+
 export abstract class FramedParser {
   /** Bytes of an unterminated control line carried over from the last chunk. */
   private lineBuf: Buffer | null = null;
@@ -29,6 +47,16 @@ export abstract class FramedParser {
    * payload bytes follow for a message op, else -1.
    */
   protected abstract processLine(buf: Buffer, start: number, nl: number): number;
+  /**
+   * The commonest line, taken before the general search for its end: a
+   * subclass returns the payload size of a message op whose whole line it
+   * handled (and sets `lineNext` to the index after its LF), or NOT_QUICK.
+   */
+  protected quickLine(_buf: Buffer, _pos: number, _len: number): number {
+    return NOT_QUICK;
+  }
+  /** Where the line quickLine took ends (after its LF). */
+  protected lineNext = 0;
   /** An incomplete line (the whole of `buf`): reject garbage early, bound its length. */
   protected abstract checkPartialLine(buf: Buffer): void;
   /** The payload of the op processLine announced: buf[start..end), valid only during the call. */
@@ -71,16 +99,21 @@ export abstract class FramedParser {
         this.hold(chunk, pos);
         return;
       }
-      const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) {
-        // Keep a private copy: the tail is small and we must not pin the whole chunk.
-        this.lineBuf = Buffer.from(chunk.subarray(pos));
-        this.checkPartialLine(this.lineBuf);
-        return;
+      let need = this.quickLine(chunk, pos, len);
+      if (need !== NOT_QUICK) {
+        pos = this.lineNext;
+      } else {
+        const nl = lineEnd(chunk, pos, len);
+        if (nl < 0) {
+          // Keep a private copy: the tail is small and we must not pin the whole chunk.
+          this.lineBuf = Buffer.from(chunk.subarray(pos));
+          this.checkPartialLine(this.lineBuf);
+          return;
+        }
+        need = this.processLine(chunk, pos, nl);
+        pos = nl + 1;
+        if (this.stopped) return;
       }
-      const need = this.processLine(chunk, pos, nl);
-      pos = nl + 1;
-      if (this.stopped) return;
       if (need >= 0) {
         pos = this.payloadFrom(chunk, pos, need);
         if (pos < 0) return;

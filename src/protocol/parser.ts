@@ -4,7 +4,7 @@
  */
 
 import './buffer-internals.js';
-import { FramedParser } from './framing.js';
+import { FramedParser, NOT_QUICK } from './framing.js';
 import { ERR } from './errors.js';
 import { ArgTokens, parseSize, upper } from './args.js';
 
@@ -39,6 +39,7 @@ export interface ParserLimits {
 }
 
 const CR = 13;
+const LF = 10;
 const SP = 32;
 const TAB = 9;
 
@@ -90,6 +91,8 @@ export class ClientParser extends FramedParser {
   private readonly args = new ArgTokens(MAX_ARGS, MAX_ARGS);
   /** Index after the keyword matched last. */
   private kwEnd = 0;
+  /** The subject of the last PUB/HPUB (see subjectOf). */
+  private lastSubject = '';
 
   constructor(handler: ClientOpHandler, limits: ParserLimits) {
     super();
@@ -237,7 +240,7 @@ export class ClientParser extends FramedParser {
         const size = parseSize(buf, as[n - 1], ae[n - 1]);
         if (size < 0) return this.argError(buf, argPos, end, 'processPub Bad or Missing Size');
         if (size > this.limits.maxPayload) return this.payloadTooBig();
-        this.pendSubject = buf.latin1Slice(as[0], ae[0]);
+        this.pendSubject = this.subjectOf(buf, as[0], ae[0]);
         this.pendReply = n === 3 ? buf.latin1Slice(as[1], ae[1]) : null;
         this.pendHdr = -1;
         this.pendSizeText = isCanonical(buf, as[n - 1], ae[n - 1]) ? null : buf.latin1Slice(as[n - 1], ae[n - 1]);
@@ -250,7 +253,7 @@ export class ClientParser extends FramedParser {
         if (hdr < 0) return this.argError(buf, argPos, end, 'processHeaderPub Bad or Missing Header Size');
         if (size < 0 || hdr > size) return this.argError(buf, argPos, end, 'processHeaderPub Bad or Missing Total Size');
         if (size > this.limits.maxPayload) return this.payloadTooBig();
-        this.pendSubject = buf.latin1Slice(as[0], ae[0]);
+        this.pendSubject = this.subjectOf(buf, as[0], ae[0]);
         this.pendReply = n === 4 ? buf.latin1Slice(as[1], ae[1]) : null;
         // A zero-length header block is a plain message, as nats-server delivers it.
         this.pendHdr = hdr === 0 ? -1 : hdr;
@@ -279,6 +282,82 @@ export class ClientParser extends FramedParser {
     }
   }
 
+  /**
+   * A whole, well-formed PUB line at buf[pos..]: found, split and taken in
+   * one pass, as most of the work on a small message is here. Anything
+   * unusual (tabs, a bad or non-canonical size, too long or too big, a line
+   * that continues in the next chunk, tracing on) returns NOT_QUICK and goes
+   * the general way, which has the exact errors.
+   */
+  protected override quickLine(buf: Buffer, pos: number, len: number): number {
+    if (this.tracing || len - pos < 9 || !isPubKeyword(buf, pos)) return NOT_QUICK;
+    let i = pos + 4;
+    while (i < len && buf[i] === SP) i++;
+    const argStart = i;
+    // The subject, compared with the last one while it is scanned (see subjectOf).
+    const last = this.lastSubject;
+    let same = true;
+    for (; i < len; i++) {
+      const c = buf[i];
+      if (c === SP) break;
+      if (c < 33) return NOT_QUICK;
+      if (c !== last.charCodeAt(i - argStart)) same = false;
+    }
+    const subjectEnd = i;
+    while (i < len && buf[i] === SP) i++;
+    let sizeStart = i;
+    i = tokenEnd(buf, i, len);
+    let sizeEnd = i;
+    while (i < len && buf[i] === SP) i++;
+    let replyStart = -1;
+    if (i < len && buf[i] !== CR && buf[i] !== LF) {
+      // Three arguments: the second was the reply.
+      replyStart = sizeStart;
+      sizeStart = i;
+      i = tokenEnd(buf, i, len);
+      sizeEnd = i;
+      while (i < len && buf[i] === SP) i++;
+    }
+    // The line must end here, in this chunk, with LF or CRLF.
+    const lineEnd = i;
+    if (i < len && buf[i] === CR) i++;
+    if (i >= len || buf[i] !== LF) return NOT_QUICK;
+    if (subjectEnd === argStart || sizeEnd === sizeStart || lineEnd - argStart > this.limits.maxControlLine) return NOT_QUICK;
+    if (!isCanonical(buf, sizeStart, sizeEnd)) return NOT_QUICK;
+    const size = parseSize(buf, sizeStart, sizeEnd);
+    if (size < 0 || size > this.limits.maxPayload) return NOT_QUICK;
+    if (same && subjectEnd - argStart === last.length) {
+      this.pendSubject = last;
+    } else {
+      this.pendSubject = this.lastSubject = buf.latin1Slice(argStart, subjectEnd);
+    }
+    // A reply token ends where the size's leading spaces begin.
+    this.pendReply = replyStart < 0 ? null : buf.latin1Slice(replyStart, tokenEnd(buf, replyStart, len));
+    this.pendHdr = -1;
+    this.pendSizeText = null;
+    this.lineNext = i + 1;
+    return size;
+  }
+
+  /**
+   * The subject buf[start..end) as a string. A publisher mostly repeats its
+   * subject, and comparing a few dozen bytes costs far less than making a
+   * string (a native call and an allocation); the same string object also
+   * keeps its hash, so the sublist's cache finds it without rehashing.
+   */
+  private subjectOf(buf: Buffer, start: number, end: number): string {
+    const last = this.lastSubject;
+    const n = end - start;
+    if (last.length === n) {
+      let i = 0;
+      while (i < n && last.charCodeAt(i) === buf[start + i]) i++;
+      if (i === n) return last;
+    }
+    const subject = buf.latin1Slice(start, end);
+    this.lastSubject = subject;
+    return subject;
+  }
+
   private argError(buf: Buffer, start: number, end: number, what: string): number {
     this.stopped = true;
     this.h.protocolViolation(null, `${what}: '${buf.latin1Slice(start, end)}'`);
@@ -290,6 +369,25 @@ export class ClientParser extends FramedParser {
     this.h.protocolViolation(ERR.maxPayload, 'maximum payload exceeded');
     return -1;
   }
+}
+
+/**
+ * End of the token at `i` (the next space, CR or LF, or `len`). A tab or
+ * other control byte inside gives `len`, which no quick line accepts.
+ */
+function tokenEnd(buf: Buffer, i: number, len: number): number {
+  for (; i < len; i++) {
+    const c = buf[i];
+    if (c === SP || c === CR || c === LF) return i;
+    if (c < 33) return len;
+  }
+  return len;
+}
+
+/** `PUB ` in any case at buf[start] (the caller checked there are more than 4 bytes). */
+function isPubKeyword(buf: Buffer, start: number): boolean {
+  // OR-ing 32 folds exactly 'P'/'p' to 112 (and 'U'/'u', 'B'/'b' likewise).
+  return (buf[start] | 32) === 112 && (buf[start + 1] | 32) === 117 && (buf[start + 2] | 32) === 98 && buf[start + 3] === SP;
 }
 
 /** Index of the first byte at or after `i` that is not a space or tab. */

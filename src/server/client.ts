@@ -6,6 +6,7 @@ import { traceIn, traceInPayload, traceOut } from '../protocol/trace.js';
 import type { Logger } from '../log/logger.js';
 import { redactConnectJson } from '../log/redact.js';
 import { OutboundQueue, type OutboundSink } from './outbound.js';
+import { MsgFramer } from './msg-frame.js';
 import { InputSlice, inNextTurn, inSlices } from './input-slice.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { ServerOptions } from './options.js';
@@ -14,6 +15,8 @@ import type { Publisher, RoutedMessage } from './routed-message.js';
 import { Subscription, type Subscriber } from './subscription.js';
 import type { UpkeptConnection } from './connection-upkeep.js';
 import type { Account } from '../accounts/account.js';
+import { TraceKind } from '../trace/msg-trace.js';
+import { tracerOf } from '../trace/tracer-registry.js';
 import type { AuthenticatedUser } from '../auth/users.js';
 import {
   isReservedReply, publishViolation, replyViolation, subscriptionViolation, SYSTEM_QUEUE_GROUP,
@@ -39,6 +42,7 @@ export const enum CloseReason {
   AuthenticationExpired = 'Authentication Expired',
   MaxAccountConnections = 'Maximum Account Connections Exceeded',
   MaxSubscriptions = 'Maximum Subscriptions Exceeded',
+  TlsHandshakeError = 'TLS Handshake Failure',
 }
 
 /** What a new connection is told about authentication (its INFO's nonce) and held to. */
@@ -144,33 +148,6 @@ function parseConnect(json: string): Record<string, unknown> | null {
   return o;
 }
 
-/**
- * A Uint8Array view of buf[start..end), remembered for the next call: a
- * fan-out copies the same payload to every subscriber, and making the view
- * is most of what a copy of a few hundred bytes costs.
- */
-let viewBuf: Buffer | null = null;
-let viewStart = 0;
-let viewEnd = 0;
-let view: Uint8Array = new Uint8Array(0);
-function payloadView(buf: Buffer, start: number, end: number): Uint8Array {
-  if (buf !== viewBuf || start !== viewStart || end !== viewEnd) {
-    view = new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
-    viewBuf = buf;
-    viewStart = start;
-    viewEnd = end;
-  }
-  return view;
-}
-
-/** Writes an ASCII string at `off`; returns the offset after it. */
-function writeAscii(seg: Buffer, off: number, s: string): number {
-  const n = s.length;
-  if (n > 48) return off + seg.latin1Write(s, off, n);
-  for (let i = 0; i < n; i++) seg[off + i] = s.charCodeAt(i);
-  return off + n;
-}
-
 /** A client connection: protocol state, subscriptions and the outbound queue. */
 export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subscriber, UpkeptConnection {
   readonly cid: number;
@@ -248,6 +225,8 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
   private authTimer: NodeJS.Timeout | null = null;
   /** This connection's share of the current event-loop turn (see input-slice.ts). */
   private readonly inputSlice = new InputSlice();
+  /** Frames the messages this connection delivers (see msg-frame.ts). */
+  private readonly framer = new MsgFramer();
 
   constructor(server: ClientHost, socket: ClientTransport, cid: number, account: Account, auth: ConnectionAuth) {
     this.server = server;
@@ -465,6 +444,8 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
     if (this.perms !== null && !this.perms.canPublish(subject)) {
       this.server.logger.error(`${this.label()} - Publish Violation - ${this.authUser !== '' ? `User "${this.authUser}", ` : ''}Subject "${subject}"`);
       this.sendErr(publishViolation(subject));
+      // Message tracing (src/trace): a traced publish reports the refusal as its ingress error.
+      if (hdrLen > 0) tracerOf(this.server)?.refused(TraceKind.Client, this.cid, this.name, this.perms, this.account, subject, buf, start, hdrLen, end, this, publishViolation(subject));
       return;
     }
     if (reply !== null && isReservedReply(reply)) {
@@ -536,24 +517,9 @@ export class Client implements ClientOpHandler, ClientIdentity, Publisher, Subsc
    * the body is buf[start..end).
    */
   enqueueMsg(sub: Subscription, head: string, tail: string, buf: Buffer, start: number, end: number): void {
-    const out = this.out;
     const sidSp = sub.sidSp;
     const size = end - start;
-    const n = head.length + sidSp.length + tail.length + size + 2;
-    const seg = out.reserve(n);
-    let off = writeAscii(seg, out.offset, head);
-    off = writeAscii(seg, off, sidSp);
-    off = writeAscii(seg, off, tail);
-    if (size <= 32) {
-      // Native copies cost more than a short loop for the small messages that dominate.
-      for (let i = start; i < end; i++) seg[off++] = buf[i];
-    } else {
-      seg.set(payloadView(buf, start, end), off);
-      off += size;
-    }
-    seg[off] = 13;
-    seg[off + 1] = 10;
-    out.commit(n);
+    this.framer.frame(this.out, head, sidSp, tail, buf, start, end);
     this.outMsgs++;
     this.outBytes += size;
     if (this.parser.tracing) this.traceOut(head + sidSp + tail.slice(0, -2));

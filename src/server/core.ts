@@ -140,6 +140,13 @@ export interface ServerCore {
    * run in registration order; the server waits for each.
    */
   onLameDuck(hook: () => Promise<void> | void): Unregister;
+  /**
+   * Takes part in a configuration reload (SIGHUP): `prepare` sees the new
+   * options before anything changed and throws to refuse the reload (the
+   * server stays as it was); the function it returns runs once the reload
+   * is certain. Hooks run in registration order.
+   */
+  onReload(prepare: (next: ServerOptions) => () => void): Unregister;
   addObserver(observer: ConnectionObserver): Unregister;
   addInterestListener(listener: InterestListener): Unregister;
   /** At most one forwarder (the cluster layer); throws when another is set. */

@@ -6,6 +6,11 @@ import { RoutedMessage, type Publisher } from './routed-message.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import type { Subscription } from './subscription.js';
 import { PeerGather, type GatheringSubscriber } from './peer-gather.js';
+import type { ServiceImportRoute, StreamImportRoute } from '../accounts/import-routes.js';
+import { NOT_TRACED, TraceKind, type MsgTrace, type TraceStarter } from '../trace/msg-trace.js';
+import { traceEgress } from '../trace/trace-egress.js';
+import { withTraceDisabled } from '../trace/trace-headers.js';
+import { traceScope } from '../trace/trace-scope.js';
 
 /** Service responses travel back on `_R_.<random>` subjects, as in nats-server. */
 const RESPONSE_PREFIX = '_R_.';
@@ -46,6 +51,8 @@ export class MessageRouter {
   private readonly peerQueues: string[] = [];
   /** Leaf connections picked by the delivery under way (they take each message once). */
   readonly gather = new PeerGather();
+  /** Set by the server: message tracing (src/trace), asked only about messages with headers. */
+  tracer: TraceStarter | null = null;
 
   /** `accounts` is the server's live table: imports name the accounts they lead to. */
   constructor(accounts: ReadonlyMap<string, Account>, logger: Logger) {
@@ -59,6 +66,11 @@ export class MessageRouter {
    * subscriptions (and peers) got it.
    */
   routeMessage(pub: Publisher | null, acc: Account, subject: string, reply: string | null, hdrLen: number, buf: Buffer, start: number, end: number, sizeText: string | null): number {
+    // ---- message tracing (src/trace): a header block naming a trace header is routed with its trace ----
+    if (hdrLen > 0 && pub !== null && this.tracer !== null && traceScope.active === null) {
+      const d = this.tracer.begin(TraceKind.Client, pub.cid, pub.name, pub.perms, acc, subject, buf, start, hdrLen, end, pub);
+      if (d !== NOT_TRACED) return this.tracer.run(d, buf, start, hdrLen, end, (b, s, h, e) => this.routeMessage(pub, acc, subject, reply, h, b, s, e, h === hdrLen ? sizeText : null));
+    }
     const r = acc.sublist.match(subject);
     const local = r.psubs.length > 0 || r.qsubs.length > 0;
     const forwarder = this.forwarder;
@@ -91,6 +103,8 @@ export class MessageRouter {
    * client's (imports included). `headers` is a full NATS/1.0 header block.
    */
   publishInternal(acc: Account, subject: string, reply: string | null, payload: Buffer | string, headers: string | Buffer | null): number {
+    // A trace handed to the internal subscriber publishing this (src/trace) is not this message's.
+    traceScope.handed = null;
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
     let msg = body;
     let hdrLen = -1;
@@ -140,6 +154,12 @@ export class MessageRouter {
    * queue groups served here to those the sender picked; null serves all.
    */
   routeFromLeaf(pub: Publisher, acc: Account, subject: string, reply: string | null, queues: readonly string[] | null, hdrLen: number, buf: Buffer, start: number, end: number): number {
+    // ---- message tracing (src/trace) ----
+    if (hdrLen > 0 && this.tracer !== null && traceScope.active === null) {
+      const name = (pub as { readonly remoteName?: string }).remoteName ?? pub.name;
+      const d = this.tracer.begin(TraceKind.Leaf, pub.cid, name, null, acc, subject, buf, start, hdrLen, end, null);
+      if (d !== NOT_TRACED) return this.tracer.run(d, buf, start, hdrLen, end, (b, s, h, e) => this.routeFromLeaf(pub, acc, subject, reply, queues, h, b, s, e));
+    }
     const r = acc.sublist.match(subject);
     const local = r.psubs.length > 0 || r.qsubs.length > 0;
     const forwarder = this.forwarder;
@@ -170,6 +190,7 @@ export class MessageRouter {
    * bytes, -1 for none) followed by the payload.
    */
   deliverInternalAs(acc: Account, routeSubject: string, shownSubject: string, reply: string | null, hdrLen: number, msg: Buffer): number {
+    traceScope.handed = null;
     const r = acc.sublist.match(routeSubject);
     if (r.psubs.length === 0 && r.qsubs.length === 0) {
       // The subscriber may be a peer's client (it pulls from a consumer led here). Over the route
@@ -259,7 +280,8 @@ export class MessageRouter {
       // A stream import reaches the importer's own subscribers only; it does not pass on further.
       if (importer !== undefined) {
         hop.fill(pub, mapped as string, reply, m.hdrLen, m.buf, m.start, m.end);
-        delivered += this.deliverLocal(hop, importer, queueFilter);
+        const trace = traceScope.active;
+        delivered += trace === null ? this.deliverLocal(hop, importer, queueFilter) : this.deliverExportTraced(trace, route, hop, importer, queueFilter);
       }
     }
     if (local) {
@@ -286,11 +308,75 @@ export class MessageRouter {
         } else {
           hop.fill(pub, to, mappedReply, m.hdrLen, m.buf, m.start, m.end);
         }
-        delivered += this.routeIn(hop, exporter, depth, local);
+        const trace = traceScope.active;
+        delivered += trace === null ? this.routeIn(hop, exporter, depth, local) : this.routeImportTraced(trace, route, subject, hop, exporter, depth, local);
       }
     }
     this.leave(hop);
     return delivered;
+  }
+
+  // ---- message tracing (src/trace): account boundaries -----------------------------------
+
+  /**
+   * A traced message crossing a stream export: the trace follows into the
+   * importer only when its import allows it (allow_trace); otherwise a
+   * trace-only message stops here and a delivered one goes on untraced.
+   */
+  private deliverExportTraced(t: MsgTrace, route: StreamImportRoute, hop: RoutedMessage, importer: Account, queueFilter: readonly string[] | null): number {
+    const r = importer.sublist.match(hop.subject);
+    if (r.psubs.length === 0 && r.qsubs.length === 0) return 0;
+    t.addStreamExport(importer.name, hop.subject);
+    if (route.allowTrace) return this.deliverMatched(hop, r, queueFilter);
+    // Counted as taken, as nats-server does, so the publisher gets no no-responders status.
+    if (t.traceOnly) return 1;
+    traceScope.active = null;
+    try {
+      return this.deliverMatched(hop, r, queueFilter);
+    } finally {
+      traceScope.active = t;
+    }
+  }
+
+  /**
+   * A traced request crossing a service import (`from` in the importer):
+   * the trace follows into the exporter only when its export allows it
+   * (allow_trace); otherwise a trace-only request stops here and a
+   * delivered one goes on with tracing switched off in its headers, so
+   * that no server traces it further.
+   */
+  private routeImportTraced(t: MsgTrace, route: ServiceImportRoute, from: string, hop: RoutedMessage, exporter: Account, depth: number, local: boolean): number {
+    t.addServiceImport(exporter.name, from, hop.subject);
+    if (route.allowTrace) return this.routeIn(hop, exporter, depth, local);
+    if (t.traceOnly) return 0;
+    const w = withTraceDisabled(hop.buf, hop.start, hop.hdrLen, hop.end);
+    hop.fill(hop.publisher, hop.subject, hop.reply, w.hdrLen, w.buf, 0, w.buf.length);
+    traceScope.active = null;
+    try {
+      return this.routeIn(hop, exporter, depth, local);
+    } finally {
+      traceScope.active = t;
+    }
+  }
+
+  /**
+   * Delivery under a trace: a connection's delivery is an egress event
+   * (trace-only ones are reported, not delivered); an internal subscriber
+   * runs with the trace handed to it rather than active, so JetStream can
+   * report what its stream did while what the subscriber publishes is not
+   * traced.
+   */
+  private deliverTraced(t: MsgTrace, m: RoutedMessage, sub: Subscription, head: string, tail: string): boolean {
+    const c = sub.client;
+    if (c !== null) return traceEgress(t, c, sub, m, head, tail, standsForServer(sub));
+    traceScope.active = null;
+    traceScope.handed = t;
+    try {
+      return this.deliverInternal(m, sub);
+    } finally {
+      traceScope.handed = null;
+      traceScope.active = t;
+    }
   }
 
   /** Delivers to the subscribers of one account: all plain ones, one member per queue group. */
@@ -365,6 +451,8 @@ export class MessageRouter {
   }
 
   private deliver(m: RoutedMessage, sub: Subscription, head: string, tail: string): boolean {
+    const trace = traceScope.active;
+    if (trace !== null) return this.deliverTraced(trace, m, sub, head, tail);
     const c = sub.client;
     return c === null ? this.deliverInternal(m, sub) : c.deliver(sub, m, head, tail);
   }

@@ -20,6 +20,12 @@ function describeSecretChange(key: string, a: unknown, b: unknown): string {
   return parts.length === 0 ? key : parts.map((p) => `${key} ${p}`).join(', ');
 }
 
+/** A block without its `tls` entry (keys are case-insensitive). */
+function withoutTls(block: unknown): unknown {
+  if (typeof block !== 'object' || block === null || Array.isArray(block)) return block;
+  return Object.fromEntries(Object.entries(block).filter(([k]) => k.toLowerCase() !== 'tls'));
+}
+
 /** An option's value as a reload description shows it: JSON with every credential hidden. */
 function shown(value: unknown): string {
   return JSON.stringify(redactConfigValue(value));
@@ -37,6 +43,8 @@ export function diffOptions(prev: ServerOptions, next: ServerOptions): string[] 
     const a = (prev as unknown as Record<string, unknown>)[key];
     const b = (next as unknown as Record<string, unknown>)[key];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    // As nats-server: the websocket block's tls may change (new connections use it), nothing else in it.
+    if (key === 'websocket' && JSON.stringify(withoutTls(a)) === JSON.stringify(withoutTls(b))) continue;
     if ((NOT_RELOADABLE as readonly string[]).includes(key)) {
       throw new Error(`config reload not supported for ${key}: old=${shown(a)}, new=${shown(b)}`);
     }

@@ -1,9 +1,11 @@
 /**
  * Interest that routes announced (subscriptions on other servers of the
- * cluster), offered to subsystems that must pass it on: a leaf connection
- * is told every interest of its account, routed interest included, as
- * nats-server keeps route subscriptions in the account sublist. The
- * cluster layer supplies it (setSource, changed); leaf nodes listen. Both
+ * cluster), offered to subsystems that must see it as nats-server sees
+ * route subscriptions in the account sublist: a leaf connection is told
+ * every interest of its account, routed interest included; JetStream asks
+ * whether anybody in the cluster would hear an advisory, and a push
+ * consumer whether anybody listens on its deliver subject. The cluster
+ * layer supplies it (setSource, changed); the others ask and listen. Both
  * registrations return their undo.
  */
 
@@ -12,17 +14,25 @@ export interface RoutedInterestEntry {
   readonly queue: string | null;
 }
 
+/** The cluster layer's view of what its routes asked for. */
+export interface RoutedInterestSource {
+  /** Every route's interest in `account`, one entry per route and subject (and queue). */
+  entries(account: string): Iterable<RoutedInterestEntry>;
+  /** Does some connected route want a message on `subject` in `account`? */
+  has(account: string, subject: string): boolean;
+}
+
 export interface RoutedInterestListener {
   /** One route's interest in `subject` (and queue group) of `account` appeared or went. */
   routedInterestChanged(account: string, subject: string, queue: string | null, added: boolean): void;
 }
 
 export class RoutedInterest {
-  private source: ((account: string) => Iterable<RoutedInterestEntry>) | null = null;
+  private source: RoutedInterestSource | null = null;
   private readonly listeners: RoutedInterestListener[] = [];
 
   /** The cluster layer: where the routed interest of an account is read. */
-  setSource(source: (account: string) => Iterable<RoutedInterestEntry>): () => void {
+  setSource(source: RoutedInterestSource): () => void {
     this.source = source;
     return () => {
       if (this.source === source) this.source = null;
@@ -31,7 +41,12 @@ export class RoutedInterest {
 
   /** Every route's interest in `account`, one entry per route and subject (and queue). */
   of(account: string): Iterable<RoutedInterestEntry> {
-    return this.source === null ? [] : this.source(account);
+    return this.source === null ? [] : this.source.entries(account);
+  }
+
+  /** Does some route want a message on `subject` in `account`? False outside a cluster. */
+  has(account: string, subject: string): boolean {
+    return this.source !== null && this.source.has(account, subject);
   }
 
   addListener(l: RoutedInterestListener): () => void {

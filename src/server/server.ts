@@ -7,6 +7,7 @@ import { ClientListener, type ListenerHost } from './client-listener.js';
 import { ClientAuthenticator, recheckClients } from './client-auth.js';
 import { InfoLine } from './info-line.js';
 import { MessageRouter } from './message-router.js';
+import { MsgTracer } from '../trace/msg-tracer.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { Subscription, type InternalHandler } from './subscription.js';
 import { validateOptions, type ServerOptions } from './options.js';
@@ -91,6 +92,7 @@ export class Server implements MonitorSource, ListenerHost {
     this.tls = tlsConfigOf(options);
     this.auth = new ClientAuthenticator(options, createJwtAuthenticator(options, logger), this.tls);
     this.router = new MessageRouter(this.accounts, logger);
+    this.router.tracer = new MsgTracer(this);
     this.applyAccounts(this.security);
     if (this.jwtAuth !== null) this.jwtLive = new LiveJwtAccounts(this, this.jwtAuth);
     this.closed = new ClosedConnections(10000);
@@ -150,21 +152,23 @@ export class Server implements MonitorSource, ListenerHost {
   private async startSubsystems(): Promise<void> {
     const o = this.options;
     this.systemEvents = installSystemEvents(this, { reload: () => this.requestReload(), claimRequestHandlers: (replies) => this.claimRequestHandlers(replies) });
+    // Websocket before the cluster, as nats-server: route INFO carries the websocket URLs.
+    if (o.websocket !== undefined) {
+      const { startWebsocket } = await import('../websocket/websocket-listener.js');
+      this.websocket = await startWebsocket(this);
+    }
     if (o.cluster !== undefined) {
       // Loaded on demand, like monitoring: a single embedded server needs none of it.
       const { startCluster } = await import('../cluster/cluster.js');
-      const cluster = await startCluster(this, { upkeep: this.upkeep });
+      const cluster = await startCluster(this, { upkeep: this.upkeep, websocketURLs: this.websocket?.connectURLs ?? [] });
       this.cluster = cluster;
       cluster.onConnectURLsChanged(() => this.connectURLsChanged());
+      cluster.onWebsocketConnectURLsChanged(() => this.websocketURLsChanged());
       this.connectURLsChanged();
     }
     if (o.leafnodes !== undefined) {
       const { startLeafNodes } = await import('../leafnode/leafnodes.js');
       this.leafnodes = await startLeafNodes(this, { upkeep: this.upkeep });
-    }
-    if (o.websocket !== undefined) {
-      const { startWebsocket } = await import('../websocket/websocket-listener.js');
-      this.websocket = await startWebsocket(this);
     }
     if (o.http_port !== 0 || o.https_port !== 0) {
       // Loaded on demand: embedded test servers rarely want HTTP and start faster without it.
@@ -185,6 +189,13 @@ export class Server implements MonitorSource, ListenerHost {
   onLameDuck(hook: () => Promise<void> | void): Unregister {
     this.lameDuckHooks.push(hook);
     return () => removeFrom(this.lameDuckHooks, hook);
+  }
+
+  private readonly reloadHooks: Array<(next: ServerOptions) => () => void> = [];
+
+  onReload(prepare: (next: ServerOptions) => () => void): Unregister {
+    this.reloadHooks.push(prepare);
+    return () => removeFrom(this.reloadHooks, prepare);
   }
 
   addObserver(observer: ConnectionObserver): Unregister {
@@ -304,10 +315,12 @@ export class Server implements MonitorSource, ListenerHost {
     try {
       const tls = tlsConfigOf(next);
       const auth = new ClientAuthenticator(next, jwtAuth, tls);
+      const commits = this.reloadHooks.map((prepare) => prepare(next));
       // TLS material is the last thing that can fail: after it, the reload cannot be refused.
       this.listener.applyOptions(next, tls);
       this.tls = tls;
       this.applyReload(next, changes, auth);
+      for (const commit of commits) commit();
     } catch (e) {
       // The refused configuration's resolver must not keep its directory timers.
       jwtAuth?.close();
@@ -535,12 +548,20 @@ export class Server implements MonitorSource, ListenerHost {
   private connectURLsChanged(): void {
     const cluster = this.cluster;
     if (cluster === null) return;
+    // The cluster's name may have changed too, which websocket clients' INFO also states.
+    this.websocketURLsChanged();
     this.info.setCluster(cluster.varz()?.name ?? '', cluster.clientConnectURLs());
     const info = this.infoFor(0, '', null);
     for (const c of this.clients.values()) {
       // The client-port URLs are no use to websocket clients, which dial websocket listeners.
       if (c.connectReceived && c.protocol >= 1 && c.server === this) c.send(info);
     }
+  }
+
+  /** Websocket clients are told the websocket URLs of the cluster; the listener sends the async INFO when they changed. */
+  private websocketURLsChanged(): void {
+    const cluster = this.cluster;
+    if (cluster !== null) this.websocket?.setCluster(cluster.varz()?.name ?? '', cluster.websocketConnectURLs());
   }
 
   /** Gathers what INFO states about this server again (start, reload, lame duck). */

@@ -177,6 +177,12 @@ const MAX_CACHE = 1024;
 export class Sublist<T extends SublistEntry> {
   private readonly root = new Node<T>();
   private readonly cache = new Map<string, SublistResult<T>>();
+  /**
+   * The result returned last, tried before the map: a publisher mostly
+   * repeats its subject (the parser hands over the very same string), and
+   * one comparison costs less than a map lookup. Any change drops it.
+   */
+  private last: SublistResult<T> | null = null;
   private count = 0;
   private matches = 0;
   private cacheHits = 0;
@@ -212,6 +218,7 @@ export class Sublist<T extends SublistEntry> {
   }
 
   private invalidate(subject: string): void {
+    this.last = null;
     if (this.cache.size === 0) return;
     if (subjectHasWildcard(subject)) this.cache.clear();
     else this.cache.delete(subject);
@@ -220,9 +227,15 @@ export class Sublist<T extends SublistEntry> {
   /** All subscriptions interested in the literal subject. Results are shared: do not mutate. */
   match(subject: string): SublistResult<T> {
     this.matches++;
+    const last = this.last;
+    if (last !== null && last.subject === subject) {
+      this.cacheHits++;
+      return last;
+    }
     const cached = this.cache.get(subject);
     if (cached !== undefined) {
       this.cacheHits++;
+      this.last = cached;
       return cached;
     }
     const psubs: T[] = [];
@@ -237,6 +250,7 @@ export class Sublist<T extends SublistEntry> {
       if (!first.done) this.cache.delete(first.value);
     }
     this.cache.set(subject, result);
+    this.last = result;
     return result;
   }
 

@@ -45,13 +45,16 @@ const WEBSOCKET = 'WEBSOCKET';
 
 export class WebsocketClientHost implements ClientHost {
   private readonly server: WebsocketServer;
-  private readonly config: WebsocketConfig;
+  /** The block in force; a reload may replace its `tls` (nothing else in it reloads). */
+  private config: WebsocketConfig;
   private readonly override: boolean;
   /** The users websocket clients are checked against, made once per security configuration. */
   private table: { readonly security: SecurityConfig; readonly users: UserTable } | null = null;
   private readonly info = new InfoLine();
   /** The options object the INFO was built from; a reload replaces it. */
   private infoBuiltFor: ServerOptions | null = null;
+  /** The websocket connect URLs the INFO carries now, as JSON (to tell a change). */
+  private clusterURLs = '[]';
 
   constructor(server: WebsocketServer, config: WebsocketConfig) {
     this.server = server;
@@ -124,6 +127,20 @@ export class WebsocketClientHost implements ClientHost {
       });
     }
     return this.info.forConnection(cid, ip, nonce, maxPayload, server.inLameDuck);
+  }
+
+  /** A reload gave the block a new `tls` (its `verify_and_map` decides certificate mapping from now on). */
+  useConfig(config: WebsocketConfig): void {
+    this.config = config;
+  }
+
+  /** The cluster's name and websocket connect URLs for the INFO; true when the URL list changed. */
+  setCluster(name: string, connectURLs: readonly string[]): boolean {
+    this.info.setCluster(name, connectURLs);
+    const urls = JSON.stringify(connectURLs);
+    if (urls === this.clusterURLs) return false;
+    this.clusterURLs = urls;
+    return true;
   }
 
   authenticateClient(c: Client, connect: Record<string, unknown>): Promise<AuthenticatedUser | null> {

@@ -11,6 +11,7 @@
  * outbound data without copying it (header and payload are written
  * separately under one cork), and it unmasks inbound payloads in place.
  */
+import type { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
@@ -19,11 +20,15 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ERR, errLine } from '../protocol/errors.js';
 import { CloseReason } from '../server/client.js';
 
-import { describeTlsError, loadTlsMaterial, pinnedCertId } from '../tls/index.js';
+import { ownURLs } from '../cluster/connect-urls.js';
+import type { ServerOptions } from '../server/options.js';
+import { describeTlsError, loadTlsMaterial, pinnedCertId, type TlsMaterial } from '../tls/index.js';
 import { WebsocketClientHost, type WebsocketServer } from './client-host.js';
 import { websocketConfigFrom, websocketStartProblem, type WebsocketConfig } from './config.js';
 import type { WebsocketHandle } from './handle.js';
 import { WebsocketTransport } from './transport.js';
+import { LEAF_WS_PATH, WebsocketPeerTransport } from './peer-transport.js';
+import type { LeafNodeHandle } from '../leafnode/handle.js';
 import { OriginPolicy, refuseRequest, refuseUpgrade, upgradeRefusal } from './upgrade.js';
 import { WebsocketClient } from './websocket-client.js';
 
@@ -46,7 +51,10 @@ function maxMessageSize(maxPayload: number): number {
 }
 
 /** Starts the listener of the `websocket` block; null when the block leaves websocket off (port 0). */
-export async function startWebsocket(server: WebsocketServer): Promise<WebsocketHandle | null> {
+/** The server as the listener sees it: leaf connections (the leafnode path) go to its leaf node layer, if any. */
+type ListenerServer = WebsocketServer & { readonly leafnodes: LeafNodeHandle | null };
+
+export async function startWebsocket(server: ListenerServer): Promise<WebsocketHandle | null> {
   const config = websocketConfigFrom(server.options.websocket);
   if (config === null) return null;
   const security = server.security;
@@ -58,16 +66,22 @@ export async function startWebsocket(server: WebsocketServer): Promise<Websocket
   if (problem !== null) throw new Error(problem);
   const listener = new WebsocketListener(server, config);
   await listener.listen();
+  server.onReload((next) => listener.prepareReload(next));
   server.onLameDuck(() => listener.stopAccepting());
   server.onShutdown(() => listener.close());
   return listener;
 }
 
 class WebsocketListener implements WebsocketHandle {
-  private readonly server: WebsocketServer;
-  private readonly config: WebsocketConfig;
+  private readonly server: ListenerServer;
+  /** The block in force; a reload may replace its `tls`. */
+  private config: WebsocketConfig;
   private readonly host: WebsocketClientHost;
   private readonly http: http.Server;
+  /** The same server when it is HTTPS (wss), for reloading its certificates. */
+  private readonly tlsServer: https.Server | null = null;
+  /** The certificate wss clients are shown (a reload logs when it changes). */
+  private loadedCertificate: X509Certificate | null = null;
   private readonly wss: WebSocketServer;
   private readonly origins: OriginPolicy;
   private readonly secure: boolean;
@@ -76,7 +90,7 @@ class WebsocketListener implements WebsocketHandle {
   private boundPort = 0;
   private accepting = true;
 
-  constructor(server: WebsocketServer, config: WebsocketConfig) {
+  constructor(server: ListenerServer, config: WebsocketConfig) {
     this.server = server;
     this.config = config;
     this.host = new WebsocketClientHost(server, config);
@@ -93,10 +107,15 @@ class WebsocketListener implements WebsocketHandle {
         ? { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: COMPRESS_THRESHOLD }
         : false,
     });
+    // A client that asked not to mask its frames is told it was heard (nats-server's answer, below the 101's own headers).
+    this.wss.on('headers', (headers: string[], req: http.IncomingMessage) => {
+      if (wantsNoMasking(req)) headers.push(NO_MASKING_ANSWER);
+    });
     const tls = config.tls;
     this.secure = tls !== null;
     if (tls !== null) {
       const material = loadTlsMaterial(tls);
+      this.loadedCertificate = material.certificate;
       const verify = tls.verify || tls.map;
       const handshakeTimeout = config.handshakeTimeoutMs > 0 ? config.handshakeTimeoutMs : tls.timeoutMs;
       const secure = https.createServer({ ...material.contextOptions, requestCert: verify, rejectUnauthorized: verify, handshakeTimeout });
@@ -105,6 +124,7 @@ class WebsocketListener implements WebsocketHandle {
       });
       secure.on('secureConnection', (s: TLSSocket) => this.connected(s));
       this.http = secure;
+      this.tlsServer = secure;
     } else {
       this.http = http.createServer();
       this.http.on('connection', (s: Socket) => this.connected(s));
@@ -125,6 +145,20 @@ class WebsocketListener implements WebsocketHandle {
     return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${this.boundPort}`];
   }
 
+  get connectURLs(): readonly string[] {
+    return ownURLs(this.config.advertise, this.config.host, this.boundPort);
+  }
+
+  setCluster(name: string, connectURLs: readonly string[]): void {
+    const host = this.host;
+    if (!host.setCluster(name, connectURLs)) return;
+    // As nats-server's async INFO: to clients that said they understand it (protocol 1), once connected.
+    const info = host.infoFor(0, '', null);
+    for (const c of this.server.clients.values()) {
+      if (c.server === host && c.connectReceived && c.protocol >= 1) c.send(info);
+    }
+  }
+
   async listen(): Promise<void> {
     const c = this.config;
     const srv = this.http;
@@ -141,6 +175,74 @@ class WebsocketListener implements WebsocketHandle {
     const scheme = this.secure ? 'wss' : 'ws';
     this.server.logger.info(`Listening for websocket clients on ${scheme}://${c.host}:${this.boundPort}`);
     if (!this.secure) this.server.logger.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
+  }
+
+  /**
+   * A reload (SIGHUP): nats-server lets the block's `tls` change (a change
+   * anywhere else in the block was refused before this runs) and new
+   * connections get it, the certificate files read again even when the
+   * block did not change. Throws, changing nothing, when the files do not
+   * load or TLS would be turned on or off (the listener is HTTP or HTTPS
+   * for its life).
+   */
+  prepareReload(next: ServerOptions): () => void {
+    const config = websocketConfigFrom(next.websocket);
+    const tls = config?.tls ?? null;
+    if (config === null || (tls !== null) !== this.secure) {
+      throw new Error('config reload not supported for websocket: TLS can be turned on or off only with a restart');
+    }
+    const server = this.tlsServer;
+    if (tls === null || server === null) return () => this.useConfig(config);
+    let material: TlsMaterial;
+    try {
+      material = loadTlsMaterial(tls);
+    } catch (e) {
+      this.server.logger.error(`Websocket TLS configuration not reloaded, the current one stays in force: ${(e as Error).message}`);
+      throw e;
+    }
+    const verify = tls.verify || tls.map;
+    const verifyable = server as unknown as { requestCert?: unknown; rejectUnauthorized?: unknown };
+    if (typeof verifyable.requestCert !== 'boolean' || typeof verifyable.rejectUnauthorized !== 'boolean') {
+      // Node keeps both as plain properties read for each new connection; a release that moved them must not pass silently.
+      throw new Error('config reload not supported for websocket tls: this Node.js version cannot change client certificate checks');
+    }
+    const pinned = tls.pinnedCerts;
+    const pinnedChanged = !sameIds(this.config.tls?.pinnedCerts ?? null, pinned);
+    return () => {
+      const before = this.loadedCertificate;
+      server.setSecureContext(material.contextOptions);
+      verifyable.requestCert = verify;
+      verifyable.rejectUnauthorized = verify;
+      this.loadedCertificate = material.certificate;
+      const after = material.certificate;
+      if (after !== null && before?.fingerprint256 !== after.fingerprint256) {
+        this.server.logger.info(`Websocket TLS certificate loaded: ${after.subject.replace(/\n/g, ', ')} (serial ${after.serialNumber}, valid until ${after.validTo})`);
+      }
+      this.useConfig(config);
+      if (pinnedChanged && pinned !== null) this.dropUnpinned(pinned);
+    };
+  }
+
+  /** nats-server's recheckPinnedCerts: wss clients whose certificate the reloaded pinned_certs no longer list are let go. */
+  private dropUnpinned(pinned: ReadonlySet<string>): void {
+    const host = this.host;
+    const dropped: WebsocketClient[] = [];
+    for (const c of this.server.clients.values()) {
+      if (c.server !== host || !(c instanceof WebsocketClient)) continue;
+      const raw = c.transport.raw;
+      const cert = raw instanceof TLSSocket ? raw.getPeerX509Certificate() : undefined;
+      const id = cert === undefined ? null : pinnedCertId(cert);
+      if (id === null || !pinned.has(id)) dropped.push(c);
+    }
+    if (dropped.length === 0) return;
+    this.server.logger.info(`Disconnect ${dropped.length} clients due to pinned certs reload`);
+    // Without a close frame: nats-server's (status 1015) is one RFC 6455 forbids sending, and `ws` refuses to.
+    for (const c of dropped) c.close(CloseReason.TlsHandshakeError, true);
+  }
+
+  private useConfig(config: WebsocketConfig): void {
+    this.config = config;
+    this.host.useConfig(config);
   }
 
   /**
@@ -228,7 +330,31 @@ class WebsocketListener implements WebsocketHandle {
       socket.destroy();
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // Before any frame is read: the socket's data events start on a later turn.
+      if (wantsNoMasking(req) && !acceptUnmaskedFrames(ws)) {
+        this.logRefusal(req, 'the ws library changed: cannot accept unmasked frames for Nats-No-Masking');
+        ws.terminate();
+        return;
+      }
+      if ((req.url ?? '').startsWith(LEAF_WS_PATH)) this.acceptLeaf(ws, socket);
+      else this.accept(ws, req, socket);
+    });
+  }
+
+  /**
+   * An upgrade on the leafnode path is a leaf connection: the leaf node
+   * layer runs it over the websocket. nats-server upgrades first, then
+   * closes it when there is no leafnode port.
+   */
+  private acceptLeaf(ws: WebSocket, socket: Socket): void {
+    socket.setNoDelay(true);
+    // A server never masks its frames (RFC 6455 section 5.1).
+    const transport = new WebsocketPeerTransport(ws, socket, this.secure, false);
+    if (this.server.leafnodes?.acceptWebsocket(transport) !== true) {
+      this.server.logger.error('Not configured to accept leaf node connections');
+      ws.terminate();
+    }
   }
 
   private logRefusal(req: http.IncomingMessage, reason: string): void {
@@ -275,6 +401,42 @@ class WebsocketListener implements WebsocketHandle {
 }
 
 const SEND_BINARY = { binary: true } as const;
+
+/** Whether two pinned_certs sets (null: none configured) hold the same keys. */
+function sameIds(a: ReadonlySet<string> | null, b: ReadonlySet<string> | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.size === b.size && [...a].every((id) => b.has(id));
+}
+
+/**
+ * `Nats-No-Masking: true`: the client (a nats-server leaf node set to
+ * `ws_no_masking`, or any client that asks) will send its frames unmasked,
+ * which RFC 6455 forbids but nats-server allows on request, to spare the
+ * XOR over every byte. The value must be exactly `true`, as nats-server
+ * compares it.
+ */
+function wantsNoMasking(req: http.IncomingMessage): boolean {
+  return req.headers['nats-no-masking'] === 'true';
+}
+
+const NO_MASKING_ANSWER = 'Nats-No-Masking: true';
+
+/**
+ * `ws` has no option for a server that accepts unmasked frames: its
+ * receiver checks the mask bit by its `_isServer` flag, which only the
+ * receiver reads (the sender's masking is decided by the WebSocket's own
+ * flag, so our frames stay unmasked). Such a connection's masked frames
+ * are refused instead ("MASK must be clear"), as nats-server, which then
+ * reads no masking key, cannot make sense of them either. False when a
+ * `ws` release renamed the field: the connection is refused, not left to
+ * fail on its first frame.
+ */
+function acceptUnmaskedFrames(ws: WebSocket): boolean {
+  const receiver = (ws as unknown as { _receiver?: { _isServer?: unknown } })._receiver;
+  if (receiver === undefined || typeof receiver._isServer !== 'boolean') return false;
+  receiver._isServer = false;
+  return true;
+}
 
 /** The first X-Forwarded-For value when it is an IP address (nats-server ignores anything else), or null. */
 function forwardedFor(req: http.IncomingMessage): string | null {

@@ -69,7 +69,6 @@ describe('client field sets (issue #14)', () => {
 
   for (const [field, value, feature] of [
     ['allow_atomic', true, 'atomic batch publish (allow_atomic)'],
-    ['allow_msg_counter', true, 'distributed counters (allow_msg_counter)'],
     ['allow_msg_schedules', true, 'message schedules (allow_msg_schedules)'],
     ['allow_batched', true, 'batched publish (allow_batched)'],
     ['persist_mode', 'async', 'asynchronous persistence (persist_mode: async)'],

@@ -134,6 +134,16 @@ describe('typed claims', () => {
   const sk = newAccount();
   const user = newUser();
 
+  it('reads missing limits of a version 1 user JWT as no limit, and of a version 2 one as zero (as nats-io/jwt)', () => {
+    const base = { jti: 'J', iat: nowSec(), iss: acc.pub, sub: user.pub, name: 'old' };
+    const v1 = decodeUserClaims(encodeRaw({ ...base, type: 'user', nats: { pub: {}, sub: {} } }, acc.kp, { alg: 'ed25519', v1Signature: true }));
+    assert.deepEqual([v1.nats.subs, v1.nats.data, v1.nats.payload], [-1, -1, -1]);
+    const v1Set = decodeUserClaims(encodeRaw({ ...base, type: 'user', nats: { pub: {}, sub: {}, subs: 5 } }, acc.kp, { alg: 'ed25519', v1Signature: true }));
+    assert.deepEqual([v1Set.nats.subs, v1Set.nats.data], [5, -1]);
+    const v2 = decodeUserClaims(encodeRaw({ ...base, nats: { type: 'user', version: 2, pub: {}, sub: {} } }, acc.kp));
+    assert.deepEqual([v2.nats.subs, v2.nats.data, v2.nats.payload], [0, 0, 0]);
+  });
+
   it('reads user permissions, limits and options', () => {
     const token = userJwt(user.pub, sk.kp, {
       pub: { allow: ['a.>'], deny: [] },

@@ -173,6 +173,59 @@ describe('client parser: ops', () => {
   });
 });
 
+describe('client parser: the quick PUB path', () => {
+  /** A plain message as the parser reports it. */
+  function msg(subject: string, payload: string, reply: string | null = null, sizeText: string | null = null): Reported {
+    return { op: 'MSG', subject, reply, hdrLen: -1, payload, sizeText };
+  }
+
+  it('takes the PUB variants a line can have as the general path does', () => {
+    const input = [
+      'PUB a.b 2\r\nhi\r\n',
+      'PUB a.b 2\r\nho\r\n',
+      // Same length, other subject: the remembered subject must not be handed out.
+      'PUB a.c 1\r\nx\r\n',
+      'PUB a.b _INBOX.1 1\r\ny\r\n',
+      'PUB a.b _INBOX.2 1\r\nz\r\n',
+      'PUB   a.b    _INBOX.3   3  \r\nabc\r\n',
+      'PUB a.b 1\nq\r\n',
+      'pUb low 0\r\n\r\n',
+      'PUB a.b 007\r\nabcdefg\r\n',
+      'PUB\ttab 1\r\nt\r\n',
+      'PUB tab\t1\r\nt\r\n',
+      'PUB a.bc 1\r\nw\r\n',
+      'PUB a 1\r\nv\r\n',
+      'PING\r\n',
+    ].join('');
+    const expected: Reported[] = [
+      msg('a.b', 'hi'),
+      msg('a.b', 'ho'),
+      msg('a.c', 'x'),
+      msg('a.b', 'y', '_INBOX.1'),
+      msg('a.b', 'z', '_INBOX.2'),
+      msg('a.b', 'abc', '_INBOX.3'),
+      msg('a.b', 'q'),
+      msg('low', ''),
+      msg('a.b', 'abcdefg', null, '007'),
+      msg('tab', 't'),
+      msg('tab', 't'),
+      msg('a.bc', 'w'),
+      msg('a', 'v'),
+      { op: 'PING' },
+    ];
+    assert.deepEqual(parse([bytes(input)]), expected);
+    assertSplitInvariant(bytes(input), expected);
+  });
+
+  it('leaves bad PUB lines to the general path and its errors', () => {
+    assertViolation('PUB foo 1 2 3\r\n', null, "processPub Parse Error: 'foo 1 2 3'");
+    assertViolation('PUB foo 1x\r\n', null, "processPub Bad or Missing Size: 'foo 1x'");
+    assertViolation('PUB foo r 1x\r\n', null, "processPub Bad or Missing Size: 'foo r 1x'");
+    assertViolation('PUB foo 33\r\n', ERR.maxPayload, 'maximum payload exceeded');
+    assertViolation('PUB foo 3\r\nabcd\r\n', ERR.unknownOp, 'parser error');
+  });
+});
+
 /**
  * Parses `chunks` until the parser reports a violation, then feeds no more:
  * the connection closes on a violation, so no later chunk reaches the parser.

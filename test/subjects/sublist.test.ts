@@ -248,6 +248,21 @@ describe('Sublist match cache', () => {
     assert.deepEqual(groups(sl.match('foo.bar')), [`q: ${q.name}`]);
   });
 
+  it('a subject matched again right after a change sees the change (the last result is not reused)', () => {
+    const sl = new Sublist<Sub>();
+    // Equal strings that are different objects, as two connections' parsers hand them over.
+    const again = (): string => ['foo', 'bar'].join('.');
+    assert.equal(sl.match(again()).psubs.length, 0);
+    const s1 = sub('foo.bar');
+    sl.insert(s1);
+    assert.deepEqual(plain(sl.match(again())), [s1.name]);
+    const other = sub('other');
+    sl.insert(other);
+    assert.deepEqual(plain(sl.match(again())), [s1.name]);
+    sl.remove(s1);
+    assert.deepEqual(plain(sl.match(again())), []);
+  });
+
   it('a remove is seen by the next match of a cached subject', () => {
     const wild = sub('foo.*');
     const q = sub('foo.bar', 'q');

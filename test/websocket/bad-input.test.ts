@@ -235,6 +235,38 @@ test('a connection that never sends its upgrade request is cut after handshake_t
   }
 });
 
+test('hundreds of half-open upgrades keep nobody else waiting, and are all cut after handshake_timeout', async () => {
+  const srv = await startWsNatter({ handshake_timeout: '1s' });
+  const service = await wsConnect({ servers: srv.wsUrl });
+  const idle: Array<Promise<void>> = [];
+  try {
+    service.subscribe('echo', { callback: (_e, m) => { m.respond(m.data); } });
+    await service.flush();
+    const opened = Date.now();
+    for (let i = 0; i < 300; i++) {
+      const s = net.connect(srv.wsPort, '127.0.0.1');
+      s.on('error', () => undefined);
+      idle.push(new Promise((resolve) => s.once('close', () => resolve())));
+      // A third say nothing, a third stop inside the request line, a third inside the headers.
+      s.once('connect', () => {
+        if (i % 3 === 1) s.write('GET / HT');
+        else if (i % 3 === 2) s.write(upgradeRequest(srv.wsPort).slice(0, 60));
+      });
+    }
+    // Meanwhile a new websocket client gets in and is answered.
+    const late = await wsConnect({ servers: srv.wsUrl });
+    const r = await late.request('echo', sc.encode('through'), { timeout: 2000 });
+    assert.equal(sc.decode(r.data), 'through');
+    await late.close();
+    await Promise.all(idle);
+    const took = Date.now() - opened;
+    assert.ok(took < 6000, `all cut after ${took}ms`);
+  } finally {
+    await service.close();
+    await srv.close();
+  }
+});
+
 test('max_connections counts websocket clients; the refused one is told why, as on the client port', async () => {
   const srv = await startWsNatter({}, { max_connections: 1 });
   try {

@@ -158,6 +158,8 @@ export interface RawWs {
   readonly reader: FrameReader;
   /** Resolves when the server closed the TCP connection. */
   readonly closed: Promise<void>;
+  /** The server's 101 answer: status line and headers. */
+  readonly answer: string;
 }
 
 /** Upgrades a plain TCP connection by hand; resolves once the 101 answer arrived. */
@@ -197,7 +199,7 @@ export function rawWebsocket(port: number, extraHeaders = ''): Promise<RawWs> {
         return;
       }
       upgraded = true;
-      resolve({ socket, reader, closed });
+      resolve({ socket, reader, closed, answer: text });
       reader.push(head.subarray(end + 4));
       answerClose();
     });

@@ -54,6 +54,8 @@ export const streamMessageExceedsMaximum = (): JsApiError => e(400, 10054, 'mess
 export const streamHeaderExceedsMaximum = (): JsApiError => e(400, 10097, 'header size exceeds maximum allowed of 64k');
 export const streamSnapshot = (detail: string): JsApiError => e(500, 10064, `snapshot failed: ${detail}`);
 export const streamRestore = (detail: string): JsApiError => e(500, 10062, `restore failed: ${detail}`);
+export const streamNameExistRestoreFailed = (): JsApiError => e(400, 10130, 'stream name already in use, cannot restore');
+export const snapshotDeliverSubjectInvalid = (): JsApiError => e(400, 10015, 'deliver subject not valid');
 export const streamTransformInvalidSource = (detail: string): JsApiError => e(400, 10155, `stream transform source: ${detail}`);
 export const streamTransformInvalidDestination = (detail: string): JsApiError => e(400, 10156, `stream transform: ${detail}`);
 export const messageTtlInvalid = (): JsApiError => e(400, 10165, 'invalid per-message TTL');
@@ -70,6 +72,12 @@ export const mirrorWithSubjects = (): JsApiError => e(400, 10034, 'stream mirror
 export const mirrorWithSources = (): JsApiError => e(400, 10031, 'stream mirrors can not also contain other sources');
 export const mirrorWithStartSeqAndTime = (): JsApiError => e(400, 10032, 'stream mirrors can not have both start seq and start time configured');
 export const mirrorWithFirstSeq = (): JsApiError => e(400, 10143, 'stream mirrors can not have first sequence configured');
+export const mirrorWithCounters = (): JsApiError => e(400, 10173, 'stream mirrors can not also calculate counters');
+export const messageIncrDisabled = (): JsApiError => e(400, 10168, 'message counters is disabled');
+export const messageIncrMissing = (): JsApiError => e(400, 10169, 'message counter increment is missing');
+export const messageIncrPayload = (): JsApiError => e(400, 10170, 'message counter has payload');
+export const messageIncrInvalid = (): JsApiError => e(400, 10171, 'message counter increment is invalid');
+export const messageCounterBroken = (): JsApiError => e(400, 10172, 'message counter is broken');
 export const mirrorInvalidStreamName = (): JsApiError => e(400, 10142, 'mirrored stream name is invalid');
 export const mirrorMaxMessageSizeTooBig = (): JsApiError => e(400, 10030, 'stream mirror must have max message size >= source');
 export const mirrorMultipleFiltersNotAllowed = (): JsApiError => e(400, 10150, 'mirror with multiple subject transforms cannot also have a single subject filter');

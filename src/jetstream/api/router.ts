@@ -171,7 +171,7 @@ function dispatchClustered(js: JetStream, layer: ClusteredApiLayer, route: Route
     else setTimeout(() => respond(js, jsa, req, res), decision.delayMs);
     return null;
   }
-  const clusterHandler = layer.handlerFor(req.tokens);
+  const clusterHandler = layer.handlerFor(req.tokens, target);
   const handle: ApiHandler = clusterHandler === null ? route.handle : (r, _js, a) => clusterHandler(r, a);
   return run(js, jsa, route, req, handle, (res) => layer.decorate(req, target, res));
 }

@@ -1,8 +1,8 @@
 /**
  * `$JS.API.STREAM.…`: CREATE, UPDATE, DELETE, INFO, LIST, NAMES, PURGE,
  * MSG.GET, MSG.DELETE, and the cluster-only LEADER.STEPDOWN / PEER.REMOVE
- * (refused as a single server does). SNAPSHOT and RESTORE are answered with
- * an error: this server does not implement them.
+ * (refused as a single server does); SNAPSHOT and RESTORE live in
+ * ../snapshot/.
  */
 import type { ApiRequest, ApiResponse } from './context.js';
 import type { JetStream } from '../jetstream.js';
@@ -10,8 +10,8 @@ import type { JsAccount } from '../js-account.js';
 import type { Stream } from '../stream.js';
 import {
   type JsApiError, badRequest, clusterRequired, noMessageFound, notEmptyRequest, sequenceNotFound, streamGeneral, streamMismatch,
-  streamMsgDeleteFailed, streamNameContainsPathSeparators, streamNameExist, streamNotFound, streamPurgeFailed, streamRestore,
-  streamSealed, streamSnapshot, streamSubjectOverlap, streamInvalidConfig, streamCreate, maximumStreamsLimit,
+  streamMsgDeleteFailed, streamNameContainsPathSeparators, streamNameExist, streamNotFound, streamPurgeFailed,
+  streamSealed, streamSubjectOverlap, streamInvalidConfig, streamCreate, maximumStreamsLimit,
 } from './errors.js';
 import {
   checkStreamConfig, checkStreamUpdate, checkSubjectList, decodeStreamConfig, isConfig, sameConfig, type StreamConfigInput,
@@ -27,6 +27,8 @@ import { streamInfo } from './stream-info.js';
 import { msToTimeString } from '../time.js';
 import { isEmptyRequest, parseRequest, type JsonObject } from './request.js';
 import { clusterNotAvailable } from '../cluster/cluster-errors.js';
+import { handleSnapshot } from '../snapshot/snapshot-api.js';
+import { handleRestore } from '../snapshot/restore-api.js';
 
 type Handler = (req: ApiRequest, js: JetStream, jsa: JsAccount) => ApiResponse | Promise<ApiResponse>;
 
@@ -340,14 +342,6 @@ function clusterOnly(name: string): Handler {
   };
 }
 
-function notImplemented(name: string, err: JsApiError): Handler {
-  return (req, _js, jsa) => {
-    const s = lookup(req, jsa, name);
-    if (!isStream(s)) return s;
-    return fail(name, err);
-  };
-}
-
 /** STREAM.<op>.<name> (3 tokens) or STREAM.<a>.<b>.<name> (4 tokens). */
 function op(name: string, path: readonly string[], handle: Handler, refusalExtras: Record<string, unknown> = {}): StreamOp {
   const n = path.length + 2;
@@ -373,8 +367,8 @@ export const STREAM_API: readonly StreamOp[] = [
   op('purge', ['PURGE'], (req, js, jsa) => jsa.serially(() => purge(req, js, jsa)), NOTHING_PURGED),
   op('msg_get', ['MSG', 'GET'], msgGet),
   op('msg_delete', ['MSG', 'DELETE'], msgDelete),
-  op('snapshot', ['SNAPSHOT'], notImplemented('snapshot', streamSnapshot('snapshots are not supported by this server'))),
-  op('restore', ['RESTORE'], (_req) => fail('restore', streamRestore('restores are not supported by this server'))),
+  op('snapshot', ['SNAPSHOT'], handleSnapshot),
+  op('restore', ['RESTORE'], handleRestore),
   op('leader_stepdown', ['LEADER', 'STEPDOWN'], clusterOnly('leader_stepdown')),
   op('remove_peer', ['PEER', 'REMOVE'], clusterOnly('remove_peer')),
 ];

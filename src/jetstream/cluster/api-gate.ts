@@ -55,6 +55,25 @@ function target(answerer: Answerer, stream = '', consumer = '', flags: { info?: 
   return { answerer, stream, consumer, info: flags.info === true, direct: flags.direct === true };
 }
 
+/**
+ * CONSUMER.CREATE of a direct consumer (what a nats-server source or
+ * mirror on another server asks the origin stream for): answered by the
+ * stream's leader alone, which makes it outside the meta layer; nobody
+ * answers for an unknown stream.
+ */
+export function directConsumerTarget(t: readonly string[], body: Buffer): ApiTarget | null {
+  if (t[0] !== 'CONSUMER' || t[1] !== 'CREATE' || t.length < 3 || !body.includes('"direct"')) return null;
+  let req: unknown;
+  try {
+    req = JSON.parse(body.toString());
+  } catch {
+    return null;
+  }
+  const config = typeof req === 'object' && req !== null ? (req as { config?: unknown }).config : undefined;
+  if (typeof config !== 'object' || config === null || (config as { direct?: unknown }).direct !== true) return null;
+  return target('stream', t[2], '', { direct: true });
+}
+
 /** The target of the tokens after `$JS.API.`; null for subjects the API does not serve. */
 export function apiTarget(t: readonly string[]): ApiTarget | null {
   const n = t.length;

@@ -10,7 +10,7 @@ import type { Subscription } from '../../server/subscription.js';
 import type { ApiRequest, ApiResponse } from '../api/context.js';
 import type { JetStream } from '../jetstream.js';
 import type { JsAccount } from '../js-account.js';
-import { ApiGate, apiTarget, type ApiTarget, type GateDecision } from './api-gate.js';
+import { ApiGate, apiTarget, directConsumerTarget, type ApiTarget, type GateDecision } from './api-gate.js';
 import { ClusteredApi, type ClusterHandler } from './cluster-api.js';
 import { clusteredAccountInfo, clusteredConsumerList, clusteredStreamList, clusteredStreamNames, installInfoResponder } from './cluster-list.js';
 import { ClusterGroupContext } from './group-context.js';
@@ -23,8 +23,8 @@ export interface ClusteredApiLayer {
   decide(req: ApiRequest): { target: ApiTarget; decision: GateDecision } | null;
   /** The meta leader answers for accounts without JetStream (the others stay silent). */
   answersForAccountWithoutJetStream(): boolean;
-  /** The clustered handler replacing the single-server one, or null. */
-  handlerFor(tokens: readonly string[]): ClusterHandler | null;
+  /** The clustered handler replacing the single-server one for a request to `target`, or null. */
+  handlerFor(tokens: readonly string[], target: ApiTarget): ClusterHandler | null;
   /** Gives a local INFO answer its group's `cluster` block. */
   decorate(req: ApiRequest, target: ApiTarget, res: ApiResponse): ApiResponse;
   uninstall(): void;
@@ -45,11 +45,13 @@ export function installClusteredApi(js: JetStream, meta: MetaView, prefixes: rea
   const offSystem = subscribeSystemApi(js, meta, gate, prefixes);
   return {
     decide(req) {
-      const target = apiTarget(req.tokens);
+      const target = directConsumerTarget(req.tokens, req.body) ?? apiTarget(req.tokens);
       return target === null ? null : { target, decision: gate.decide(req.account.name, target) };
     },
     answersForAccountWithoutJetStream: () => gate.isMetaLeader(),
-    handlerFor(t) {
+    handlerFor(t, target) {
+      // A direct consumer is the stream leader's own: the single-server create makes it.
+      if (t[0] === 'CONSUMER' && target.answerer === 'stream') return null;
       if (t[0] === 'INFO') return (_req, jsa) => clusteredAccountInfo(js, meta, jsa);
       if (t[0] === 'STREAM') {
         if (t[1] === 'NAMES') return (req) => clusteredStreamNames(req, meta);

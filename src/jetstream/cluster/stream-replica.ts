@@ -275,6 +275,7 @@ class StreamGroup implements StreamReplica, StreamProposer, RaftStateMachine {
     this.activationTimer = null;
     if (!this.isActive) return;
     this.isActive = false;
+    this.stream.consumers.dropDirect();
     this.replies.clear();
     for (const w of this.waiters.values()) w(null);
     this.waiters.clear();

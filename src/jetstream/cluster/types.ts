@@ -19,6 +19,7 @@ import type { ClientInfoJson } from '../../accounts/client-info.js';
 import type { ServerCore, Unregister } from '../../server/core.js';
 import type { RaftNode, RaftStateMachine, PeerId } from '../../raft/types.js';
 import type { ConsumerConfig, StorageType, StreamConfig } from '../types.js';
+import type { ConsumerState } from '../store/types.js';
 
 /** Where a group lives: nats-server's raft group JSON (`group` of an assignment). */
 export interface RaftGroupSpec {
@@ -125,6 +126,8 @@ export interface ConsumerReplica {
   readonly stream: string;
   readonly name: string;
   readonly raft: RaftNode;
+  /** The group's applied delivery and ack state (what a snapshot records). */
+  readonly state: ConsumerState;
   isActiveLeader(): boolean;
   update(ca: ConsumerAssignment): Promise<void>;
   stepDown(): boolean;

@@ -31,6 +31,8 @@ const MAX_METADATA_LEN = 128 * 1024;
 export const MAX_FILTER_SUBJECTS = 10_000;
 /** Up to this many wildcard filters are tried one by one; more go into a trie. */
 const LINEAR_FILTERS = 16;
+/** Wildcard answers a FilterSet remembers at most (a stream of ever-new subjects must not grow it without end). */
+const MAX_REMEMBERED = 4096;
 
 const DELIVER_POLICIES: readonly DeliverPolicy[] = ['all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject'];
 const ACK_POLICIES: readonly AckPolicy[] = ['none', 'all', 'explicit'];
@@ -141,6 +143,8 @@ export function decodeConsumerConfig(raw: unknown, strict = true): ConsumerConfi
     set('inactive_threshold', int(o, 'inactive_threshold'));
     set('num_replicas', int(o, 'num_replicas'));
     set('mem_storage', bool(o, 'mem_storage'));
+    // The consumers nats-server's sources and mirrors create on the origin stream (see ConsumerConfig.direct).
+    set('direct', bool(o, 'direct'));
     set('deliver_subject', str(o, 'deliver_subject'));
     const pauseUntil = str(o, 'pause_until');
     if (pauseUntil !== undefined) {
@@ -176,8 +180,6 @@ function unsupportedFeature(o: Json): JsApiError | null {
     if (policy !== 'none') return E.consumerCreate(`priority policy ${policy} not supported by this server`);
   }
   if ((int(o, 'priority_timeout') ?? 0) !== 0) return E.consumerCreate('pinned client timeout (priority_timeout) not supported by this server');
-  // `direct` marks the internal consumers nats-server's mirrors and sources create; a client asking for one gets none.
-  if (bool(o, 'direct') === true) return E.consumerCreate('direct consumers not supported by this server');
   return null;
 }
 
@@ -365,7 +367,7 @@ export function sameConfig(a: ConsumerConfig, b: ConsumerConfig): boolean {
 const FIELD_ORDER: ReadonlyArray<keyof ConsumerConfig> = [
   'durable_name', 'name', 'description', 'deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'ack_wait', 'max_deliver', 'backoff',
   'filter_subject', 'filter_subjects', 'replay_policy', 'rate_limit_bps', 'sample_freq', 'max_waiting', 'max_ack_pending', 'flow_control', 'headers_only',
-  'max_batch', 'max_expires', 'max_bytes', 'deliver_subject', 'deliver_group', 'idle_heartbeat', 'inactive_threshold', 'num_replicas', 'mem_storage', 'metadata',
+  'max_batch', 'max_expires', 'max_bytes', 'deliver_subject', 'deliver_group', 'idle_heartbeat', 'inactive_threshold', 'num_replicas', 'mem_storage', 'direct', 'metadata',
   'pause_until',
 ];
 
@@ -386,9 +388,11 @@ export function configJson(c: ConsumerConfig): Record<string, unknown> {
  * A consumer's filters, prepared for the per-message test: no filters or
  * `>` pass everything, literal ones compare as strings, wildcard ones are
  * tokenized once (the subject is split once per test, not once per filter).
+ * Stored subjects repeat, so wildcard answers are remembered (a bounded memo).
  */
 export class FilterSet {
   readonly all: boolean;
+  private readonly seen = new Map<string, boolean>();
   private readonly literals: ReadonlySet<string>;
   private readonly patterns: ReadonlyArray<readonly string[]>;
   /** The wildcard filters as a trie when there are too many to try one by one. */
@@ -410,9 +414,19 @@ export class FilterSet {
 
   matches(subject: string): boolean {
     if (this.all || this.literals.has(subject)) return true;
+    if (this.patternIndex === null && this.patterns.length === 0) return false;
+    let hit = this.seen.get(subject);
+    if (hit === undefined) {
+      hit = this.matchesPattern(subject);
+      if (this.seen.size >= MAX_REMEMBERED) this.seen.clear();
+      this.seen.set(subject, hit);
+    }
+    return hit;
+  }
+
+  private matchesPattern(subject: string): boolean {
     // A literal subject collides exactly with the patterns that match it.
     if (this.patternIndex !== null) return this.patternIndex.findCollision(subject) >= 0;
-    if (this.patterns.length === 0) return false;
     const tokens = subject.split('.');
     for (const p of this.patterns) if (tokensMatch(p, tokens)) return true;
     return false;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Account } from '../../accounts/account.js';
 import type { InterestListener, Unregister } from '../../server/core.js';
 import type { Subscription } from '../../server/subscription.js';
+import type { RoutedInterestListener } from '../../server/routed-interest.js';
 import { anyCollision, MAX_OVERLAP_WORK, SubjectOverlapIndex, type CollisionSearch } from '../subject-overlap.js';
 import { runInSlices, yieldIfBusy } from '../slices.js';
 import { subjectMatches } from '../../subjects/validate.js';
@@ -16,6 +17,7 @@ import * as E from '../api/consumer-errors.js';
 import type { ConsumerConfig } from '../types.js';
 import type { ConsumerStore } from '../store/types.js';
 import type { ConsumerHost } from './host.js';
+import { listensOn } from './push-delivery.js';
 import { Consumer, type ConsumerOwner } from './consumer.js';
 import { applyDefaults, checkConfig, checkFilterList, checkUpdate, decodeConsumerConfig, filtersOf, isDurable, MAX_NAME_LEN, sameConfig } from './config.js';
 import { consumerAdvisory } from './advisories.js';
@@ -40,7 +42,7 @@ function randomName(): string {
   return s;
 }
 
-export class ConsumerSet implements ConsumerOwner, InterestListener {
+export class ConsumerSet implements ConsumerOwner, InterestListener, RoutedInterestListener {
   readonly host: ConsumerHost;
   private readonly consumers = new Map<string, Consumer>();
   /** Set while some consumer is push: push consumers follow interest in their deliver subjects. */
@@ -73,7 +75,14 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
 
   private add(c: Consumer): void {
     this.consumers.set(c.name, c);
-    if (c.isPush && this.stopListening === null) this.stopListening = this.host.core.addInterestListener(this);
+    if (c.isPush && this.stopListening === null) {
+      const local = this.host.core.addInterestListener(this);
+      const routed = this.host.core.routedInterest.addListener(this);
+      this.stopListening = () => {
+        local();
+        routed();
+      };
+    }
   }
 
   /**
@@ -109,7 +118,7 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
       if (action === 'create' && !sameConfig(config, existing.config)) return E.consumerAlreadyExists();
       if (partition !== 'none') return partitionError(partition);
       const ds = existing.config.deliver_subject;
-      const bound = ds !== undefined && this.host.account.sublist.hasInterest(ds);
+      const bound = ds !== undefined && listensOn(this.host, ds);
       const refused = checkUpdate(existing.config, config, bound);
       if (refused !== null) return refused;
       existing.update(config);
@@ -144,8 +153,9 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
     // mem_storage consumers of file streams keep nothing on disk; memory
     // streams keep the config (for names) but their state lives only in the
     // consumer, so no per-turn state copies are made for them.
+    // A direct consumer (a source's on another server) keeps nothing anywhere: its source makes it again.
     let store: ConsumerStore | null = null;
-    if (config.mem_storage !== true || this.host.store.kind === 'memory') {
+    if (config.direct !== true && (config.mem_storage !== true || this.host.store.kind === 'memory')) {
       const cs = this.host.store.consumerStore(name);
       cs.saveConfig(config, Number(created / 1_000_000n));
       if (this.host.store.kind !== 'memory') store = cs;
@@ -176,6 +186,21 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
 
   get(name: string): Consumer | undefined {
     return this.consumers.get(name);
+  }
+
+  /**
+   * The stream's leadership left this server: its direct consumers go, as
+   * in nats-server (the sources that made them find the new leader and make
+   * them again there).
+   */
+  dropDirect(): void {
+    for (const c of [...this.consumers.values()]) {
+      if (c.config.direct !== true) continue;
+      // Nothing on disk, and the stream's messages are the new leader's to let go.
+      this.consumers.delete(c.name);
+      c.stop(true);
+    }
+    this.dropListenerIfIdle();
   }
 
   /** Consumers sorted by name (the order of LIST and NAMES). */
@@ -223,7 +248,7 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
 
   /** Interest/workqueue retention: what only the removed consumer still held may go now. */
   private releaseInterest(c: Consumer): void {
-    if (this.host.config().retention === 'limits') return;
+    if (this.host.config().retention === 'limits' || c.config.direct === true) return;
     const store = this.host.store;
     const filters = filtersOf(c.config);
     const fl = filters.length === 0 ? null : filters;
@@ -266,7 +291,16 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
     if (acc !== this.host.account) return;
     for (const c of this.consumers.values()) {
       const ds = c.config.deliver_subject;
-      if (ds !== undefined && (sub.subject === ds || subjectMatches(sub.subject, ds))) c.setActive(acc.sublist.hasInterest(ds));
+      if (ds !== undefined && (sub.subject === ds || subjectMatches(sub.subject, ds))) c.setActive(listensOn(this.host, ds));
+    }
+  }
+
+  /** A route's interest came or went (RoutedInterestListener): subscribers elsewhere in the cluster count as well. */
+  routedInterestChanged(account: string, subject: string, _queue: string | null, added: boolean): void {
+    if (account !== this.host.account.name) return;
+    for (const c of this.consumers.values()) {
+      const ds = c.config.deliver_subject;
+      if (ds !== undefined && (subject === ds || subjectMatches(subject, ds))) c.setActive(added || listensOn(this.host, ds));
     }
   }
 
@@ -289,7 +323,7 @@ export class ConsumerSet implements ConsumerOwner, InterestListener {
 
   /** Interest retention: does any consumer's filter match `subject`? */
   interested(subject: string): boolean {
-    for (const c of this.consumers.values()) if (c.matches(subject)) return true;
+    for (const c of this.consumers.values()) if (c.config.direct !== true && c.matches(subject)) return true;
     return false;
   }
 

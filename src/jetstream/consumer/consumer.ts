@@ -16,7 +16,7 @@ import type { ConsumerHost } from './host.js';
 import type { ConsumerState, ConsumerStore, StoredMessage } from '../store/types.js';
 import type { ConsumerConfig } from '../types.js';
 import type { Subscription } from '../../server/subscription.js';
-import { ackPrefix, ackSubject, parseAckSubject, startsWith, type AckFields } from './ack-subject.js';
+import { AckSubjects, ackPrefix, parseAckSubject, startsWith, type AckFields } from './ack-subject.js';
 import { FilterSet, filtersOf } from './config.js';
 import type { WaitingRequest } from './pull-request.js';
 import { WaitQueue } from './wait-queue.js';
@@ -29,6 +29,7 @@ import { RedeliverySchedule, type PendingDelivery } from './redelivery.js';
 import { consumerAdvisory, sampleAck } from './advisories.js';
 import type { ConsumerReplication } from './replication.js';
 import { ConsumerPause } from './pause.js';
+import { InactivityTimer } from './inactivity.js';
 import { msToNanos, type EpochNanos } from '../../text/go-format.js';
 
 const NS_PER_MS = 1_000_000;
@@ -53,6 +54,7 @@ export class Consumer {
   private filters: string[];
   private filterSet: FilterSet;
   private readonly ackPre: string;
+  private readonly ackSubjects: AckSubjects;
   private ackSub: Subscription | null = null;
   closed = false;
   /** Set on a replicated consumer (clustered JetStream); null on a single server. */
@@ -72,6 +74,13 @@ export class Consumer {
   private readonly pending = new Map<number, PendingDelivery>();
   private readonly redelivered = new Map<number, number>();
   private readonly redeliveries: RedeliverySchedule;
+  /** What the store writes, read when it writes (ms after the update asking for it): one current, consistent state. */
+  private readonly persisted: ConsumerState = ((c: Consumer): ConsumerState => ({
+    get delivered() { return { consumerSeq: c.dseq - 1, streamSeq: c.sseq - 1 }; },
+    get ackFloor() { return { consumerSeq: c.adflr, streamSeq: c.asflr }; },
+    pending: c.pending,
+    redelivered: c.redelivered,
+  }))(this);
   /** last_per_subject: sequences to send before continuing at sseq. */
   private lps: number[] = [];
   /** Messages at or after sseq that pass the filters (num_pending). */
@@ -89,9 +98,16 @@ export class Consumer {
   private lastReplayTs = 0;
   private lastReplayWall = 0;
 
-  private inactiveTimer: NodeJS.Timeout | null = null;
-  private lastActivity = Date.now();
+  private readonly inactivity = new InactivityTimer({
+    thresholdNs: () => this.config.inactive_threshold ?? 0,
+    running: () => !this.closed && this.live,
+    busy: () => (this.isPush ? this.push.active : this.waiting.length > 0),
+    expire: () => this.owner.expire(this),
+  });
   private pumpScheduled = false;
+  /** What nextMessage found besides the message: its delivery count and whether it is new (no object per message). */
+  private nextDc = 1;
+  private nextFresh = true;
   private dirty = false;
   /** Replies of confirmed acks waiting for the state that holds them to be written. */
   private ackReplies: string[] = [];
@@ -111,15 +127,14 @@ export class Consumer {
     this.filters = filtersOf(config);
     this.filterSet = new FilterSet(this.filters);
     this.ackPre = ackPrefix(host.name, name);
+    this.ackSubjects = new AckSubjects(this.ackPre);
     this.waiting = new WaitQueue({
       config: () => this.config,
       sendStatus: (to, hdr) => this.sendStatus(to, hdr),
       hasMessages: () => this.redeliveries.length > 0 || this.npc > 0,
       heartbeat: () => heartbeatHeader(this.dseq - 1, this.sseq - 1, null),
       signal: () => this.signal(),
-      idle: () => {
-        this.lastActivity = Date.now();
-      },
+      idle: () => this.inactivity.touch(),
     });
     this.redeliveries = new RedeliverySchedule(this.pending, this.redelivered, {
       config: () => this.config,
@@ -130,7 +145,7 @@ export class Consumer {
       sendStatus: (to, hdr) => this.sendStatus(to, hdr),
       heartbeat: (stalled) => heartbeatHeader(this.dseq - 1, this.sseq - 1, stalled),
       signal: () => this.signal(),
-    }, replication !== null);
+    });
     // A replicated consumer starts passive: activate() makes it live on its group's leader.
     if (replication !== null) return;
     if (state !== null) this.restore(state);
@@ -145,8 +160,8 @@ export class Consumer {
     this.ackSub = this.host.core.subscribeInternal(this.host.account, this.ackPre + '>', null, this.onAck);
     this.push.setup();
     this.pause.apply(this.config.pause_until, false);
-    this.lastActivity = Date.now();
-    this.armInactivity();
+    this.inactivity.touch();
+    this.inactivity.arm();
     if (this.pending.size > 0) this.redeliveries.arm(firstScanMs);
     // A push consumer whose subscriber came first starts delivering at once.
     this.signal();
@@ -193,8 +208,9 @@ export class Consumer {
     this.push.stop();
     this.redeliveries.stop();
     this.pause.stop();
-    for (const t of [this.replayTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
-    this.replayTimer = this.inactiveTimer = null;
+    this.inactivity.stop();
+    if (this.replayTimer !== null) clearTimeout(this.replayTimer);
+    this.replayTimer = null;
   }
 
   // ---- lifecycle -------------------------------------------------------------
@@ -252,7 +268,7 @@ export class Consumer {
   private readonly flushState = (): void => {
     this.dirty = false;
     if (this.closed || this.store === null) return;
-    this.store.update(this.state());
+    this.store.update(this.persisted);
     if (this.ackReplies.length === 0) return;
     const replies = this.ackReplies;
     this.ackReplies = [];
@@ -305,7 +321,7 @@ export class Consumer {
 
   /** Interest/workqueue retention: does this consumer still need `seq`? */
   wants(seq: number, subject: string): boolean {
-    if (!this.filterSet.matches(subject)) return false;
+    if (this.config.direct === true || !this.filterSet.matches(subject)) return false;
     const s = this.live || this.replication === null ? null : this.replication.state;
     const next = s === null ? this.sseq : s.delivered.streamSeq + 1;
     if (seq <= (s === null ? this.asflr : s.ackFloor.streamSeq)) return false;
@@ -366,7 +382,7 @@ export class Consumer {
   };
 
   /** The next message to send: a due redelivery first, then last-per-subject seeds, then the stream from sseq. */
-  private nextMessage(now: number): { msg: StoredMessage; dc: number; fresh: boolean } | null {
+  private nextMessage(now: number): StoredMessage | null {
     const store = this.host.store;
     while (this.redeliveries.length > 0) {
       const seq = this.redeliveries.next();
@@ -384,13 +400,15 @@ export class Consumer {
         this.maxDeliveriesReached(seq, dc - 1);
         continue;
       }
-      return { msg, dc, fresh: false };
+      this.nextDc = dc;
+      this.nextFresh = false;
+      return msg;
     }
     const maxAck = this.config.max_ack_pending ?? -1;
     if (this.config.ack_policy !== 'none' && maxAck > 0 && this.pending.size >= maxAck) return null;
     while (this.lps.length > 0) {
       const msg = store.loadMsg(this.lps[0]);
-      if (msg !== null) return { msg, dc: 1, fresh: true };
+      if (msg !== null) return this.fresh(msg);
       this.lps.shift();
       this.npc--;
     }
@@ -413,7 +431,13 @@ export class Consumer {
         return null;
       }
     }
-    return { msg, dc: 1, fresh: true };
+    return this.fresh(msg);
+  }
+
+  private fresh(msg: StoredMessage): StoredMessage {
+    this.nextDc = 1;
+    this.nextFresh = true;
+    return msg;
   }
 
   private readonly onReplayTimer = (): void => {
@@ -425,8 +449,9 @@ export class Consumer {
    * Sends one message to the pull request or deliver subject and records it.
    * Returns the bytes sent, or -1 when nobody received it (nothing changes).
    */
-  private deliver(next: { msg: StoredMessage; dc: number; fresh: boolean }, wr: WaitingRequest | null, now: number): number {
-    const { msg, dc, fresh } = next;
+  private deliver(msg: StoredMessage, wr: WaitingRequest | null, now: number): number {
+    const dc = this.nextDc;
+    const fresh = this.nextFresh;
     const size = msg.subject.length + (msg.hdr === null ? 0 : msg.hdr.length) + msg.data.length;
     if (wr !== null && wr.bytesLeft > 0 && size > wr.bytesLeft) {
       this.waiting.tooLarge(wr);
@@ -436,7 +461,7 @@ export class Consumer {
     }
     const dseq = this.dseq;
     const pendingAfter = fresh ? this.npc - 1 : this.npc;
-    const reply = ackSubject(this.ackPre, dc, msg.seq, dseq, msg.ts, pendingAfter < 0 ? 0 : pendingAfter);
+    const reply = this.ackSubjects.subject(dc, msg.seq, dseq, msg.ts, pendingAfter < 0 ? 0 : pendingAfter);
     let buf: Buffer;
     let hdrLen: number;
     if (this.config.headers_only === true) {
@@ -471,7 +496,7 @@ export class Consumer {
       this.adflr = dseq;
       this.asflr = msg.seq;
       // A replicated consumer's stream lets messages go when the group applies the change.
-      if (this.host.config().retention !== 'limits' && this.replication === null) this.host.acked(msg.seq);
+      if (this.host.config().retention !== 'limits' && this.replication === null && this.config.direct !== true) this.host.acked(msg.seq);
     } else {
       const p = this.pending.get(msg.seq);
       if (p === undefined) this.pending.set(msg.seq, { consumerSeq: dseq, ts: now });
@@ -508,7 +533,7 @@ export class Consumer {
     const f = this.ackFields;
     if (!parseAckSubject(subject, this.ackPre.length, f)) return;
     const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg;
-    this.lastActivity = Date.now();
+    this.inactivity.touch();
     const c0 = body.length > 0 ? body[0] : 0;
     let replyToAck = true;
     if (body.length === 0 || (c0 === 0x2b && (startsWith(body, '+ACK') || startsWith(body, '+OK')))) {
@@ -573,7 +598,7 @@ export class Consumer {
 
   private afterAck(released: number | number[]): void {
     this.lastAcked = Date.now();
-    if (this.host.config().retention !== 'limits' && this.replication === null) {
+    if (this.host.config().retention !== 'limits' && this.replication === null && this.config.direct !== true) {
       if (typeof released === 'number') this.host.acked(released);
       else for (const seq of released) this.host.acked(seq);
     }
@@ -677,7 +702,7 @@ export class Consumer {
       return;
     }
     const now = Date.now();
-    this.lastActivity = now;
+    this.inactivity.touch(now);
     this.waiting.request(reply, body, now);
   }
 
@@ -689,45 +714,15 @@ export class Consumer {
 
   /** Interest in the deliver subject came or went. */
   setActive(active: boolean): void {
-    if (!active && this.live) this.push.noInterest();
     if (this.push.active === active) return;
     this.push.active = active;
-    this.lastActivity = Date.now();
+    this.inactivity.touch();
     if (active) this.signal();
   }
 
   get pushBound(): boolean {
     return this.isPush && this.push.bound;
   }
-
-  // ---- inactivity ---------------------------------------------------------------------------
-
-  private armInactivity(): void {
-    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
-    this.inactiveTimer = null;
-    const ms = (this.config.inactive_threshold ?? 0) / NS_PER_MS;
-    if (ms <= 0 || this.closed || !this.live) return;
-    this.inactiveTimer = setTimeout(this.onInactiveTimer, Math.max(1, Math.ceil(ms)));
-    this.inactiveTimer.unref();
-  }
-
-  private readonly onInactiveTimer = (): void => {
-    this.inactiveTimer = null;
-    if (this.closed) return;
-    const ms = (this.config.inactive_threshold ?? 0) / NS_PER_MS;
-    const now = Date.now();
-    const busy = this.isPush ? this.push.active : this.waiting.length > 0;
-    if (busy) this.lastActivity = now;
-    const idle = now - this.lastActivity;
-    if (!busy && idle >= ms) {
-      this.owner.expire(this);
-      // A replicated consumer goes once its removal is replicated: if the report got lost, it is made again.
-      this.armInactivity();
-      return;
-    }
-    this.inactiveTimer = setTimeout(this.onInactiveTimer, Math.max(1, Math.ceil(ms - idle)));
-    this.inactiveTimer.unref();
-  };
 
   // ---- update and info --------------------------------------------------------------------------
 
@@ -752,7 +747,7 @@ export class Consumer {
     if (old.ack_wait !== next.ack_wait || JSON.stringify(old.backoff) !== JSON.stringify(next.backoff)) {
       if (this.pending.size > 0) this.redeliveries.arm(100);
     }
-    if (old.inactive_threshold !== next.inactive_threshold) this.armInactivity();
+    if (old.inactive_threshold !== next.inactive_threshold) this.inactivity.arm();
     this.signal();
   }
 

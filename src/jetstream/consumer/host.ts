@@ -9,12 +9,13 @@ import type { StreamConfig } from '../types.js';
 
 /**
  * The part of the server core consumers use: internal subscriptions (acks,
- * flow control replies), publishing and delivering, push interest, the log
+ * flow control replies), publishing and delivering, push interest (here and
+ * on routes), the log
  * and the server's name (info). Kept this small so that something other than
  * a whole server (a replica) can carry consumers.
  */
 export type ConsumerCore = Pick<ServerCore,
-  'name' | 'logger' | 'subscribeInternal' | 'unsubscribeInternal' | 'publishInternal' | 'deliverInternalAs' | 'addInterestListener'>;
+  'name' | 'logger' | 'subscribeInternal' | 'unsubscribeInternal' | 'publishInternal' | 'deliverInternalAs' | 'addInterestListener' | 'routedInterest'>;
 
 export interface ConsumerHost {
   readonly name: string;

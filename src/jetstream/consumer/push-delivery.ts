@@ -11,8 +11,16 @@ import { FlowControl, RateLimiter } from './push-pacing.js';
 import { FLOW_CONTROL_REQUEST } from './status.js';
 
 const NS_PER_MS = 1_000_000;
-/** How often a clustered push consumer without local subscribers tries its deliver subject again. */
-const REMOTE_PROBE_MS = 500;
+
+/**
+ * Does anybody listen on `subject` in the consumer's account: a subscriber
+ * here (leaf connections included), or one on another server of the
+ * cluster, whose route asked for the subject. nats-server asks its account
+ * sublist, which holds route subscriptions too.
+ */
+export function listensOn(host: ConsumerHost, subject: string): boolean {
+  return host.account.sublist.hasInterest(subject) || host.core.routedInterest.has(host.account.name, subject);
+}
 
 /** What the push side needs from its consumer. */
 export interface PushOwner {
@@ -39,22 +47,11 @@ export class PushDelivery {
   private readonly host: ConsumerHost;
   private readonly consumer: string;
   private readonly owner: PushOwner;
-  /**
-   * Clustered: subscribers on other servers are not in this server's
-   * sublist (deliveries reach them through the routes), so without a local
-   * one the consumer tries its deliver subject every REMOTE_PROBE_MS. A
-   * delivery nobody anywhere takes changes nothing, so a try costs little.
-   */
-  private readonly remoteSubscribers: boolean;
-  private probeTimer: NodeJS.Timeout | null = null;
-  /** Trying without a known subscriber (clustered): not bound until a delivery gets through. */
-  private unconfirmed = false;
 
-  constructor(host: ConsumerHost, consumer: string, owner: PushOwner, remoteSubscribers = false) {
+  constructor(host: ConsumerHost, consumer: string, owner: PushOwner) {
     this.host = host;
     this.consumer = consumer;
     this.owner = owner;
-    this.remoteSubscribers = remoteSubscribers;
   }
 
   /** Takes up the configured deliver subject: current interest, then flow control and heartbeats when asked for. */
@@ -62,10 +59,7 @@ export class PushDelivery {
     const config = this.owner.config();
     const ds = config.deliver_subject;
     if (ds === undefined) return;
-    // Clustered: a subscriber elsewhere may be waiting already; the first delivery finds out.
-    const local = this.host.account.sublist.hasInterest(ds);
-    this.active = local || this.remoteSubscribers;
-    this.unconfirmed = !local && this.remoteSubscribers;
+    this.active = listensOn(this.host, ds);
     if (config.flow_control === true && this.fc === null) {
       this.fc = new FlowControl(this.host.name, this.consumer);
       this.fcSub = this.host.core.subscribeInternal(this.host.account, this.fc.replySubjects, null, this.onFlowControlReply);
@@ -82,8 +76,7 @@ export class PushDelivery {
     if (this.fcSub !== null) this.host.core.unsubscribeInternal(this.host.account, this.fcSub);
     if (this.rateTimer !== null) clearTimeout(this.rateTimer);
     if (this.hbTimer !== null) clearInterval(this.hbTimer);
-    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
-    this.hbTimer = this.rateTimer = this.probeTimer = null;
+    this.hbTimer = this.rateTimer = null;
     this.fc = null;
     this.fcSub = null;
   }
@@ -94,25 +87,9 @@ export class PushDelivery {
     this.sentSinceBeat = false;
   }
 
-  /** Nobody took a delivery (or the last local subscriber left): a clustered consumer tries again later. */
-  noInterest(): void {
-    if (!this.remoteSubscribers || this.stopped || this.probeTimer !== null) return;
-    this.probeTimer = setTimeout(this.onProbe, REMOTE_PROBE_MS);
-    this.probeTimer.unref();
-  }
-
-  private readonly onProbe = (): void => {
-    this.probeTimer = null;
-    if (this.stopped || this.active) return;
-    this.active = true;
-    this.unconfirmed = true;
-    this.owner.signal();
-  };
-
-  /** Somebody is known to listen (push_bound in info). */
+  /** Somebody listens (push_bound in info). */
   get bound(): boolean {
-    if (!this.active) return false;
-    return !this.unconfirmed || this.host.account.sublist.hasInterest(this.owner.config().deliver_subject as string);
+    return this.active;
   }
 
   /** May the next message go out now: somebody listens, the flow control window is open, the rate allows it. */
@@ -123,7 +100,6 @@ export class PushDelivery {
   /** A message of `size` bytes went to the deliver subject. */
   sent(size: number): void {
     this.sentSinceBeat = true;
-    this.unconfirmed = false;
     if (this.fc !== null) this.sendFlowControl(this.fc.sent(size));
     if ((this.owner.config().rate_limit_bps ?? 0) > 0) this.rate.spend(size);
   }
@@ -163,11 +139,6 @@ export class PushDelivery {
       return;
     }
     if (!this.active) return;
-    const n = this.owner.sendStatus(this.owner.config().deliver_subject as string, this.owner.heartbeat(this.fc?.outstanding ?? null));
-    // Clustered: the far subscriber went away (its server no longer routes the subject here).
-    if (n === 0 && this.remoteSubscribers) {
-      this.active = false;
-      this.noInterest();
-    }
+    this.owner.sendStatus(this.owner.config().deliver_subject as string, this.owner.heartbeat(this.fc?.outstanding ?? null));
   };
 }

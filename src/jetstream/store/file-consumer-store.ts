@@ -17,18 +17,30 @@ const CONFIG_FILE = 'meta.json';
 const STATE_FILE = 'state.json';
 
 /**
+ * How long state updates gather before one write (nats-server's consumer
+ * flusher waits the same after a change). Acks arrive in bursts of hundreds
+ * a millisecond; a write per turn would rewrite state.json thousands of times
+ * a second, and each write is four trips to the thread pool.
+ */
+const WRITE_DELAY_MS = 10;
+
+/**
  * A consumer's files under `<stream>/obs/<name>/`: `meta.json` (config and
  * creation time) and `state.json`, each replaced atomically (temp file +
- * rename). State updates are coalesced: the last one of an event-loop turn
- * is written at its end, off the loop, and while a write is in flight only
- * the newest state waits for the next one. Under `sync: always` the file and
- * directory are fsynced; with a sync interval the rename alone makes it safe
- * against process death (a machine crash may lose the latest acks, which
- * only means redelivery).
+ * rename). State updates are coalesced: the first update after a write
+ * starts a short delay, the state is read and written off the loop when it
+ * ends, and while a write is in flight only the newest state waits for the
+ * next one. A caller waiting for durability (a confirmed ack) cuts the delay
+ * short. Under `sync: always` the file and directory are fsynced; with a sync
+ * interval the rename alone makes it safe against process death (a crash may
+ * lose the latest unconfirmed acks, which only means redelivery).
  */
 export class FileConsumerStore implements ConsumerStore {
+  /** The caller's state, read when the write starts (see ConsumerStore.update); null when nothing is owed. */
   private latest: ConsumerState | null = null;
-  private scheduled: NodeJS.Immediate | null = null;
+  private scheduled: NodeJS.Timeout | null = null;
+  /** The directory exists (made once; again after a write found it gone). */
+  private dirMade = false;
   private writing: Promise<void> | null = null;
   /** Updates received, and how many of them the last finished write covered. */
   private updates = 0;
@@ -40,6 +52,7 @@ export class FileConsumerStore implements ConsumerStore {
 
   saveConfig(config: unknown, created: number): void {
     mkdirSync(this.dir, { recursive: true });
+    this.dirMade = true;
     writeFileAtomic(join(this.dir, CONFIG_FILE), JSON.stringify({ config, created }), this.sync === 'always');
   }
 
@@ -52,10 +65,10 @@ export class FileConsumerStore implements ConsumerStore {
   update(state: ConsumerState): void {
     this.updates++;
     this.latest = state;
-    this.scheduled ??= setImmediate(() => {
-      this.scheduled = null;
-      this.startWrite();
-    });
+    if (this.scheduled === null && this.writing === null) {
+      this.scheduled = setTimeout(this.onDelay, WRITE_DELAY_MS);
+      this.scheduled.unref();
+    }
   }
 
   whenDurable(cb: (err: Error | null) => void): void {
@@ -64,7 +77,17 @@ export class FileConsumerStore implements ConsumerStore {
       return;
     }
     this.durableWaiters.push({ gen: this.updates, cb });
+    // Someone waits for this state: write it now rather than after the delay.
+    if (this.scheduled !== null) {
+      this.cancel();
+      this.startWrite();
+    }
   }
+
+  private readonly onDelay = (): void => {
+    this.scheduled = null;
+    this.startWrite();
+  };
 
   load(): ConsumerState | null {
     // A state not yet on disk is newer than the file.
@@ -103,17 +126,25 @@ export class FileConsumerStore implements ConsumerStore {
     this.writing = (async () => {
       let failure: Error | null = null;
       try {
-        mkdirSync(this.dir, { recursive: true });
+        if (!this.dirMade) mkdirSync(this.dir, { recursive: true });
+        this.dirMade = true;
         await writeFileAtomicAsync(join(this.dir, STATE_FILE), file, this.sync === 'always');
       } catch (err) {
         failure = err as Error;
+        this.dirMade = false;
         this.logger.error(`JetStream consumer state write to ${this.dir} failed: ${failure.message}`);
       }
       this.written = gen;
       this.releaseWaiters(gen, failure);
       this.writing = null;
-      // Updates that came in meanwhile: only the newest is written.
-      if (this.latest !== null && this.scheduled === null) this.startWrite();
+      // Updates that came in meanwhile: only the newest is written, at once
+      // when someone waits for it, else after the usual delay.
+      if (this.latest === null || this.scheduled !== null) return;
+      if (this.durableWaiters.length > 0) this.startWrite();
+      else {
+        this.scheduled = setTimeout(this.onDelay, WRITE_DELAY_MS);
+        this.scheduled.unref();
+      }
     })();
   }
 
@@ -125,7 +156,7 @@ export class FileConsumerStore implements ConsumerStore {
   }
 
   private cancel(): void {
-    if (this.scheduled !== null) clearImmediate(this.scheduled);
+    if (this.scheduled !== null) clearTimeout(this.scheduled);
     this.scheduled = null;
   }
 
@@ -147,9 +178,11 @@ export class FileConsumerStore implements ConsumerStore {
 }
 
 function toFile(s: ConsumerState): StateFile {
+  // Each read of a live view (a getter) builds its object: read each once.
+  const { delivered, ackFloor } = s;
   return {
-    delivered: { consumer_seq: s.delivered.consumerSeq, stream_seq: s.delivered.streamSeq },
-    ack_floor: { consumer_seq: s.ackFloor.consumerSeq, stream_seq: s.ackFloor.streamSeq },
+    delivered: { consumer_seq: delivered.consumerSeq, stream_seq: delivered.streamSeq },
+    ack_floor: { consumer_seq: ackFloor.consumerSeq, stream_seq: ackFloor.streamSeq },
     pending: [...s.pending].map(([sseq, p]) => [sseq, p.consumerSeq, p.ts]),
     redelivered: [...s.redelivered],
   };

@@ -318,6 +318,8 @@ export class FileStore extends IndexedStore<FileEntry> {
   }
 
   private touchReader(b: MsgBlock): void {
+    // A consumer reads one block for thousands of messages in a row.
+    if (this.readers[this.readers.length - 1] === b) return;
     const i = this.readers.indexOf(b);
     if (i >= 0) this.readers.splice(i, 1);
     this.readers.push(b);

@@ -17,6 +17,7 @@ import type {
 export const MAX_DELETED_DETAILS = 100_000;
 /** Messages removed (or visited) between two yields of a purge run in steps: about a millisecond of work. */
 const STEP_MSGS = 8192;
+const ALL_SUBJECTS = new SubjectFilter(null);
 
 /** What both stores keep in memory for every stored message. */
 export interface IndexEntry {
@@ -60,6 +61,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   private readonly ttls = new TtlSchedule();
   private ttlTimer: NodeJS.Timeout | null = null;
   private ttlTimerAt = 0;
+  private readonly filters = new WeakMap<readonly string[], SubjectFilter>();
 
   protected constructor(limits: StoreLimits, firstSeq: number) {
     this.limits = limits;
@@ -185,7 +187,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   }
 
   loadNextMsg(filters: readonly string[] | null, start: number): StoredMessage | null {
-    const f = new SubjectFilter(filters);
+    const f = this.filterOf(filters);
     // A corrupt message is dropped by readMsg: look past it. One still indexed
     // failed to read (I/O error): stop there rather than skip it.
     for (let seq = this.nextMatch(f, start); seq >= 0; seq = this.nextMatch(f, seq + 1)) {
@@ -572,6 +574,21 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     }
   }
 
+  /**
+   * The filter for a list, kept while the list lives: a consumer asks with
+   * the same array for every message it delivers, and the filter remembers
+   * which subjects matched.
+   */
+  private filterOf(filters: readonly string[] | null): SubjectFilter {
+    if (filters === null) return ALL_SUBJECTS;
+    let f = this.filters.get(filters);
+    if (f === undefined) {
+      f = new SubjectFilter(filters);
+      this.filters.set(filters, f);
+    }
+    return f;
+  }
+
   private nextMatch(f: SubjectFilter, start: number): number {
     let from = Math.max(start, this.firstSeq);
     let to = this.lastSeq;
@@ -581,16 +598,11 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
       from = Math.max(from, ss.first);
       to = ss.last;
     }
-    let found = -1;
-    this.scanFrom(from, (seq, e) => {
-      if (seq > to) return false;
-      if (f.matches(e.subject)) {
-        found = seq;
-        return false;
-      }
-      return true;
-    });
-    return found;
+    // A plain loop, no visitor closure: this runs once per delivered message.
+    for (let seq = this.entries.next(from); seq >= 0 && seq <= to; seq = this.entries.next(seq + 1)) {
+      if (f.all || f.matches((this.entries.get(seq) as E).subject)) return seq;
+    }
+    return -1;
   }
 
   private prevMatch(f: SubjectFilter, start: number): number {

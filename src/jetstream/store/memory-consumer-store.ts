@@ -1,6 +1,6 @@
 import type { ConsumerState, ConsumerStore } from './types.js';
 
-/** Copies a state so later changes by the consumer do not alter what was saved. */
+/** Copies a state so the copy is the loader's own. */
 function cloneConsumerState(s: ConsumerState): ConsumerState {
   return {
     delivered: { ...s.delivered },
@@ -30,7 +30,9 @@ export class MemoryConsumerStore implements ConsumerStore {
   }
 
   update(state: ConsumerState): void {
-    this.saved = cloneConsumerState(state);
+    // The caller's live view (see ConsumerStore.update): copied when loaded,
+    // not per update, which would copy every pending delivery each turn.
+    this.saved = state;
   }
 
   load(): ConsumerState | null {

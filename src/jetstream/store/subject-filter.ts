@@ -3,11 +3,14 @@ import { indexOfList, type SubjectOverlapIndex } from '../subject-overlap.js';
 
 /** Up to this many filters are tried one by one; a longer list is asked through its trie (built once per list). */
 const LINEAR_FILTERS = 16;
+/** Answers remembered at most; a stream of ever-new subjects must not grow the memo without end. */
+const MAX_REMEMBERED = 4096;
 
 /**
  * A set of subject filters (wildcards allowed) tested against many stored
- * subjects. Stored subjects repeat, so each answer is remembered for the
- * life of the query instead of re-tokenizing per message.
+ * subjects. Stored subjects repeat, so each answer is remembered instead of
+ * re-tokenizing per message (stores keep one filter per filter list, so a
+ * consumer's answers outlive a single query).
  */
 export class SubjectFilter {
   /** True when the filters accept every subject (none given, or a bare '>'). */
@@ -34,6 +37,7 @@ export class SubjectFilter {
     if (hit === undefined) {
       // A stored subject is literal: it collides exactly with the filters that match it.
       hit = this.index !== null ? this.index.findCollision(subject) >= 0 : this.matchesOneByOne(subject);
+      if (this.seen.size >= MAX_REMEMBERED) this.seen.clear();
       this.seen.set(subject, hit);
     }
     return hit;

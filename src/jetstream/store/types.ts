@@ -162,8 +162,9 @@ export interface ConsumerStore {
   loadConfig(): { config: unknown; created: number } | null;
   /**
    * Records the state; the file store coalesces writes and syncs per policy.
-   * It may read `state` until the end of the current event-loop turn, so
-   * changes made to it within that turn are saved too.
+   * It may read `state` any time until its next write (some milliseconds
+   * later), so a caller passes a view of its current state, not a copy that
+   * goes stale: what is written is then always one consistent state.
    */
   update(state: ConsumerState): void;
   load(): ConsumerState | null;

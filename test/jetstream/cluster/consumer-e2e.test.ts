@@ -141,7 +141,7 @@ describe('R3 consumer on a 3-node cluster', () => {
     const leader = consumerLeader(cluster, 'PS', 'P') as NatterNode;
     const far = await client(cluster.nodes.find((n) => n !== leader) as NatterNode);
     const got: string[] = [];
-    far.nc.subscribe('deliver.ps', {
+    const subscribe = () => far.nc.subscribe('deliver.ps', {
       callback: (_err, m) => {
         // Flow control requests and heartbeats have no ack reply; messages are acknowledged.
         if (m.reply?.startsWith('$JS.ACK.') === true) {
@@ -152,11 +152,30 @@ describe('R3 consumer on a 3-node cluster', () => {
         }
       },
     });
+    const sub = subscribe();
     await far.nc.flush();
     for (let i = 1; i <= 5; i++) await far.js.publish(`ps.${i}`, `p${i}`);
     await waitUntil(() => got.length >= 5, 10_000, 'push deliveries through the route');
     assert.deepEqual(got, ['ps.1=p1', 'ps.2=p2', 'ps.3=p3', 'ps.4=p4', 'ps.5=p5']);
     await waitUntil(async () => (await jsm.consumers.info('PS', 'P')).num_ack_pending === 0, 10_000, 'acks from the far node');
+    assert.equal((await jsm.consumers.info('PS', 'P')).push_bound, true);
+
+    // The far subscriber goes: its route withdraws the interest, so the
+    // leader knows at once that nobody listens, and delivers nothing.
+    sub.unsubscribe();
+    await far.nc.flush();
+    await waitUntil(async () => (await jsm.consumers.info('PS', 'P')).push_bound !== true, 5000, 'push_bound false once the far subscriber left');
+    for (let i = 6; i <= 8; i++) await far.js.publish(`ps.${i}`, `p${i}`);
+    await sleep(300);
+    const idle = await jsm.consumers.info('PS', 'P');
+    assert.equal(idle.delivered.stream_seq, 5, 'nothing delivered while nobody listens');
+    assert.equal(idle.num_pending, 3);
+
+    // It comes back: the route's interest wakes the consumer, which goes on where it stopped.
+    subscribe();
+    await far.nc.flush();
+    await waitUntil(() => got.length >= 8, 5000, 'deliveries resumed for the returning subscriber');
+    assert.deepEqual(got.slice(5), ['ps.6=p6', 'ps.7=p7', 'ps.8=p8']);
     assert.equal((await jsm.consumers.info('PS', 'P')).push_bound, true);
   });
 

@@ -98,7 +98,8 @@ describe('a replica with a damaged store block and a compacted log', () => {
     assert.ok(back.log.has(/starting over from a leader/), back.log.text().split('\n').filter((l) => /WRN|ERR/.test(l)).join('\n'));
     const replica = metaOf(back).streamReplica(GLOBAL_ACCOUNT, STREAM);
     assert.ok(replica !== null);
-    assert.equal(replica.raft.status().recovering, false);
+    // The store may match before the group has told it that it is current again (a loaded machine).
+    await waitUntil(() => !replica.raft.status().recovering, 20_000, 'the repaired replica current in its group');
     // And it keeps up with new messages.
     await js.publish('dmg.after', Buffer.from('after'));
     await waitUntil(() => digestOf(back)?.last === COUNT + 1, 20_000, 'the next message on the repaired replica');

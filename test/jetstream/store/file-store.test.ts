@@ -286,7 +286,7 @@ test('file: whenDurable under sync always confirms only what is in the file', as
   await st.stop();
 });
 
-test('file: consumer config and state persist; state writes are coalesced per turn', async () => {
+test('file: consumer config and state persist; state writes are coalesced', async () => {
   const dir = freshDir();
   const st = openAt(dir);
   const cs = st.consumerStore('worker');
@@ -383,6 +383,40 @@ test('file: a full disk fails the batch with "insufficient resources", refuses n
     await st.stop();
     execFileSync('umount', [mnt]);
   }
+});
+
+test('file: consumer state is read when written; a burst of updates is one write; a durability waiter writes at once', async () => {
+  const dir = freshDir();
+  const st = openAt(dir);
+  const cs = st.consumerStore('live');
+  cs.saveConfig({ durable_name: 'live' }, 1);
+  let seq = 0;
+  let reads = 0;
+  // The consumer's live view: each write reads it once.
+  const view = {
+    get delivered() {
+      reads++;
+      return { consumerSeq: seq, streamSeq: seq };
+    },
+    ackFloor: { consumerSeq: 0, streamSeq: 0 },
+    pending: new Map<number, { consumerSeq: number; ts: number }>(),
+    redelivered: new Map<number, number>(),
+  };
+  for (seq = 1; seq <= 100; seq++) cs.update(view);
+  seq = 500;
+  assert.equal(reads, 0, 'nothing is read before the write');
+  const stateFile = join(dir, 'obs', 'live', 'state.json');
+  await waitUntil(() => reads > 0, 5000, 'state written');
+  await new Promise<Error | null>((resolve) => cs.whenDurable(resolve));
+  assert.equal(reads, 1, 'one write for the burst');
+  assert.deepEqual((JSON.parse(readFileSync(stateFile, 'utf8')) as { delivered: unknown }).delivered, { consumer_seq: 500, stream_seq: 500 });
+  seq = 501;
+  cs.update(view);
+  const durable = new Promise<Error | null>((resolve) => cs.whenDurable(resolve));
+  assert.equal(reads, 2, 'a durability waiter starts the write without the delay');
+  assert.equal(await durable, null);
+  assert.deepEqual((JSON.parse(readFileSync(stateFile, 'utf8')) as { delivered: unknown }).delivered, { consumer_seq: 501, stream_seq: 501 });
+  await st.stop();
 });
 
 test('file: consumer state updated across turns while writes are in flight; stop writes the last one', async () => {

@@ -108,3 +108,33 @@ test('whenSynced reports a failed write, until a later write succeeds', async ()
     gc.stop();
   }
 });
+
+test('whenDurable asked after the write of its append failed reports the failure', async () => {
+  let fail = true;
+  const io = {
+    write: () => {
+      if (fail) throw new Error('ENOSPC');
+    },
+    fsync: (cb: (err: Error | null) => void) => cb(null),
+  };
+  const gc = new GroupCommit(60_000, io, (e) => e as Error);
+  try {
+    gc.noteAppend();
+    // The batch is written in a microtask; a caller may ask only after it ran.
+    await Promise.resolve();
+    let durable: Error | null | undefined;
+    gc.whenDurable((err) => {
+      durable = err;
+    });
+    assert.equal(durable?.message, 'ENOSPC');
+    fail = false;
+    gc.noteAppend();
+    await Promise.resolve();
+    gc.whenDurable((err) => {
+      durable = err;
+    });
+    assert.equal(durable, null, 'a later write that succeeded clears it');
+  } finally {
+    gc.stop();
+  }
+});

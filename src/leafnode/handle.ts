@@ -5,7 +5,17 @@
  * on the leaf node implementation.
  */
 
-import type { WebsocketPeerTransport } from '../websocket/peer-transport.js';
+import type { PeerTransport } from '../server/peer-connection.js';
+
+/**
+ * A leaf connection's websocket as the websocket listener hands it over
+ * (websocket/peer-transport.ts). Named by its shape, so that these types,
+ * which the server's own declarations reach, do not name the `ws` library's.
+ */
+export interface UpgradedLeafTransport extends PeerTransport {
+  /** The websocket runs over TLS (wss). */
+  readonly secure: boolean;
+}
 
 /** One leaf connection as /leafz shows it (raw values; the monitor formats them). */
 export interface LeafInfo {
@@ -31,7 +41,7 @@ export interface LeafNodeHandle {
    * A leaf connection the websocket listener upgraded on the leafnode path;
    * false when this server accepts no leaf connections (no leafnode port).
    */
-  acceptWebsocket(transport: WebsocketPeerTransport): boolean;
+  acceptWebsocket(transport: UpgradedLeafTransport): boolean;
   /** Open leaf connections (both accepted and solicited) that finished their handshake. */
   leafs(): LeafInfo[];
   /** The `leaf` object of /varz, in nats-server's key order. */

@@ -81,7 +81,11 @@ export async function startLeafNodes(core: ServerCore, deps: LeafNodeDeps): Prom
   await leafs.start();
   core.onShutdown(() => leafs.close());
   return {
-    acceptWebsocket: (transport) => leafs.acceptWebsocket(transport),
+    acceptWebsocket: (transport) => {
+      // The websocket listener hands over its own transports only; the handle names their shape alone (see handle.ts).
+      if (!(transport instanceof WebsocketPeerTransport)) throw new TypeError('not a leaf websocket transport');
+      return leafs.acceptWebsocket(transport);
+    },
     leafs: () => leafs.infos(),
     varz: () => leafs.varz(),
     close: () => leafs.close(),

@@ -11,7 +11,8 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { PeerCloseReason, type PeerTransport } from '../server/peer-connection.js';
+import type { PeerCloseReason, PeerTransport } from '../server/peer-connection.js';
+import { closeStatusFor, closeText } from './close-frame.js';
 
 /** nats-server's leafNodeWSPath: an upgrade request whose path starts with it is a leaf connection. */
 export const LEAF_WS_PATH = '/leafnode';
@@ -104,33 +105,10 @@ export class WebsocketPeerTransport implements PeerTransport {
   /** A graceful end: the close frame with nats-server's status for the close reason; `ws` closes the socket after the peer's answer. */
   end(): void {
     const reason = this.closeReason();
-    this.ws.close(closeStatusFor(reason), reason ?? '');
+    this.ws.close(closeStatusFor(reason), closeText(reason ?? ''));
   }
 
   destroy(): void {
     this.ws.terminate();
-  }
-}
-
-/** The status nats-server sends with its close frame for each close reason (RFC 6455 section 7.4.1). */
-function closeStatusFor(reason: PeerCloseReason | null): number {
-  switch (reason) {
-    case PeerCloseReason.ClientClosed:
-      return 1000;
-    case PeerCloseReason.AuthTimeout:
-    case PeerCloseReason.AuthViolation:
-    case PeerCloseReason.SlowConsumerPendingBytes:
-    case PeerCloseReason.SlowConsumerWriteDeadline:
-    case PeerCloseReason.MaxAccountConnections:
-      return 1008;
-    case PeerCloseReason.ParseError:
-    case PeerCloseReason.ProtocolViolation:
-      return 1002;
-    case PeerCloseReason.ReadError:
-    case PeerCloseReason.StaleConnection:
-    case PeerCloseReason.ServerShutdown:
-      return 1001;
-    default:
-      return 1011;
   }
 }

@@ -12,49 +12,13 @@
  * on the underlying socket. Inbound: each message's payload Buffer is
  * handed to the client as it came from `ws` (unmasked in place).
  *
- * Close codes are nats-server's (wsEnqueueCloseMessage): the client's close
+ * Close codes are nats-server's (close-frame.ts): the client's close
  * reason picks the status, and the reason text goes in the frame body.
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { CloseReason, type ClientTransport } from '../server/client.js';
-
-/** The status nats-server sends with its close frame for each close reason (RFC 6455 section 7.4.1). */
-function closeStatusFor(reason: CloseReason | null): number {
-  switch (reason) {
-    case CloseReason.ClientClosed:
-      return 1000;
-    case CloseReason.AuthTimeout:
-    case CloseReason.AuthViolation:
-    case CloseReason.SlowConsumerPendingBytes:
-    case CloseReason.SlowConsumerWriteDeadline:
-    case CloseReason.MaxAccountConnections:
-    case CloseReason.MaxControlLine:
-    case CloseReason.MaxSubscriptions:
-    case CloseReason.AuthenticationExpired:
-    case CloseReason.Revocation:
-      return 1008;
-    case CloseReason.ParseError:
-    case CloseReason.ProtocolViolation:
-      return 1002;
-    case CloseReason.MaxPayload:
-      return 1009;
-    case CloseReason.ReadError:
-    case CloseReason.StaleConnection:
-    case CloseReason.ServerShutdown:
-    case CloseReason.LameDuck:
-      return 1001;
-    default:
-      return 1011;
-  }
-}
-
-/** A control frame's payload is at most 125 bytes, 2 of them the status: nats-server shortens longer text with "...". */
-const MAX_CLOSE_TEXT = 123;
-
-function closeText(reason: string): string {
-  return reason.length > MAX_CLOSE_TEXT ? reason.slice(0, MAX_CLOSE_TEXT - 3) + '...' : reason;
-}
+import type { ClientTransport, CloseReason } from '../server/client.js';
+import { closeStatusFor, closeText } from './close-frame.js';
 
 /**
  * The largest message sent to a browser (nats-server's wsFrameSizeForBrowsers:

@@ -84,7 +84,11 @@ describe('direct consumers', () => {
       await jsm.streams.add({ name: 'ORIG', subjects: ['orig.>'], num_replicas: 3 });
       await waitUntil(() => leaderOf() !== undefined, 10_000, 'a stream leader');
       const js = jetstream(nc);
-      for (let i = 1; i <= 3; i++) await js.publish(`orig.${i}`, `m${i}`);
+      // A new leader takes publishes once it captures the stream's subjects: until then a publish finds no responder.
+      const publish = async (subject: string, data: string): Promise<void> => {
+        await waitUntil(async () => js.publish(subject, data).then(() => true, () => false), 10_000, `a PubAck for ${subject}`, 100);
+      };
+      for (let i = 1; i <= 3; i++) await publish(`orig.${i}`, `m${i}`);
 
       const got: string[] = [];
       nc.subscribe('src.inbox', {
@@ -107,7 +111,7 @@ describe('direct consumers', () => {
       const old = leaderOf() as NatterNode;
       metaOf(old).streamReplica(GLOBAL_ACCOUNT, 'ORIG')?.stepDown();
       await waitUntil(() => leaderOf() !== undefined && leaderOf() !== old, 10_000, 'a new stream leader');
-      await js.publish('orig.4', 'm4');
+      await publish('orig.4', 'm4');
       await sleep(500);
       assert.deepEqual(got, ['m1', 'm2', 'm3'], 'no delivery from a follower');
 
